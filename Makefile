@@ -1,0 +1,40 @@
+# slipway — GitOps for Kubernetes through pull requests.
+
+GO       ?= go
+BIN      := bin/slipway
+# Test cluster binaries (kube-apiserver, etcd, kwok, ...) are built once into
+# this cache and reused; tools/testbin/build.sh skips the build when current.
+TESTBIN  ?= $(or $(SLIPWAY_TESTBIN),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/slipway/testbin)
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/slipwayhq/slipway/internal/version.Version=$(VERSION) \
+            -X github.com/slipwayhq/slipway/internal/version.Commit=$(COMMIT)
+TESTFLAGS ?= -count=1 -timeout 30m
+
+export SLIPWAY_TESTBIN := $(TESTBIN)
+
+.PHONY: all build test testbin lint bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/slipway
+
+## testbin: build the test control plane (first time ~5 min on 2 cores)
+testbin:
+	tools/testbin/build.sh "$(TESTBIN)"
+
+## test: every test, against a real kube-apiserver and the GitHub simulator
+test: testbin
+	$(GO) test $(TESTFLAGS) ./...
+
+lint:
+	@out="$$(gofmt -l cmd internal tools templates 2>/dev/null)"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench: testbin
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,189 @@
+// Package config loads and validates slipway's server configuration: a YAML
+// file whose every key can be overridden from the environment.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slipwayhq/slipway/internal/strictyaml"
+)
+
+// Defaults, named so the documentation and the code cannot disagree.
+const (
+	DefaultAddress         = ":8080"
+	DefaultWorkers         = 4
+	DefaultQueueSize       = 100
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultLogLevel        = "info"
+	DefaultWebURL          = "https://github.com"
+	DefaultV3APIURL        = "https://api.github.com/"
+	DefaultV4APIURL        = "https://api.github.com/graphql"
+	DefaultStoreKind       = StoreBolt
+	DefaultStorePath       = "/var/lib/slipway/slipway.db"
+	DefaultStoreNamespace  = "slipway"
+)
+
+// Store kinds.
+const (
+	StoreBolt       = "bolt"
+	StoreKubernetes = "kubernetes"
+)
+
+// Config is the whole server configuration.
+type Config struct {
+	Server   Server    `yaml:"server"`
+	GitHub   GitHub    `yaml:"github"`
+	Clusters []Cluster `yaml:"clusters"`
+	Store    Store     `yaml:"store"`
+}
+
+// Server is the HTTP side and the webhook work queue.
+type Server struct {
+	Address         string   `yaml:"address"`
+	PublicURL       string   `yaml:"public_url"`
+	Workers         int      `yaml:"workers"`
+	QueueSize       int      `yaml:"queue_size"`
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	LogLevel        string   `yaml:"log_level"`
+}
+
+// GitHub mirrors go-githubapp's Config, plus private_key_path.
+type GitHub struct {
+	WebURL   string `yaml:"web_url"`
+	V3APIURL string `yaml:"v3_api_url"`
+	V4APIURL string `yaml:"v4_api_url"`
+	App      App    `yaml:"app"`
+}
+
+// App identifies the GitHub App and holds its secrets.
+type App struct {
+	IntegrationID  int64  `yaml:"integration_id"`
+	WebhookSecret  string `yaml:"webhook_secret"`
+	PrivateKey     string `yaml:"private_key"`
+	PrivateKeyPath string `yaml:"private_key_path"`
+}
+
+// Cluster is a Kubernetes cluster environments may target.
+type Cluster struct {
+	Name       string   `yaml:"name"`
+	Kubeconfig string   `yaml:"kubeconfig"`
+	Context    string   `yaml:"context"`
+	InCluster  bool     `yaml:"in_cluster"`
+	Repos      []string `yaml:"repos"`
+}
+
+// Store is where environment locks live.
+type Store struct {
+	Kind      string `yaml:"kind"`
+	Path      string `yaml:"path"`
+	Namespace string `yaml:"namespace"`
+}
+
+// Duration is a time.Duration written as "30s" or "5m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	return d.set(n.Value)
+}
+
+func (d *Duration) set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("expected a duration like 30s or 5m, got %q", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Load reads path, applies defaults and environment overrides, and validates
+// the result. Errors name the file, line and key.
+func Load(path string, environ []string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read server config: %w", err)
+	}
+	return Parse(path, data, environ)
+}
+
+// Parse is Load for bytes already read; file names the source in errors.
+func Parse(file string, data []byte, environ []string) (*Config, error) {
+	cfg := Defaults()
+	pos, err := strictyaml.Decode(file, data, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyEnv(cfg, environ); err != nil {
+		return nil, err
+	}
+	if errs := cfg.validate(file, pos); len(errs) > 0 {
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+// Defaults is the configuration an empty file yields.
+func Defaults() *Config {
+	return &Config{
+		Server: Server{
+			Address:         DefaultAddress,
+			Workers:         DefaultWorkers,
+			QueueSize:       DefaultQueueSize,
+			ShutdownTimeout: Duration(DefaultShutdownTimeout),
+			LogLevel:        DefaultLogLevel,
+		},
+		GitHub: GitHub{
+			WebURL:   DefaultWebURL,
+			V3APIURL: DefaultV3APIURL,
+			V4APIURL: DefaultV4APIURL,
+		},
+		Store: Store{
+			Kind:      DefaultStoreKind,
+			Path:      DefaultStorePath,
+			Namespace: DefaultStoreNamespace,
+		},
+	}
+}
+
+// AppConfig is the go-githubapp configuration, with the private key read
+// from private_key_path when that is how it was given.
+func (c *Config) AppConfig() (githubapp.Config, error) {
+	var gc githubapp.Config
+	gc.WebURL = c.GitHub.WebURL
+	gc.V3APIURL = withTrailingSlash(c.GitHub.V3APIURL)
+	gc.V4APIURL = c.GitHub.V4APIURL
+	gc.App.IntegrationID = c.GitHub.App.IntegrationID
+	gc.App.WebhookSecret = c.GitHub.App.WebhookSecret
+	key, err := c.privateKey()
+	if err != nil {
+		return gc, err
+	}
+	gc.App.PrivateKey = string(key)
+	return gc, nil
+}
+
+func (c *Config) privateKey() ([]byte, error) {
+	if c.GitHub.App.PrivateKeyPath == "" {
+		return []byte(c.GitHub.App.PrivateKey), nil
+	}
+	key, err := os.ReadFile(c.GitHub.App.PrivateKeyPath)
+	if err != nil {
+		return nil, fmt.Errorf("github.app.private_key_path: %w", err)
+	}
+	return key, nil
+}
+
+// go-githubapp joins paths onto the v3 URL; without the slash the last path
+// segment (/api/v3 on GitHub Enterprise) is silently dropped.
+func withTrailingSlash(u string) string {
+	if u == "" || strings.HasSuffix(u, "/") {
+		return u
+	}
+	return u + "/"
+}

@@ -1,0 +1,160 @@
+package config
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeKey writes a fresh RSA key in PEM and returns its path.
+func writeKey(t *testing.T) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "key.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	if err := os.WriteFile(p, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestParse(t *testing.T) {
+	keyPath := writeKey(t)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := "github:\n  app:\n    integration_id: 7\n    webhook_secret: s3cret\n    private_key_path: " + keyPath + "\n"
+
+	tests := []struct {
+		name    string
+		yaml    string
+		env     []string
+		wantErr []string
+		check   func(t *testing.T, c *Config)
+	}{
+		{
+			name: "minimal config gets defaults",
+			yaml: good,
+			check: func(t *testing.T, c *Config) {
+				if c.Server.Address != DefaultAddress || c.Server.Workers != DefaultWorkers || c.Store.Kind != StoreBolt ||
+					time.Duration(c.Server.ShutdownTimeout) != DefaultShutdownTimeout || c.GitHub.V3APIURL != DefaultV3APIURL {
+					t.Errorf("defaults not applied: %+v", c)
+				}
+			},
+		},
+		{
+			name: "full config",
+			yaml: good + "server:\n  address: 127.0.0.1:9000\n  workers: 2\n  queue_size: 5\n  shutdown_timeout: 5s\n" +
+				"clusters:\n  - name: staging\n    kubeconfig: " + kubeconfig + "\n    repos: [\"acme/*\"]\n  - name: prod\n    in_cluster: true\n    repos: [acme/shop]\n" +
+				"store:\n  kind: kubernetes\n  namespace: ops\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Server.Address != "127.0.0.1:9000" || c.Server.QueueSize != 5 || len(c.Clusters) != 2 || c.Clusters[1].Repos[0] != "acme/shop" || c.Store.Namespace != "ops" {
+					t.Errorf("decoded %+v", c)
+				}
+			},
+		},
+		{
+			name: "environment overrides file",
+			yaml: good + "server:\n  address: :1\n",
+			env: []string{
+				"SLIPWAY_SERVER_ADDRESS=:2", "SLIPWAY_SERVER_WORKERS=9", "SLIPWAY_SERVER_SHUTDOWN_TIMEOUT=1m",
+				"GITHUB_APP_WEBHOOK_SECRET=from-env", "GITHUB_V3_API_URL=https://ghe.example.com/api/v3",
+				"SLIPWAY_CLUSTERS=[{name: c, in_cluster: true, repos: [a/b]}]", "SLIPWAY_STORE_KIND=kubernetes",
+			},
+			check: func(t *testing.T, c *Config) {
+				if c.Server.Address != ":2" || c.Server.Workers != 9 || time.Duration(c.Server.ShutdownTimeout) != time.Minute ||
+					c.GitHub.App.WebhookSecret != "from-env" || c.Clusters[0].Name != "c" || c.Store.Kind != StoreKubernetes {
+					t.Errorf("overrides not applied: %+v", c)
+				}
+				app, err := c.AppConfig()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if app.V3APIURL != "https://ghe.example.com/api/v3/" {
+					t.Errorf("v3 URL needs its trailing slash, got %q", app.V3APIURL)
+				}
+				if !strings.Contains(app.App.PrivateKey, "RSA PRIVATE KEY") {
+					t.Error("private key not read from private_key_path")
+				}
+			},
+		},
+		{name: "unknown key names file, line and key", yaml: good + "server:\n  adress: :1\n", wantErr: []string{`slipway.yaml:7: server.adress: unknown key (did you mean "address"?)`}},
+		{name: "missing integration_id", yaml: "github:\n  app:\n    webhook_secret: s\n    private_key_path: " + keyPath + "\n", wantErr: []string{"github.app.integration_id: is required"}},
+		{name: "empty webhook secret refused", yaml: "github:\n  app:\n    integration_id: 7\n    private_key_path: " + keyPath + "\n", wantErr: []string{"github.app.webhook_secret: is empty: slipway refuses to start"}},
+		{name: "webhook secret emptied by environment", yaml: good, env: []string{"GITHUB_APP_WEBHOOK_SECRET="}, wantErr: []string{"github.app.webhook_secret"}},
+		{name: "unreadable key file", yaml: "github:\n  app:\n    integration_id: 7\n    webhook_secret: s\n    private_key_path: /nonexistent/key.pem\n", wantErr: []string{"slipway.yaml:5: github.app.private_key_path: cannot read the key file: open /nonexistent/key.pem: no such file or directory"}},
+		{name: "key that is not PEM", yaml: "github:\n  app:\n    integration_id: 7\n    webhook_secret: s\n    private_key: nope\n", wantErr: []string{"github.app.private_key: is not a PEM-encoded private key"}},
+		{name: "both key forms", yaml: good + "    private_key: x\n", wantErr: []string{"set either private_key or private_key_path"}},
+		{name: "wrong type", yaml: good + "server:\n  workers: lots\n", wantErr: []string{`slipway.yaml:7: server.workers: expected an integer, got "lots"`}},
+		{name: "bad duration", yaml: good + "server:\n  shutdown_timeout: forever\n", wantErr: []string{"server.shutdown_timeout", "expected a duration"}},
+		{name: "bad env value names the variable", yaml: good, env: []string{"SLIPWAY_SERVER_WORKERS=x"}, wantErr: []string{"environment variable SLIPWAY_SERVER_WORKERS: expected an integer"}},
+		{name: "cluster problems name the index", yaml: good + "clusters:\n  - name: a\n    repos: [acme]\n  - name: a\n    in_cluster: true\n    repos: [x/y]\n", wantErr: []string{
+			"slipway.yaml:7: clusters[0].kubeconfig: is required unless in_cluster is true",
+			"slipway.yaml:8: clusters[0].repos[0]: must look like owner/repo",
+			"slipway.yaml:9: clusters[1].name: cluster \"a\" is defined twice",
+		}},
+		{name: "unreadable kubeconfig", yaml: good + "clusters:\n  - name: a\n    kubeconfig: /nope\n    repos: [a/b]\n", wantErr: []string{"clusters[0].kubeconfig: cannot read the kubeconfig"}},
+		{name: "unknown store kind", yaml: good + "store:\n  kind: redis\n", wantErr: []string{`store.kind: must be "bolt" or "kubernetes", got "redis"`}},
+		{name: "relative v3 url", yaml: good + "  v3_api_url: api/v3\n", wantErr: []string{"github.v3_api_url: must be an absolute URL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("slipway.yaml", []byte(tt.yaml), tt.env)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("no error; config %+v", c)
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error\n%s\ndoes not contain\n%s", err, want)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+// The example config in config/ is documentation; it must stay loadable.
+func TestExampleConfigLoads(t *testing.T) {
+	keyPath := writeKey(t)
+	kubeconfig := filepath.Join(t.TempDir(), "staging.kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("../../config/slipway.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example points at files under /etc/slipway; swap in real ones.
+	text := strings.ReplaceAll(string(data), "/etc/slipway/private-key.pem", keyPath)
+	text = strings.ReplaceAll(text, "/etc/slipway/staging.kubeconfig", kubeconfig)
+	c, err := Parse("slipway.example.yaml", []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GitHub.App.IntegrationID != 12345 || len(c.Clusters) != 2 || !c.Clusters[1].InCluster {
+		t.Errorf("example decoded to %+v", c)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), nil)
+	if err == nil || !strings.Contains(err.Error(), "absent.yaml") {
+		t.Fatalf("error %v should name the file", err)
+	}
+}

@@ -1,0 +1,99 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// applyEnv overrides keys from the environment. The variable for a key is
+// its path in upper case joined by underscores: github.app.webhook_secret is
+// GITHUB_APP_WEBHOOK_SECRET (the names go-githubapp reads), every other
+// section takes the SLIPWAY_ prefix (server.address is SLIPWAY_SERVER_ADDRESS).
+// A list such as clusters is replaced whole by YAML in SLIPWAY_CLUSTERS.
+func applyEnv(cfg *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name := yamlName(t.Field(i))
+		prefix := "SLIPWAY_" + strings.ToUpper(name)
+		if name == "github" {
+			prefix = "GITHUB"
+		}
+		if err := overrideValue(v.Field(i), prefix, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func overrideValue(v reflect.Value, envName string, env map[string]string) error {
+	if v.Kind() == reflect.Struct && !isScalar(v) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			sub := envName + "_" + strings.ToUpper(yamlName(t.Field(i)))
+			if err := overrideValue(v.Field(i), sub, env); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	raw, ok := env[envName]
+	if !ok {
+		return nil
+	}
+	if err := setFromString(v, raw); err != nil {
+		return fmt.Errorf("environment variable %s: %w", envName, err)
+	}
+	return nil
+}
+
+func setFromString(v reflect.Value, raw string) error {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(raw)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("expected true or false, got %q", raw)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		if d, ok := v.Addr().Interface().(*Duration); ok {
+			return d.set(raw)
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("expected an integer, got %q", raw)
+		}
+		v.SetInt(n)
+	case reflect.Slice:
+		fresh := reflect.New(v.Type())
+		if err := yaml.Unmarshal([]byte(raw), fresh.Interface()); err != nil {
+			return fmt.Errorf("expected a YAML list: %w", err)
+		}
+		v.Set(fresh.Elem())
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+func isScalar(v reflect.Value) bool {
+	_, ok := v.Addr().Interface().(*Duration)
+	return ok
+}
+
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return name
+}

@@ -1,0 +1,137 @@
+// Package server is slipway's composition root: it builds every part once
+// from the configuration and serves the webhook, health and metrics routes.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/ghclient"
+	"github.com/slipwayhq/slipway/internal/handler"
+	"github.com/slipwayhq/slipway/internal/metrics"
+	"github.com/slipwayhq/slipway/internal/scheduler"
+)
+
+// Routes and HTTP limits.
+const (
+	WebhookPath = "/api/github/hook"
+	// GitHub caps webhook payloads at 25 MB; anything larger is not GitHub.
+	MaxWebhookBytes   = 25 << 20
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// Server is a running slipway: webhook dispatcher, work queue and HTTP routes.
+type Server struct {
+	cfg     *config.Config
+	log     zerolog.Logger
+	metrics *metrics.Metrics
+	sched   *scheduler.Scheduler
+	handler http.Handler
+	ready   atomic.Bool
+}
+
+// New builds the server from cfg. It does not listen yet.
+func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
+	appCfg, err := cfg.AppConfig()
+	if err != nil {
+		return nil, err
+	}
+	if appCfg.App.WebhookSecret == "" {
+		// go-githubapp skips signature checks for an empty secret; never run like that.
+		return nil, errors.New("github.app.webhook_secret is empty: refusing to accept unsigned webhooks")
+	}
+	m := metrics.New()
+	clients, err := ghclient.NewCreator(appCfg, m)
+	if err != nil {
+		return nil, fmt.Errorf("github clients: %w", err)
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     log,
+		metrics: m,
+		sched:   scheduler.New(cfg.Server.Workers, cfg.Server.QueueSize, m),
+	}
+	dispatcher := githubapp.NewEventDispatcher(
+		[]githubapp.EventHandler{
+			&handler.Installation{Clients: clients},
+		},
+		appCfg.App.WebhookSecret,
+		githubapp.WithScheduler(s.sched),
+		githubapp.WithErrorCallback(webhookError),
+	)
+
+	mux := http.NewServeMux()
+	mux.Handle("POST "+WebhookPath, s.webhook(dispatcher))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", m.Handler())
+	s.handler = mux
+	return s, nil
+}
+
+// Handler is every route, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics exposes the registry, for tests.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// Serve answers on ln until ctx ends, then shuts down gracefully: it stops
+// accepting connections, finishes the requests being answered, and drains
+// queued and running handlers within server.shutdown_timeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return s.log.WithContext(context.Background()) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.ready.Store(true)
+	s.log.Info().Str("address", ln.Addr().String()).Msg("serving")
+
+	select {
+	case err := <-errc:
+		s.ready.Store(false)
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	s.ready.Store(false)
+	bound := time.Duration(s.cfg.Server.ShutdownTimeout)
+	s.log.Info().Dur("bound", bound).Msg("shutting down: no new webhooks, draining work")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	httpErr := srv.Shutdown(shutdownCtx)
+	drainErr := s.sched.Drain(shutdownCtx)
+	if err := errors.Join(httpErr, drainErr); err != nil {
+		s.log.Error().Err(err).Msg("shutdown incomplete")
+		return err
+	}
+	s.log.Info().Msg("shut down cleanly")
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
