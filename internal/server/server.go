@@ -44,6 +44,17 @@ type Server struct {
 
 // New builds the server from cfg. It does not listen yet.
 func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
+	return build(cfg, log, handlers)
+}
+
+// handlers is every event handler, built once on the shared clients.
+func handlers(clients githubapp.ClientCreator) []githubapp.EventHandler {
+	return []githubapp.EventHandler{
+		&handler.Installation{Clients: clients},
+	}
+}
+
+func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.ClientCreator) []githubapp.EventHandler) (*Server, error) {
 	appCfg, err := cfg.AppConfig()
 	if err != nil {
 		return nil, err
@@ -64,9 +75,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		sched:   scheduler.New(cfg.Server.Workers, cfg.Server.QueueSize, m),
 	}
 	dispatcher := githubapp.NewEventDispatcher(
-		[]githubapp.EventHandler{
-			&handler.Installation{Clients: clients},
-		},
+		makeHandlers(clients),
 		appCfg.App.WebhookSecret,
 		githubapp.WithScheduler(s.sched),
 		githubapp.WithErrorCallback(webhookError),
