@@ -1,0 +1,93 @@
+// Package plan says what applying an environment's rendered objects would
+// change in the live cluster, by server-side apply in dry-run.
+package plan
+
+// Action is what applying would do to one object.
+type Action string
+
+// Actions, in the order a report lists their counts.
+const (
+	Create    Action = "create"
+	Update    Action = "update"
+	Delete    Action = "delete"
+	Unchanged Action = "unchanged"
+	Error     Action = "error"
+)
+
+// Ref identifies an object in the cluster.
+type Ref struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// Change is one object's part of a plan.
+type Change struct {
+	Ref    Ref    `json:"ref"`
+	Action Action `json:"action"`
+	// File and Line locate the object in the repository ("" for deletes).
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Before and After are the normalised live and desired objects as YAML:
+	// noise removed, ignored fields dropped, Secret values masked. Before is
+	// empty for creates, After for deletes; both are empty for errors.
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+	// Message explains an error (an admission rejection, say) or carries a
+	// note for the reviewer ("created after its CRD in this plan").
+	Message string `json:"message,omitempty"`
+}
+
+// Counts tallies a plan's changes by action.
+type Counts struct {
+	Create    int `json:"create"`
+	Update    int `json:"update"`
+	Delete    int `json:"delete"`
+	Unchanged int `json:"unchanged"`
+	Error     int `json:"error"`
+}
+
+// Plan is the whole answer for one environment at one commit.
+type Plan struct {
+	Environment string `json:"environment"`
+	Commit      string `json:"commit"`
+	// Digest identifies (environment, commit, rendered objects, live
+	// resourceVersions): /apply recomputes it and refuses on mismatch.
+	Digest string `json:"digest"`
+	// Changes in stable order (kind order, namespace, name), unchanged
+	// objects included so they can be counted.
+	Changes []Change `json:"changes"`
+	// Skipped lists rendered objects never applied (Helm hooks).
+	Skipped []Change `json:"skipped,omitempty"`
+	// Err is a failure of the whole plan (render or config error); when set,
+	// Changes may be empty.
+	Err string `json:"error,omitempty"`
+}
+
+// Counts tallies p's changes.
+func (p *Plan) Counts() Counts {
+	var c Counts
+	for _, ch := range p.Changes {
+		switch ch.Action {
+		case Create:
+			c.Create++
+		case Update:
+			c.Update++
+		case Delete:
+			c.Delete++
+		case Unchanged:
+			c.Unchanged++
+		case Error:
+			c.Error++
+		}
+	}
+	return c
+}
+
+// HasChanges reports whether applying would change anything.
+func (p *Plan) HasChanges() bool {
+	c := p.Counts()
+	return c.Create+c.Update+c.Delete > 0
+}
