@@ -1,0 +1,73 @@
+// Package cluster turns a cluster named in the server config, or a
+// kubeconfig context, into a client configuration.
+package cluster
+
+import (
+	"fmt"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/slipwayhq/slipway/internal/config"
+)
+
+// Client-side rate limits: a plan sends one dry-run per object with many in
+// flight, so client-go's defaults (5 QPS) would dominate its time.
+const (
+	QPS   = 500
+	Burst = 1000
+)
+
+// FromServerConfig resolves the server config's cluster named name.
+func FromServerConfig(cfg *config.Config, name string) (*rest.Config, error) {
+	for _, c := range cfg.Clusters {
+		if c.Name != name {
+			continue
+		}
+		if c.InCluster {
+			rc, err := rest.InClusterConfig()
+			if err != nil {
+				return nil, fmt.Errorf("cluster %q: in_cluster: %w", name, err)
+			}
+			return tune(rc), nil
+		}
+		return FromKubeconfig(c.Kubeconfig, c.Context)
+	}
+	return nil, fmt.Errorf("cluster %q is not in the server config (clusters: %v)", name, names(cfg))
+}
+
+// FromKubeconfig loads a kubeconfig context. An empty path follows kubectl's
+// rules ($KUBECONFIG, then ~/.kube/config); an empty context is the current one.
+func FromKubeconfig(path, context string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: context}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		where := "the default kubeconfig"
+		if path != "" {
+			where = path
+		}
+		if context != "" {
+			return nil, fmt.Errorf("kubeconfig context %q in %s: %w", context, where, err)
+		}
+		return nil, fmt.Errorf("kubeconfig %s: %w", where, err)
+	}
+	return tune(rc), nil
+}
+
+func tune(rc *rest.Config) *rest.Config {
+	rc.QPS, rc.Burst = QPS, Burst
+	rc.UserAgent = "slipway"
+	return rc
+}
+
+func names(cfg *config.Config) []string {
+	var out []string
+	for _, c := range cfg.Clusters {
+		out = append(out, c.Name)
+	}
+	return out
+}
