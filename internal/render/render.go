@@ -1,0 +1,254 @@
+// Package render turns an environment's directory into Kubernetes objects:
+// Kustomize, Helm or plain YAML, sandboxed to the repository.
+//
+// The directory comes from a pull request and is untrusted: every file read
+// is confined to the repository checkout (symlinks included), nothing is
+// fetched from the network unless the caller allows Kustomize remote bases,
+// no plugin or external program runs, and a crash in a renderer comes back as
+// an error.
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/konfig"
+
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// Kinds of render, as in Result.Kind.
+const (
+	KindKustomize = "kustomize"
+	KindHelm      = "helm"
+	KindPlain     = "plain"
+)
+
+// Object is one rendered Kubernetes object and where it came from.
+type Object struct {
+	Object *unstructured.Unstructured
+	File   string // repo-relative source file ("" when the tool cannot say)
+	Line   int    // 1-based line of the document in File for plain YAML; 0 otherwise
+}
+
+// Result is an environment rendered.
+type Result struct {
+	Kind    string   // KindKustomize, KindHelm or KindPlain
+	Objects []Object // sorted (see order.go): the same tree gives the same result
+	Skipped []Object // Helm hooks: rendered and listed, never applied
+	// Files are the repo-relative files the render read, sorted: a change to
+	// any of them may change the result.
+	Files []string
+}
+
+// Options tune a render.
+type Options struct {
+	// AllowRemoteBases lets kustomizations name remote resources and bases
+	// (git or http URLs), which kustomize fetches. Off, they are refused
+	// before any fetch.
+	AllowRemoteBases bool
+	// Scope says which kinds are namespaced, for giving namespaced objects
+	// the environment's namespace and for catching unknown kinds. Nil
+	// leaves namespaces as rendered.
+	Scope Scoper
+}
+
+// Error is a render failure located in the repository.
+type Error struct {
+	File string // repo-relative; "" when no file is to blame
+	Line int    // 1-based; 0 when unknown
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.File == "":
+		return e.Msg
+	case e.Line == 0:
+		return e.File + ": " + e.Msg
+	default:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+}
+
+// source is what a renderer works on.
+type source struct {
+	jail  *jail
+	env   *repoconfig.Environment
+	dir   string // the environment's directory, resolved
+	rel   string // the same, repo-relative
+	entry string // repo-relative file that decided the kind: kustomization or Chart.yaml; "" for plain
+	opts  Options
+}
+
+// rendered is what a renderer returns, before Render's common checks.
+type rendered struct {
+	objects []Object
+	skipped []Object
+}
+
+type renderer func(*source) (*rendered, error)
+
+// Render renders env's directory in the checkout at repoRoot. Failures a user
+// can fix are *Error values naming the file (and line, where known).
+func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options) (*Result, error) {
+	return render(ctx, repoRoot, env, opts, nil)
+}
+
+// render is Render with a way for tests to replace the renderer.
+func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options, override renderer) (*Result, error) {
+	if env == nil {
+		return nil, errors.New("render: no environment given")
+	}
+	j, err := newJail(repoRoot)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", env.Name, err)
+	}
+	src, err := open(j, env, opts)
+	if err != nil {
+		return nil, err
+	}
+	kind, err := detect(src) // sets src.entry
+	if err != nil {
+		return nil, err
+	}
+	run := map[string]renderer{KindKustomize: renderKustomize, KindHelm: renderHelm, KindPlain: renderPlain}[kind]
+	if override != nil {
+		run = override
+	}
+	out, err := guard(ctx, src, kind, run)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(out.objects); err != nil {
+		return nil, err
+	}
+	if err := check(out.skipped); err != nil {
+		return nil, err
+	}
+	if opts.Scope != nil {
+		if err := setNamespaces(out.objects, env.Namespace, opts.Scope); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkDuplicates(out.objects); err != nil {
+		return nil, err
+	}
+	sortObjects(out.objects)
+	sortObjects(out.skipped)
+	return &Result{Kind: kind, Objects: out.objects, Skipped: out.skipped, Files: j.files()}, nil
+}
+
+// open finds the environment's directory inside the repository.
+func open(j *jail, env *repoconfig.Environment, opts Options) (*source, error) {
+	p := path.Clean(filepath.ToSlash(env.Path))
+	if env.Path == "" || path.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
+		return nil, &Error{File: repoconfig.FileName, Msg: fmt.Sprintf("environment %s: path %q must be a directory inside the repository", env.Name, env.Path)}
+	}
+	dir, fi, err := j.stat(filepath.FromSlash(p))
+	switch {
+	case err != nil:
+		return nil, j.errorAt(p, err)
+	case fi == nil:
+		return nil, &Error{File: p, Msg: fmt.Sprintf("environment %s: directory does not exist; check its path in %s", env.Name, repoconfig.FileName)}
+	case !fi.IsDir():
+		return nil, &Error{File: p, Msg: fmt.Sprintf("environment %s: path is a file, not a directory; check its path in %s", env.Name, repoconfig.FileName)}
+	}
+	return &source{jail: j, env: env, dir: dir, rel: p, opts: opts}, nil
+}
+
+// detect says how the directory is rendered, by the files in it: a
+// kustomization wins over a chart, either over plain YAML.
+func detect(src *source) (string, error) {
+	kind := KindPlain
+	for _, name := range append(konfig.RecognizedKustomizationFileNames(), "Chart.yaml") {
+		_, fi, err := src.jail.stat(filepath.Join(src.dir, name))
+		if err != nil {
+			return "", src.jail.errorAt(path.Join(src.rel, name), err)
+		}
+		if fi != nil && !fi.IsDir() {
+			kind = KindKustomize
+			if name == "Chart.yaml" {
+				kind = KindHelm
+			}
+			src.entry = path.Join(src.rel, name)
+			break
+		}
+	}
+	if src.env.Helm != nil && kind != KindHelm {
+		return "", &Error{File: src.rel, Msg: fmt.Sprintf("environment %s has helm settings but %s has no Chart.yaml; remove helm: from %s or point path at the chart", src.env.Name, src.rel, repoconfig.FileName)}
+	}
+	return kind, nil
+}
+
+// guard runs a renderer so that a panic becomes an error and ctx is
+// honoured. The tools cannot be interrupted: on cancellation the render is
+// abandoned to finish on its own; it only reads files.
+func guard(ctx context.Context, src *source, kind string, run renderer) (*rendered, error) {
+	type outcome struct {
+		out *rendered
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- outcome{err: &Error{File: src.rel, Msg: fmt.Sprintf("%s render crashed: %v; this is a bug in slipway or the %s library, please report it", kind, p, kind)}}
+			}
+		}()
+		out, err := run(src)
+		done <- outcome{out, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err == nil && o.out == nil {
+			o.out = &rendered{}
+		}
+		return o.out, o.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("render %s: %w", src.env.Name, context.Cause(ctx))
+	}
+}
+
+// check makes sure every object can be identified: apply needs all three.
+func check(objs []Object) error {
+	for _, o := range objs {
+		u := o.Object
+		var missing []string
+		if u.GetAPIVersion() == "" {
+			missing = append(missing, "apiVersion")
+		}
+		if u.GetKind() == "" {
+			missing = append(missing, "kind")
+		}
+		if u.GetName() == "" {
+			missing = append(missing, "metadata.name")
+		}
+		if len(missing) > 0 {
+			return &Error{File: o.File, Line: o.Line, Msg: fmt.Sprintf("object %s has no %s; every object needs apiVersion, kind and metadata.name", describe(u), strings.Join(missing, " or "))}
+		}
+	}
+	return nil
+}
+
+// describe names an object as well as it can be named.
+func describe(u *unstructured.Unstructured) string {
+	kind, name := u.GetKind(), u.GetName()
+	switch {
+	case kind == "" && name == "":
+		return "(unnamed)"
+	case kind == "":
+		return name
+	case name == "":
+		return kind
+	}
+	if ns := u.GetNamespace(); ns != "" {
+		return fmt.Sprintf("%s %s/%s", kind, ns, name)
+	}
+	return kind + " " + name
+}
