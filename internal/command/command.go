@@ -1,0 +1,229 @@
+// Package command parses pull-request comments into slipway commands: a pure
+// function from text to a command or a reply.
+package command
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/slipwayhq/slipway/internal/strictyaml"
+)
+
+// Verb is what a comment asks slipway to do.
+type Verb string
+
+// The verbs of DESIGN.md "Comment commands".
+const (
+	Plan   Verb = "plan"
+	Apply  Verb = "apply"
+	Unlock Verb = "unlock"
+	Help   Verb = "help"
+)
+
+// verbs is in the order help lists them and ties in "did you mean" resolve.
+var verbs = []string{string(Plan), string(Apply), string(Unlock), string(Help)}
+
+// Command is one parsed comment command.
+type Command struct {
+	Verb Verb
+	// Envs are the named environments in their configured spelling, in the
+	// order given, without duplicates. Empty means all affected environments.
+	Envs []string
+}
+
+const (
+	// maxLine bounds the first line: nobody types a command this long, and
+	// refusing early keeps a pasted megabyte from costing anything.
+	maxLine = 1000
+	// maxRawLine bounds how far we look for the end of the first line, so a
+	// huge comment is never scanned past its start (trailing spaces allowed).
+	maxRawLine = 4 * maxLine
+	// slashReach is how far (in edits) a "/word" may be from a verb and still
+	// count as addressed to slipway. GitHub users type many slash things
+	// (/cc, /shrug, /assign, /lgtm) that other bots or nobody handle; replying
+	// "unknown command" to each would be noise. So "/word" is ours only when
+	// it is a verb or a plausible typo of one, otherwise it is ignored.
+	slashReach = 2
+)
+
+// Parse reads the first line of body. ok=false means the comment is not
+// addressed to slipway at all (ignore silently). When it is addressed to
+// slipway but wrong, reply is a short markdown answer to post and cmd is nil.
+//
+// Forms: "/plan [ENV ...]", "/apply [ENV ...]", "/unlock [ENV ...]", "/help",
+// and the alias "@<appSlug> <verb> ...". Verbs and environment names are
+// case-insensitive; environments come back in their configured spelling.
+// Environment names may be separated by spaces or commas.
+func Parse(body, appSlug string, envs []string) (cmd *Command, reply string, ok bool) {
+	line, ok := firstLine(body)
+	if !ok {
+		return nil, "", false
+	}
+	// A quoted reply ("> /apply") or a code fence shows a command, it does
+	// not give one. Neither would match below anyway; this states the rule.
+	if strings.HasPrefix(line, ">") || strings.HasPrefix(line, "```") || strings.HasPrefix(line, "~~~") {
+		return nil, "", false
+	}
+	words := strings.FieldsFunc(line, func(r rune) bool { return unicode.IsSpace(r) || r == ',' })
+	if len(words) == 0 {
+		return nil, "", false
+	}
+
+	var (
+		verb   string   // lower-cased verb as typed
+		typed  string   // the command as the user wrote it, for replies
+		prefix string   // how to write a command in the user's form
+		args   []string // words after the verb
+	)
+	switch first := words[0]; {
+	case strings.HasPrefix(first, "/"):
+		verb = strings.ToLower(first[1:])
+		if !nearVerb(verb) {
+			return nil, "", false
+		}
+		typed, prefix, args = first, "/", words[1:]
+	case appSlug != "" && strings.EqualFold(first, "@"+appSlug):
+		// Mentioning the app is always addressed to it, whatever follows.
+		if len(words) == 1 {
+			return nil, HelpText(appSlug, envs), true
+		}
+		// "@slipway /plan" is forgiven: the slash is what the user knows.
+		verb = strings.ToLower(strings.TrimPrefix(words[1], "/"))
+		typed, prefix, args = first+" "+words[1], "@"+appSlug+" ", words[2:]
+	default:
+		return nil, "", false
+	}
+
+	switch Verb(verb) {
+	case Help:
+		return &Command{Verb: Help}, "", true // arguments to help mean nothing
+	case Plan, Apply, Unlock:
+	default:
+		if best := strictyaml.Closest(verb, verbs); best != "" {
+			return nil, "Unknown command " + echo(typed) + ": did you mean " + code(prefix+best) + "?", true
+		}
+		return nil, "Unknown command " + echo(typed) + ". Here is what I understand:\n\n" + HelpText(appSlug, envs), true
+	}
+
+	named, unknown := resolveEnvs(args, envs)
+	if len(unknown) > 0 {
+		return nil, unknownEnvsReply(unknown, envs), true
+	}
+	return &Command{Verb: Verb(verb), Envs: named}, "", true
+}
+
+// firstLine returns the first non-blank line of body, trimmed, or false when
+// it is absurdly long. It never looks further than maxRawLine bytes into the
+// line, however large body is.
+func firstLine(body string) (string, bool) {
+	body = strings.TrimLeftFunc(body, unicode.IsSpace)
+	window := body[:min(len(body), maxRawLine)]
+	if i := strings.IndexByte(window, '\n'); i >= 0 {
+		window = window[:i]
+	} else if len(body) > len(window) {
+		return "", false
+	}
+	line := strings.TrimSpace(window) // also drops a Windows "\r"
+	if line == "" || len(line) > maxLine {
+		return "", false
+	}
+	return line, true
+}
+
+// nearVerb reports whether word is within slashReach edits of a verb.
+func nearVerb(word string) bool {
+	for _, v := range verbs {
+		if abs(len(word)-len(v)) <= slashReach && strictyaml.Distance(word, v) <= slashReach {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveEnvs maps args onto the configured environments case-insensitively,
+// dropping repeats. Names that match nothing come back in unknown, also
+// without repeats, as typed.
+func resolveEnvs(args, envs []string) (named, unknown []string) {
+	for _, a := range args {
+		if env, ok := lookupEnv(a, envs); ok {
+			if !slices.Contains(named, env) {
+				named = append(named, env)
+			}
+		} else if !slices.ContainsFunc(unknown, func(u string) bool { return strings.EqualFold(u, a) }) {
+			unknown = append(unknown, a)
+		}
+	}
+	return named, unknown
+}
+
+func lookupEnv(name string, envs []string) (string, bool) {
+	for _, e := range envs {
+		if strings.EqualFold(name, e) {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+// closestEnv is strictyaml.Closest, case-insensitive, in configured spelling.
+func closestEnv(name string, envs []string) string {
+	lower := make([]string, len(envs))
+	for i, e := range envs {
+		lower[i] = strings.ToLower(e)
+	}
+	best := strictyaml.Closest(strings.ToLower(name), lower)
+	for i, l := range lower {
+		if best != "" && l == best {
+			return envs[i]
+		}
+	}
+	return ""
+}
+
+func unknownEnvsReply(unknown, envs []string) string {
+	hint := func(name string) string {
+		if best := closestEnv(name, envs); best != "" {
+			return echo(name) + ": did you mean " + code(best) + "?"
+		}
+		return echo(name)
+	}
+	var b strings.Builder
+	if len(unknown) == 1 {
+		line := hint(unknown[0])
+		if !strings.HasSuffix(line, "?") {
+			line += "."
+		}
+		b.WriteString("Unknown environment " + line + "\n\n")
+	} else {
+		b.WriteString("Unknown environments:\n")
+		for _, u := range unknown {
+			b.WriteString("- " + hint(u) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(envList(envs))
+	return b.String()
+}
+
+// echo renders user-typed text as inline code that cannot break out of its
+// backticks or flood the reply.
+func echo(s string) string {
+	const maxEcho = 40
+	if r := []rune(s); len(r) > maxEcho {
+		s = string(r[:maxEcho]) + "…"
+	}
+	return code(s)
+}
+
+// code renders s as inline markdown code.
+func code(s string) string {
+	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
