@@ -61,6 +61,10 @@ type Plan struct {
 	Changes []Change `json:"changes"`
 	// Skipped lists rendered objects never applied (Helm hooks).
 	Skipped []Change `json:"skipped,omitempty"`
+	// Notes are short remarks for the reviewer shown under the
+	// environment's heading, such as "locked by #12". They are markdown
+	// written by slipway itself, never text from a repository.
+	Notes []string `json:"notes,omitempty"`
 	// Err is a failure of the whole plan (render or config error); when set,
 	// Changes may be empty.
 	Err string `json:"error,omitempty"`

@@ -28,6 +28,7 @@ const (
 	maxKindLen     = 100  // Kinds are at most 63 characters
 	maxNameLen     = 300  // namespace/name: 63 + 1 + 253
 	maxSourceLen   = 200  // file:line; the end of a path is kept
+	maxEnvNoteLen  = 300  // one reviewer note under an environment's heading
 	maxLineLen     = 2000 // one diff line; base64 blobs are the usual culprit
 	maxNoteLen     = 1000 // a reviewer's note on an object is a sentence or two
 	maxSkippedList = 10   // skipped objects named before "and N more"
@@ -125,7 +126,8 @@ type headView struct {
 	Name      string
 	Summary   summaryView
 	Continued bool
-	Shown     int    // objects listed below the heading
+	Shown     int // objects listed below the heading
+	Notes     []string
 	Err       string // the plan error, possibly cut
 	ErrFence  string
 	ErrCut    bool
@@ -166,6 +168,9 @@ func newDocument(plans []*plan.Plan, opts MarkdownOptions) *document {
 		s := &section{summary: summarize(p), changes: reviewOrder(p.Changes)}
 		d.rows = append(d.rows, rowView{Name: p.Environment, Summary: s.summary})
 		s.head = headView{Name: p.Environment, Summary: s.summary, Shown: len(s.changes)}
+		for _, n := range p.Notes {
+			s.head.Notes = append(s.head.Notes, cutBytes(n, maxEnvNoteLen))
+		}
 		if p.Err != "" {
 			msg := withFinalNewline(cutBytes(p.Err, errCap))
 			s.head.Err, s.head.ErrFence, s.head.ErrCut = msg, fence(msg), len(p.Err) > errCap

@@ -252,3 +252,11 @@ func shownObjects(md string) []string {
 	}
 	return names
 }
+
+func TestMarkdownNotes(t *testing.T) {
+	p := &plan.Plan{Environment: "staging", Commit: "abc1234", Notes: []string{"🔒 Locked by #12: this plan can be reviewed but not applied."}}
+	out := MarkdownSingle([]*plan.Plan{p}, MarkdownOptions{})
+	if !strings.Contains(out, "> 🔒 Locked by #12: this plan can be reviewed but not applied.") {
+		t.Errorf("note missing:\n%s", out)
+	}
+}

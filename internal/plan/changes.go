@@ -1,0 +1,190 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// hookNote marks rendered objects that are listed but never applied.
+const hookNote = "Helm hook: rendered, not applied"
+
+// entry is one change with what the digest and apply need from it.
+type entry struct {
+	change      Change
+	desiredJSON []byte                     // nil for deletions
+	liveVersion string                     // "" when absent
+	payload     *unstructured.Unstructured // what apply sends; nil for errors and deletions
+}
+
+// planEntries turns dry-run results into changes, adds the deletions, and
+// sorts them in plan order.
+func planEntries(env *repoconfig.Environment, p *parent, pl planned, items []*item, listed members) ([]entry, error) {
+	entries := make([]entry, 0, len(items))
+	rendered := make(map[objectKey]bool, len(items))
+	for _, it := range items {
+		rendered[it.key] = true
+		en, err := itemEntry(it, pl, p.id)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, en)
+	}
+	if env.PruneEnabled() {
+		for key, live := range listed {
+			if rendered[key] || live.GetAnnotations()[PruneAnnotation] == PruneDisabled || live.GetDeletionTimestamp() != nil {
+				continue // kept, or already on its way out
+			}
+			ref := refOf(live)
+			before, err := normalized(live, ignoredPaths(env.Ignore, ref))
+			if err != nil {
+				return nil, err
+			}
+			text, err := printYAML(before)
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, entry{
+				change:      Change{Ref: ref, Action: Delete, Before: text},
+				liveVersion: live.GetResourceVersion(),
+			})
+		}
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
+	return entries, nil
+}
+
+func itemEntry(it *item, pl planned, applySetID string) (entry, error) {
+	ch := Change{Ref: it.ref, File: it.src.File, Line: it.src.Line}
+	en := entry{desiredJSON: it.desiredJSON, payload: it.desired}
+	var err error
+	switch {
+	case it.prepErr != nil || it.err != nil:
+		note, pending := pendingNote(it, pl)
+		if !pending {
+			ch.Action, ch.Message, en.payload = Error, errorMessage(it), nil
+			break
+		}
+		ch.Action, ch.Message = Create, note
+		ch.After, err = shown(it.desired, it.ignored)
+	case it.live == nil:
+		ch.Action = Create
+		ch.After, err = shown(it.dryRun, it.ignored)
+	default:
+		en.liveVersion = it.live.GetResourceVersion()
+		ch.Action, ch.Before, ch.After, err = compare(it)
+		if owner := it.live.GetLabels()[applySetPartOfLabel]; owner != "" && owner != applySetID {
+			ch.Message = fmt.Sprintf("taken over from another ApplySet (%s): applying makes this environment its owner", owner)
+		}
+	}
+	ch.Message = withWarningNotes(ch.Message, it)
+	en.change = ch
+	return en, err
+}
+
+// withWarningNotes adds the apiserver's warnings on its dry-run to msg, one
+// a line.
+func withWarningNotes(msg string, it *item) string {
+	for _, w := range it.warnings.list() {
+		if isSecret(it.desired) || isSecret(it.src.Object) {
+			w = scrubSecrets(w, it.src.Object, it.desired)
+		}
+		if msg != "" {
+			msg += "\n"
+		}
+		msg += "warning: " + w
+	}
+	return msg
+}
+
+// compare diffs the live object with the dry-run answer, both normalised.
+// Defaulted fields appear in both, so they are no change.
+func compare(it *item) (action Action, before, after string, err error) {
+	b, err := normalized(it.live, it.ignored)
+	if err != nil {
+		return "", "", "", err
+	}
+	a, err := normalized(it.dryRun, it.ignored)
+	if err != nil {
+		return "", "", "", err
+	}
+	if apiequality.Semantic.DeepEqual(b.Object, a.Object) {
+		return Unchanged, "", "", nil
+	}
+	if before, err = printYAML(b); err != nil {
+		return "", "", "", err
+	}
+	if after, err = printYAML(a); err != nil {
+		return "", "", "", err
+	}
+	return Update, before, after, nil
+}
+
+func shown(u *unstructured.Unstructured, ignored []string) (string, error) {
+	n, err := normalized(u, ignored)
+	if err != nil {
+		return "", err
+	}
+	return printYAML(n)
+}
+
+// pendingNote explains an object that cannot be dry-run because its kind or
+// namespace is created by the same plan: apply creates those first, so the
+// object is a create, not an error.
+func pendingNote(it *item, pl planned) (string, bool) {
+	if it.noKind {
+		if crd, ok := pl.crds[it.key.groupKind()]; ok {
+			return fmt.Sprintf("created after its CustomResourceDefinition %s in this plan", crd.name), true
+		}
+		return "", false
+	}
+	ns := it.ref.Namespace
+	if ns == "" || !pl.namespaces[ns] || !apierrors.IsNotFound(it.err) {
+		return "", false
+	}
+	var status apierrors.APIStatus
+	if errors.As(it.err, &status) {
+		if d := status.Status().Details; d != nil && d.Kind == "namespaces" && d.Name == ns {
+			return fmt.Sprintf("created after its Namespace %s in this plan", ns), true
+		}
+	}
+	return "", false
+}
+
+// errorMessage is what a reviewer reads for an object that cannot be
+// applied: the apiserver's own words where it refused, never a Secret value.
+func errorMessage(it *item) string {
+	err := it.prepErr
+	if err == nil {
+		err = it.err
+	}
+	msg := err.Error()
+	if isSecret(it.desired) || isSecret(it.src.Object) {
+		msg = scrubSecrets(msg, it.src.Object, it.desired)
+	}
+	return msg
+}
+
+// skippedEntries lists Helm hooks: rendered, shown, never applied.
+func skippedEntries(objects []render.Object) ([]entry, error) {
+	entries := make([]entry, 0, len(objects))
+	for _, o := range objects {
+		b, err := canonicalJSON(o.Object)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, entry{
+			change:      Change{Ref: refOf(o.Object), Action: Unchanged, File: o.File, Line: o.Line, Message: hookNote},
+			desiredJSON: b,
+		})
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
+	return entries, nil
+}

@@ -1,0 +1,173 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// Defaults for Options left zero.
+const (
+	DefaultConcurrency  = 32
+	DefaultFieldManager = "slipway"
+)
+
+// Client-side rate limits the engine raises a config to. client-go's defaults
+// (5 QPS, burst 10) would make a 1,000-object plan wait minutes on its own
+// throttle; the apiserver's priority and fairness protects it instead.
+const (
+	minQPS   = 500
+	minBurst = 1000
+)
+
+// ownerGroup prefixes the ownership labels ssa.ResourceManager can set.
+const ownerGroup = "slipway.dev"
+
+// Options tune an Engine.
+type Options struct {
+	// Concurrency is how many requests (dry-runs, reads) are in flight at
+	// once; default DefaultConcurrency.
+	Concurrency int
+	// FieldManager is the server-side apply field manager slipway applies
+	// as; default DefaultFieldManager. Plan and apply must use the same one.
+	FieldManager string
+	// InventoryNamespace holds every environment's inventory ConfigMap;
+	// default the environment's namespace, or "default" if it has none.
+	InventoryNamespace string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.FieldManager == "" {
+		o.FieldManager = DefaultFieldManager
+	}
+	return o
+}
+
+// Engine plans (and holds what apply needs) for one cluster. It is safe for
+// concurrent use; build one per cluster and keep it, since it caches the
+// cluster's API discovery.
+type Engine struct {
+	opts    Options
+	client  client.Client
+	mapper  meta.RESTMapper
+	manager *ssa.ResourceManager
+}
+
+// NewEngine connects an Engine to the cluster cfg points at. It makes no
+// request: discovery happens lazily, once per API group.
+func NewEngine(cfg *rest.Config, opts Options) (*Engine, error) {
+	opts = opts.withDefaults()
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, warningCollector{}
+	if cfg.RateLimiter == nil {
+		cfg.QPS = max(cfg.QPS, minQPS)
+		cfg.Burst = max(cfg.Burst, minBurst)
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("plan engine for %s: %w", cfg.Host, err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("plan engine for %s: discovery: %w", cfg.Host, err)
+	}
+	c, err := client.New(cfg, client.Options{HTTPClient: httpClient, Mapper: mapper})
+	if err != nil {
+		return nil, fmt.Errorf("plan engine for %s: %w", cfg.Host, err)
+	}
+	manager := ssa.NewResourceManager(c, polling.NewStatusPoller(c, mapper, polling.Options{}),
+		ssa.Owner{Field: opts.FieldManager, Group: ownerGroup})
+	manager.SetConcurrency(opts.Concurrency)
+	return &Engine{opts: opts, client: c, mapper: mapper, manager: manager}, nil
+}
+
+// ResourceManager is the fluxcd/pkg/ssa manager for this cluster, with the
+// engine's field manager: apply uses it so that it sends what was planned
+// the way it was planned.
+func (e *Engine) ResourceManager() *ssa.ResourceManager { return e.manager }
+
+// Compute says what applying rendered (env's objects at commit) would change:
+// every object is dry-run with server-side apply, so defaulting and admission
+// take part, and objects slipway applied before that are no longer rendered
+// are planned for deletion. Errors for single objects (a rejection, say) are
+// Error changes; the returned error is for failures of the whole plan.
+func (e *Engine) Compute(ctx context.Context, env *repoconfig.Environment, commit string, rendered *render.Result) (*Plan, error) {
+	p, _, err := e.ComputeWithObjects(ctx, env, commit, rendered)
+	return p, err
+}
+
+// ComputeWithObjects is Compute that also returns the objects exactly as
+// slipway dry-ran them, in plan order: the rendered objects with the
+// environment's namespace, ApplySet label and ignore list applied, for every
+// change but errors and deletions. Apply sends these, so what is applied is
+// what was reviewed.
+func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environment, commit string, rendered *render.Result) (*Plan, []*unstructured.Unstructured, error) {
+	if env == nil || rendered == nil {
+		return nil, nil, fmt.Errorf("plan: no environment or render given")
+	}
+	parent, err := e.readParent(ctx, env)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
+	listed, err := e.listMembers(ctx, parent)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
+	pl := plannedBy(rendered.Objects)
+	items := e.prepare(env, rendered.Objects, pl, parent.id)
+	if err := e.parallel(ctx, len(items), func(ctx context.Context, i int) error {
+		e.dryRun(ctx, items[i], listed)
+		return ctx.Err()
+	}); err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
+	entries, err := planEntries(env, parent, pl, items, listed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
+	skipped, err := skippedEntries(rendered.Skipped)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
+	p := &Plan{Environment: env.Name, Commit: commit, Changes: make([]Change, len(entries))}
+	d := newDigester(env.Name, commit)
+	var objects []*unstructured.Unstructured
+	for i, en := range entries {
+		p.Changes[i] = en.change
+		d.object(en.change.Ref, en.change.Action, en.desiredJSON, en.liveVersion)
+		if en.payload != nil {
+			objects = append(objects, en.payload)
+		}
+	}
+	for _, en := range skipped {
+		p.Skipped = append(p.Skipped, en.change)
+		d.object(en.change.Ref, "skipped", en.desiredJSON, "")
+	}
+	p.Digest = d.sum()
+	return p, objects, nil
+}
+
+// parallel runs fn for 0..n-1 with at most Concurrency in flight, stopping
+// at the first error.
+func (e *Engine) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Concurrency)
+	for i := range n {
+		g.Go(func() error { return fn(ctx, i) })
+	}
+	return g.Wait()
+}

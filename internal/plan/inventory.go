@@ -1,0 +1,272 @@
+package plan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// The inventory of an environment is an ApplySet (KEP-3659, the format of
+// `kubectl apply --applyset`): a parent ConfigMap named slipway-<env> holds
+// the set's id and the group-kinds and namespaces its members live in, and
+// every member carries the part-of label. Keeping it in the cluster rather
+// than in slipway means deletions survive restarts and replica changes, and
+// kubectl (or any ApplySet-aware tool) can read what slipway owns.
+const (
+	applySetIDLabel         = "applyset.kubernetes.io/id"
+	applySetPartOfLabel     = "applyset.kubernetes.io/part-of"
+	applySetToolingKey      = "applyset.kubernetes.io/tooling"
+	applySetGroupKindsKey   = "applyset.kubernetes.io/contains-group-kinds"
+	applySetNamespacesKey   = "applyset.kubernetes.io/additional-namespaces"
+	applySetTooling         = "slipway/v1"
+	applySetToolingName     = "slipway"
+	inventoryNamePrefix     = "slipway-"
+	inventoryEnvironmentKey = "slipway.dev/environment"
+
+	// PruneAnnotation set to PruneDisabled on a live object keeps it out of
+	// deletions even when it leaves the rendered set.
+	PruneAnnotation = "slipway.dev/prune"
+	PruneDisabled   = "disabled"
+)
+
+// listPageSize bounds one LIST response, so an environment with thousands of
+// members does not make the apiserver build one huge reply.
+const listPageSize = 500
+
+// parent is an environment's ApplySet parent as found in the cluster.
+type parent struct {
+	name, namespace string
+	id              string
+	exists          bool
+	groupKinds      []schema.GroupKind
+	namespaces      []string // the parent's own namespace first, then the additional ones
+}
+
+// members are the live objects carrying an ApplySet's part-of label, by
+// identity.
+type members map[objectKey]*unstructured.Unstructured
+
+// objectKey identifies an object regardless of the API version it was read at.
+type objectKey struct {
+	group, kind, namespace, name string
+}
+
+func keyOf(u *unstructured.Unstructured) objectKey {
+	gvk := u.GroupVersionKind()
+	return objectKey{group: gvk.Group, kind: gvk.Kind, namespace: u.GetNamespace(), name: u.GetName()}
+}
+
+func (k objectKey) groupKind() schema.GroupKind {
+	return schema.GroupKind{Group: k.group, Kind: k.kind}
+}
+
+// ApplySetID is the ApplySet id of the parent ConfigMap name/namespace,
+// computed as the specification prescribes:
+// applyset-<base64url(sha256(<name>.<namespace>.<kind>.<group>))>-v1.
+func ApplySetID(name, namespace string) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{name, namespace, "ConfigMap", ""}, ".")))
+	return "applyset-" + base64.RawURLEncoding.EncodeToString(sum[:]) + "-v1"
+}
+
+// inventoryRef names env's parent ConfigMap.
+func (e *Engine) inventoryRef(env *repoconfig.Environment) (name, namespace string) {
+	namespace = e.opts.InventoryNamespace
+	if namespace == "" {
+		namespace = env.Namespace
+	}
+	if namespace == "" {
+		namespace = defaultNamespace
+	}
+	return inventoryNamePrefix + env.Name, namespace
+}
+
+// Inventory lists the objects slipway has applied for env, as recorded in the
+// cluster, sorted in plan order.
+func (e *Engine) Inventory(ctx context.Context, env *repoconfig.Environment) ([]Ref, error) {
+	p, err := e.readParent(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := e.listMembers(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]Ref, 0, len(ms))
+	for _, u := range ms {
+		refs = append(refs, refOf(u))
+	}
+	sortRefs(refs)
+	return refs, nil
+}
+
+// WriteInventory records refs as env's ApplySet: it creates or updates the
+// parent ConfigMap with the group-kinds and namespaces refs span. Members are
+// labelled by the plan itself (see Compute), so this only writes the parent.
+// Per the ApplySet specification, apply should write the union of the old and
+// new sets before applying and the new set alone after pruning, so that an
+// interrupted apply never leaves members outside the recorded group-kinds.
+func (e *Engine) WriteInventory(ctx context.Context, env *repoconfig.Environment, refs []Ref) error {
+	name, namespace := e.inventoryRef(env)
+	if _, err := e.readParent(ctx, env); err != nil {
+		return err // refuses a parent that belongs to another tool
+	}
+	gks := sets.New[string]()
+	nss := sets.New[string]()
+	for _, r := range refs {
+		gks.Insert(schema.GroupKind{Group: r.Group, Kind: r.Kind}.String())
+		if r.Namespace != "" && r.Namespace != namespace {
+			nss.Insert(r.Namespace)
+		}
+	}
+	cm := &unstructured.Unstructured{}
+	cm.SetAPIVersion("v1")
+	cm.SetKind("ConfigMap")
+	cm.SetName(name)
+	cm.SetNamespace(namespace)
+	cm.SetLabels(map[string]string{applySetIDLabel: ApplySetID(name, namespace)})
+	cm.SetAnnotations(map[string]string{
+		applySetToolingKey:      applySetTooling,
+		applySetGroupKindsKey:   strings.Join(sets.List(gks), ","),
+		applySetNamespacesKey:   strings.Join(sets.List(nss), ","),
+		inventoryEnvironmentKey: env.Name,
+	})
+	err := e.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(cm),
+		client.ForceOwnership, client.FieldOwner(e.opts.FieldManager))
+	if err != nil {
+		return fmt.Errorf("write inventory %s/%s: %w", namespace, name, err)
+	}
+	return nil
+}
+
+// readParent reads env's parent ConfigMap. A missing parent (or namespace) is
+// an empty inventory; a parent another tool owns is an error, as the ApplySet
+// specification asks tools to refuse sets they do not manage.
+func (e *Engine) readParent(ctx context.Context, env *repoconfig.Environment) (*parent, error) {
+	name, namespace := e.inventoryRef(env)
+	p := &parent{name: name, namespace: namespace, id: ApplySetID(name, namespace)}
+	var cm corev1.ConfigMap
+	err := e.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cm)
+	if apierrors.IsNotFound(err) {
+		return p, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read inventory %s/%s: %w", namespace, name, err)
+	}
+	if tool, _, _ := strings.Cut(cm.Annotations[applySetToolingKey], "/"); tool != applySetToolingName {
+		return nil, fmt.Errorf("inventory %s/%s is managed by %q, not slipway: rename or remove it", namespace, name, cm.Annotations[applySetToolingKey])
+	}
+	if got := cm.Labels[applySetIDLabel]; got != p.id {
+		return nil, fmt.Errorf("inventory %s/%s has ApplySet id %q, want %q: was it copied from another namespace?", namespace, name, got, p.id)
+	}
+	p.exists = true
+	p.namespaces = []string{namespace}
+	for _, s := range splitList(cm.Annotations[applySetGroupKindsKey]) {
+		p.groupKinds = append(p.groupKinds, schema.ParseGroupKind(s))
+	}
+	p.namespaces = append(p.namespaces, splitList(cm.Annotations[applySetNamespacesKey])...)
+	return p, nil
+}
+
+// listMembers lists every object labelled as part of p, one LIST per
+// group-kind and namespace, which is how kubectl finds ApplySet members. A
+// group-kind the cluster no longer serves (its CRD was removed) has no
+// members left to find.
+func (e *Engine) listMembers(ctx context.Context, p *parent) (members, error) {
+	ms := members{}
+	if !p.exists {
+		return ms, nil
+	}
+	type listing struct {
+		mapping   *meta.RESTMapping
+		namespace string
+	}
+	var lists []listing
+	for _, gk := range p.groupKinds {
+		m, err := e.mapper.RESTMapping(gk)
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inventory %s/%s: map %s: %w", p.namespace, p.name, gk, err)
+		}
+		if m.Scope.Name() == meta.RESTScopeNameRoot {
+			lists = append(lists, listing{mapping: m})
+			continue
+		}
+		for _, ns := range p.namespaces {
+			lists = append(lists, listing{mapping: m, namespace: ns})
+		}
+	}
+	results := make([][]unstructured.Unstructured, len(lists))
+	err := e.parallel(ctx, len(lists), func(ctx context.Context, i int) error {
+		items, err := e.listLabelled(ctx, lists[i].mapping.GroupVersionKind, lists[i].namespace, p.id)
+		results[i] = items
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inventory %s/%s: %w", p.namespace, p.name, err)
+	}
+	for _, items := range results {
+		for i := range items {
+			ms[keyOf(&items[i])] = &items[i]
+		}
+	}
+	return ms, nil
+}
+
+// listLabelled lists the objects of gvk in namespace ("" for all or
+// cluster-scoped) that are part of ApplySet id.
+func (e *Engine) listLabelled(ctx context.Context, gvk schema.GroupVersionKind, namespace, id string) ([]unstructured.Unstructured, error) {
+	var items []unstructured.Unstructured
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	base := []client.ListOption{client.MatchingLabels{applySetPartOfLabel: id}, client.Limit(listPageSize)}
+	if namespace != "" {
+		base = append(base, client.InNamespace(namespace))
+	}
+	opts := base
+	for {
+		if err := e.client.List(ctx, list, opts...); err != nil {
+			if apierrors.IsNotFound(err) {
+				return items, nil // the namespace is gone, and its members with it
+			}
+			return nil, fmt.Errorf("list %s in %q: %w", gvk.Kind, namespace, err)
+		}
+		for i := range list.Items {
+			list.Items[i].SetGroupVersionKind(gvk)
+		}
+		items = append(items, list.Items...)
+		if list.GetContinue() == "" {
+			return items, nil
+		}
+		opts = append(base[:len(base):len(base)], client.Continue(list.GetContinue()))
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// sortRefs puts refs in plan order.
+func sortRefs(refs []Ref) {
+	sort.SliceStable(refs, func(i, j int) bool { return refLess(refs[i], refs[j]) })
+}

@@ -1,0 +1,152 @@
+package plan
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// The id the ApplySet specification prescribes, computed independently:
+// base64url(sha256("slipway-staging.shop.ConfigMap.")) without padding.
+func TestApplySetID(t *testing.T) {
+	const want = "applyset--8RO_w8G8POWikE8GU3B5eKXQC0Sys4k_vaAGZJY1is-v1"
+	if got := ApplySetID("slipway-staging", "shop"); got != want {
+		t.Errorf("ApplySetID = %s, want %s", got, want)
+	}
+}
+
+func TestInventoryRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	other := strings.Replace(f.ns, "roundtrip", "other", 1)
+	f.apply(f.objects(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: b}
+stringData: {k: v}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ` + other + `}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: c, namespace: ` + other + `}
+`))
+	t.Cleanup(func() {
+		_ = f.kube.Client().CoreV1().Namespaces().Delete(t.Context(), other, metav1.DeleteOptions{})
+	})
+	got, err := f.engine.Inventory(f.ctx(), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Ref{
+		{Version: "v1", Kind: "Namespace", Name: other},
+		{Version: "v1", Kind: "ConfigMap", Namespace: f.ns, Name: "a"},
+		{Version: "v1", Kind: "Secret", Namespace: f.ns, Name: "b"},
+		{Version: "v1", Kind: "ServiceAccount", Namespace: other, Name: "c"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Inventory:\n got %v\nwant %v", got, want)
+	}
+
+	// The parent is what kubectl's --applyset expects.
+	cm, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Get(t.Context(), "slipway-staging", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAnn := map[string]string{
+		"applyset.kubernetes.io/tooling":               "slipway/v1",
+		"applyset.kubernetes.io/contains-group-kinds":  "ConfigMap,Namespace,Secret,ServiceAccount",
+		"applyset.kubernetes.io/additional-namespaces": other,
+		"slipway.dev/environment":                      "staging",
+	}
+	if !reflect.DeepEqual(cm.Annotations, wantAnn) {
+		t.Errorf("parent annotations %v, want %v", cm.Annotations, wantAnn)
+	}
+	if id := cm.Labels["applyset.kubernetes.io/id"]; id != ApplySetID("slipway-staging", f.ns) {
+		t.Errorf("parent id label %q", id)
+	}
+	sa, err := f.kube.Client().CoreV1().ServiceAccounts(other).Get(t.Context(), "c", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.Labels["applyset.kubernetes.io/part-of"] != cm.Labels["applyset.kubernetes.io/id"] {
+		t.Errorf("member labels %v", sa.Labels)
+	}
+}
+
+func TestInventoryRefusesAnotherToolsParent(t *testing.T) {
+	f := newFixture(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		Name: "slipway-staging", Namespace: f.ns,
+		Annotations: map[string]string{"applyset.kubernetes.io/tooling": "kubectl/v1.37"},
+		Labels:      map[string]string{"applyset.kubernetes.io/id": ApplySetID("slipway-staging", f.ns)},
+	}}
+	if _, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Inventory(f.ctx(), f.env); err == nil || !strings.Contains(err.Error(), "kubectl") {
+		t.Errorf("Inventory error = %v, want a refusal naming kubectl", err)
+	}
+	if err := f.engine.WriteInventory(f.ctx(), f.env, nil); err == nil {
+		t.Error("WriteInventory overwrote another tool's ApplySet")
+	}
+}
+
+func TestDeleteFromInventory(t *testing.T) {
+	three := `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: keep}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: gone}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: pinned, annotations: {slipway.dev/prune: disabled}}
+`
+	two := `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: keep}
+`
+	tests := []struct {
+		name  string
+		prune *bool
+		want  []string // deleted names
+	}{
+		{name: "prune", want: []string{"gone"}},
+		{name: "prune disabled", prune: ptr.To(false), want: nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.apply(f.objects(three))
+			f.env.Prune = tc.prune
+			p := f.plan(f.objects(two))
+			var deleted []string
+			for _, ch := range p.Changes {
+				if ch.Action == Delete {
+					deleted = append(deleted, ch.Ref.Name)
+					if !strings.Contains(ch.Before, "name: gone") || ch.After != "" || ch.File != "" {
+						t.Errorf("delete %+v", ch)
+					}
+				}
+			}
+			if !reflect.DeepEqual(deleted, tc.want) {
+				t.Errorf("deleted %v, want %v (plan %v)", deleted, tc.want, summary(p))
+			}
+			wantAction(t, change(t, p, "ConfigMap", "keep"), Unchanged)
+		})
+	}
+}

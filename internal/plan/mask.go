@@ -1,0 +1,130 @@
+package plan
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// maskKey keys the HMAC behind every Secret mask. It is the package's only
+// global, on purpose: it must be random (a plain hash of a short password
+// would be brute-forced from the comment), the same for every plan the
+// process computes (so a value masks alike in Before and After and across
+// the environments of one report), and never leave the process. A restart
+// changes every mask, which is harmless: masks are compared only within a
+// report.
+var maskKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k) // crypto/rand.Read never fails
+	return k
+}()
+
+// isSecret decides from the group and kind the apiserver uses (core
+// Secret), not from names or versions; the kind is matched regardless of case
+// because masking one object too many is harmless and one too few is not.
+func isSecret(u *unstructured.Unstructured) bool {
+	gvk := u.GroupVersionKind()
+	return gvk.Group == "" && strings.EqualFold(gvk.Kind, "Secret")
+}
+
+// mask stands for a secret value in anything a reviewer reads: equal values
+// mask equally and different values differently, and without maskKey it
+// cannot be reversed or brute-forced.
+func mask(value []byte) string {
+	h := hmac.New(sha256.New, maskKey)
+	h.Write(value)
+	return "<secret hmac:" + hex.EncodeToString(h.Sum(nil))[:12] + ">"
+}
+
+// foldStringData moves a Secret's stringData into data, base64-encoded, as
+// the apiserver does on write, so that desired and live Secrets compare alike
+// and a stringData edit shows as its data key changing.
+func foldStringData(u *unstructured.Unstructured) {
+	sd, ok := u.Object["stringData"].(map[string]any)
+	if !ok {
+		delete(u.Object, "stringData")
+		return
+	}
+	data, _ := u.Object["data"].(map[string]any)
+	if data == nil {
+		data = make(map[string]any, len(sd))
+	}
+	for k, v := range sd {
+		s, _ := v.(string)
+		data[k] = base64.StdEncoding.EncodeToString([]byte(s))
+	}
+	u.Object["data"] = data
+	delete(u.Object, "stringData")
+}
+
+// maskSecret replaces every value of a Secret's data and stringData with its
+// mask, in place. Values are masked decoded, so the same secret masks alike
+// whether it came as data or stringData.
+func maskSecret(u *unstructured.Unstructured) {
+	for _, field := range []string{"data", "stringData"} {
+		m, ok := u.Object[field].(map[string]any)
+		if !ok {
+			if _, present := u.Object[field]; present {
+				u.Object[field] = mask(nil) // not a map: hide whatever it is
+			}
+			continue
+		}
+		for k, v := range m {
+			m[k] = mask(secretBytes(field, v))
+		}
+	}
+}
+
+// secretBytes is the plain value of one data or stringData entry.
+func secretBytes(field string, v any) []byte {
+	s, _ := v.(string)
+	if field == "data" {
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+			return b
+		}
+	}
+	return []byte(s)
+}
+
+// scrubSecrets removes from a message (a server's rejection, say) every value
+// of the given Secrets, plain or base64, replacing each with its mask: an
+// admission policy's message may quote the object it rejects.
+func scrubSecrets(msg string, secrets ...*unstructured.Unstructured) string {
+	type secret struct{ text, mask string }
+	var values []secret
+	for _, u := range secrets {
+		if u == nil {
+			continue
+		}
+		for _, field := range []string{"data", "stringData"} {
+			m, _ := u.Object[field].(map[string]any)
+			for _, v := range m {
+				plain := secretBytes(field, v)
+				if len(plain) == 0 {
+					continue
+				}
+				mk := mask(plain)
+				values = append(values,
+					secret{string(plain), mk},
+					secret{base64.StdEncoding.EncodeToString(plain), mk})
+			}
+		}
+	}
+	if len(values) == 0 {
+		return msg
+	}
+	// Longest first, so a value containing another is replaced whole; one
+	// pass, so a short value is never searched for inside a mask.
+	sort.SliceStable(values, func(i, j int) bool { return len(values[i].text) > len(values[j].text) })
+	pairs := make([]string, 0, 2*len(values))
+	for _, s := range values {
+		pairs = append(pairs, s.text, s.mask)
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
+}

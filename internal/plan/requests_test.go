@@ -1,0 +1,72 @@
+package plan
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// requestCounter counts the requests an engine makes, by method.
+type requestCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+	next   http.RoundTripper
+}
+
+func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.counts[r.Method]++
+	c.mu.Unlock()
+	return c.next.RoundTrip(r)
+}
+
+func (c *requestCounter) reset() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	got := c.counts
+	c.counts = map[string]int{}
+	return got
+}
+
+// A plan of objects slipway already applied costs one dry-run each and a
+// LIST per kind: no per-object read. New objects need no read either.
+func TestRequestsPerObject(t *testing.T) {
+	f := newFixture(t)
+	const n = 20
+	var docs []string
+	for i := range n {
+		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {k: v}\n", i))
+	}
+	objs := f.objects(strings.Join(docs, "---\n"))
+	counter := &requestCounter{counts: map[string]int{}}
+	cfg := f.kube.Config()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
+	engine, err := NewEngine(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.engine = engine
+	f.plan(objs) // warms discovery
+	counter.reset()
+
+	p := f.plan(objs)
+	if c := p.Counts(); c.Create != n {
+		t.Fatalf("counts %+v", c)
+	}
+	if got := counter.reset(); got[http.MethodPatch] != n || got[http.MethodGet] > 1 {
+		t.Errorf("first plan: requests %v, want %d PATCH and only the inventory GET", got, n)
+	}
+
+	f.apply(objs)
+	counter.reset()
+	p = f.plan(objs)
+	if c := p.Counts(); c.Unchanged != n {
+		t.Fatalf("counts %+v", c)
+	}
+	// GETs: the inventory ConfigMap and one LIST of ConfigMaps.
+	if got := counter.reset(); got[http.MethodPatch] != n || got[http.MethodGet] > 2 {
+		t.Errorf("steady state: requests %v, want %d PATCH and 2 GET (inventory, one LIST)", got, n)
+	}
+}
