@@ -15,9 +15,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := newRoot().ExecuteContext(ctx); err != nil {
+	err := newRoot().ExecuteContext(ctx)
+	if code, ok := isExitCode(err); ok {
+		os.Exit(code)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "slipway:", err)
-		os.Exit(1)
+		os.Exit(exitError)
 	}
 }
 
@@ -28,6 +32,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newVersion())
+	root.AddCommand(newServe(), newPlan(), newValidate(), newVersion())
 	return root
 }

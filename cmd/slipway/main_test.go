@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testenv"
 )
 
 // The test binary doubles as slipway: re-executed with this variable set it
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(testenv.Main(m, testenv.Options{}))
 }
 
 // syncBuffer collects a process's output while it runs.

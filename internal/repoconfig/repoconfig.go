@@ -41,8 +41,11 @@ const (
 
 // File is a whole .slipway.yaml.
 type File struct {
-	Version      int           `yaml:"version"`
-	Environments []Environment `yaml:"environments"`
+	Version int `yaml:"version"`
+	// AutoplanDrafts plans draft pull requests on push too (default false:
+	// drafts are planned only on /plan).
+	AutoplanDrafts bool          `yaml:"autoplan_drafts"`
+	Environments   []Environment `yaml:"environments"`
 }
 
 // Environment is one target: a path in the repository rendered and applied

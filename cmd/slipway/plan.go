@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+
+	"github.com/slipwayhq/slipway/internal/cluster"
+	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/report"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// Exit codes of `slipway plan`, like `terraform plan -detailed-exitcode`.
+const (
+	exitNoChanges = 0
+	exitError     = 1
+	exitChanges   = 2
+)
+
+// exitCode carries a non-error exit status out of a command.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func newPlan() *cobra.Command {
+	var (
+		repo, serverConfig, kubeconfig, output string
+	)
+	cmd := &cobra.Command{
+		Use:   "plan [ENV...]",
+		Short: "Show what applying the repository's environments would change in their clusters",
+		Long: "Render the environments of DIR/.slipway.yaml and diff them against the live clusters by server-side\n" +
+			"apply in dry-run. Without --config, an environment's cluster is the kubeconfig context of that name.\n" +
+			"Exit status: 0 nothing would change, 2 something would, 1 error.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "markdown" && output != "json" {
+				return fmt.Errorf("--output must be text, markdown or json, got %q", output)
+			}
+			cfg, err := loadRepoConfig(repo)
+			if err != nil {
+				return err
+			}
+			names, err := selectEnvironments(cfg, args)
+			if err != nil {
+				return err
+			}
+			targets, err := cliTargets(serverConfig, kubeconfig)
+			if err != nil {
+				return err
+			}
+			plans, err := workflow.PlanEnvironments(cmd.Context(), repo, cfg, names, commitOf(cmd.Context(), repo), targets, workflow.PlanOptions{})
+			if err != nil {
+				return err
+			}
+			if err := writePlans(cmd.OutOrStdout(), plans, output); err != nil {
+				return err
+			}
+			return planExit(plans)
+		},
+	}
+	cmd.Flags().StringVar(&repo, "repo", ".", "repository checkout holding .slipway.yaml")
+	cmd.Flags().StringVarP(&serverConfig, "config", "c", "", "server config naming the clusters (default: kubeconfig contexts)")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, markdown or json")
+	return cmd
+}
+
+func loadRepoConfig(repo string) (*repoconfig.Config, error) {
+	path := filepath.Join(repo, repoconfig.FileName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return repoconfig.Parse(path, data)
+}
+
+func selectEnvironments(cfg *repoconfig.Config, args []string) ([]string, error) {
+	if len(args) == 0 {
+		return cfg.Names(), nil
+	}
+	for _, name := range args {
+		if _, ok := cfg.Environment(name); !ok {
+			return nil, fmt.Errorf("no environment %q in %s (environments: %s)", name, cfg.Source(), strings.Join(cfg.Names(), ", "))
+		}
+	}
+	return args, nil
+}
+
+// cliTargets resolves clusters through the server config when given, else
+// as kubeconfig contexts.
+func cliTargets(serverConfig, kubeconfig string) (workflow.Targets, error) {
+	var srv *config.Config
+	if serverConfig != "" {
+		var err error
+		if srv, err = config.Load(serverConfig, os.Environ()); err != nil {
+			return nil, err
+		}
+	}
+	return workflow.NewTargetCache(func(_ context.Context, name string) (workflow.Target, error) {
+		var (
+			restCfg *rest.Config
+			err     error
+		)
+		if srv != nil {
+			restCfg, err = cluster.FromServerConfig(srv, name)
+		} else {
+			restCfg, err = cluster.FromKubeconfig(kubeconfig, name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return workflow.NewClusterTarget(restCfg, plan.Options{})
+	}), nil
+}
+
+// commitOf names what is being planned: the checkout's HEAD, marked dirty
+// when the work tree has changes, or "working tree" outside git.
+func commitOf(ctx context.Context, repo string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", repo, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "working tree"
+	}
+	sha := strings.TrimSpace(string(out))
+	if status, err := exec.CommandContext(ctx, "git", "-C", repo, "status", "--porcelain").Output(); err == nil && len(status) > 0 {
+		return sha + "-dirty"
+	}
+	return sha
+}
+
+func writePlans(w io.Writer, plans []*plan.Plan, output string) error {
+	switch output {
+	case "json":
+		return report.JSON(w, plans)
+	case "markdown":
+		_, err := io.WriteString(w, strings.Join(report.Markdown(plans, report.MarkdownOptions{}), "\n\n"))
+		return err
+	default:
+		color := false
+		if f, ok := w.(*os.File); ok {
+			color = report.IsTerminal(f) && os.Getenv("NO_COLOR") == ""
+		}
+		return report.Text(w, plans, report.TextOptions{Color: color})
+	}
+}
+
+func planExit(plans []*plan.Plan) error {
+	code := exitNoChanges
+	for _, p := range plans {
+		switch {
+		case p.Err != "" || p.Counts().Error > 0:
+			return exitCode(exitError)
+		case p.HasChanges():
+			code = exitChanges
+		}
+	}
+	if code != exitNoChanges {
+		return exitCode(code)
+	}
+	return nil
+}
+
+// isExitCode reports a status a command chose rather than a failure.
+func isExitCode(err error) (int, bool) {
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code), true
+	}
+	return 0, false
+}

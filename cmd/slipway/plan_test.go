@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/testenv"
+)
+
+const secretValue = "hunter2-do-not-print"
+
+// writeRepo lays out a repository with one plain-YAML environment.
+func writeRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	repo := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(repo, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return repo
+}
+
+func shopRepo(t *testing.T, ns string) string {
+	return writeRepo(t, map[string]string{
+		".slipway.yaml": fmt.Sprintf("version: 1\nenvironments:\n  - name: dev\n    path: deploy/dev\n    cluster: testenv\n    namespace: %s\n", ns),
+		"deploy/dev/app.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web
+data:
+  greeting: hello
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: web-credentials
+stringData:
+  password: ` + secretValue + "\n",
+	})
+}
+
+func TestPlanCommand(t *testing.T) {
+	env := testenv.Get(t)
+	ns := testenv.NewNamespace(t, env)
+	repo := shopRepo(t, ns)
+	kc := env.Kubeconfig()
+
+	t.Run("changes exit 2 and never print the secret", func(t *testing.T) {
+		for _, output := range []string{"text", "markdown", "json"} {
+			p := startSlipway(t, nil, "plan", "--repo", repo, "--kubeconfig", kc, "-o", output)
+			if code := p.wait(t, time.Minute); code != exitChanges {
+				t.Fatalf("-o %s: exit %d, want %d\n%s", output, code, exitChanges, p.stderr)
+			}
+			out := p.stdout.String() + p.stderr.String()
+			if strings.Contains(out, secretValue) {
+				t.Fatalf("-o %s printed the Secret's value", output)
+			}
+			if !strings.Contains(out, "web-credentials") || !strings.Contains(out, "web") {
+				t.Errorf("-o %s does not name the objects:\n%s", output, out)
+			}
+		}
+	})
+
+	t.Run("json summary counts the creates", func(t *testing.T) {
+		p := startSlipway(t, nil, "plan", "dev", "--repo", repo, "--kubeconfig", kc, "-o", "json")
+		p.wait(t, time.Minute)
+		var got struct {
+			Plans []struct {
+				Environment string
+				Summary     struct{ Create, Update, Delete, Unchanged, Error int }
+			}
+		}
+		if err := json.Unmarshal([]byte(p.stdout.String()), &got); err != nil {
+			t.Fatalf("%v\n%s", err, p.stdout)
+		}
+		if len(got.Plans) != 1 || got.Plans[0].Environment != "dev" || got.Plans[0].Summary.Create != 2 {
+			t.Errorf("summary %+v", got)
+		}
+	})
+
+	t.Run("no changes exit 0", func(t *testing.T) {
+		// What an apply of environment dev would leave: its objects, labelled
+		// as members of dev's ApplySet.
+		member := `"labels":{"applyset.kubernetes.io/part-of":"` + plan.ApplySetID("slipway-dev", ns) + `"}`
+		apply(t, env, ns, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web",`+member+`},"data":{"greeting":"hello"}}`, "configmaps", "web")
+		apply(t, env, ns, `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"web-credentials",`+member+`},"stringData":{"password":"`+secretValue+`"}}`, "secrets", "web-credentials")
+		p := startSlipway(t, nil, "plan", "--repo", repo, "--kubeconfig", kc)
+		if code := p.wait(t, time.Minute); code != exitNoChanges {
+			t.Fatalf("exit %d, want 0\n%s%s", code, p.stdout, p.stderr)
+		}
+	})
+
+	t.Run("unknown environment", func(t *testing.T) {
+		p := startSlipway(t, nil, "plan", "prod", "--repo", repo, "--kubeconfig", kc)
+		if code := p.wait(t, time.Minute); code != exitError || !strings.Contains(p.stderr.String(), `no environment "prod"`) {
+			t.Fatalf("exit %d: %s", code, p.stderr)
+		}
+	})
+
+	t.Run("render error exits 1 and names the file and line", func(t *testing.T) {
+		bad := writeRepo(t, map[string]string{
+			".slipway.yaml":       "version: 1\nenvironments:\n  - {name: dev, path: deploy/dev, cluster: testenv}\n",
+			"deploy/dev/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: [\n",
+		})
+		p := startSlipway(t, nil, "plan", "--repo", bad, "--kubeconfig", kc)
+		if code := p.wait(t, time.Minute); code != exitError {
+			t.Fatalf("exit %d", code)
+		}
+		if !strings.Contains(p.stdout.String(), "deploy/dev/bad.yaml:") {
+			t.Errorf("error does not locate the file:\n%s", p.stdout)
+		}
+	})
+}
+
+func TestValidateCommand(t *testing.T) {
+	good := shopRepo(t, "shop")
+	p := startSlipway(t, nil, "validate", "--repo", good)
+	if code := p.wait(t, time.Minute); code != 0 {
+		t.Fatalf("exit %d: %s", code, p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "dev: plain, 2 objects") {
+		t.Errorf("output %q", p.stdout)
+	}
+
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"config error with line", map[string]string{".slipway.yaml": "version: 1\nenvironments:\n  - name: dev\n    path: d\n    clustr: x\n"}, ".slipway.yaml:5: environments[0].clustr: unknown key"},
+		{"render error with line", map[string]string{
+			".slipway.yaml": "version: 1\nenvironments:\n  - {name: dev, path: d, cluster: c}\n",
+			"d/a.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\nkind: ConfigMap\nmetadata:\n  name: b\n",
+		}, "d/a.yaml:6"},
+		{"kustomize path escape refused", map[string]string{
+			".slipway.yaml":        "version: 1\nenvironments:\n  - {name: dev, path: d, cluster: c}\n",
+			"d/kustomization.yaml": "resources:\n  - ../../../../../../etc/passwd\n",
+		}, "dev:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startSlipway(t, nil, "validate", "--repo", writeRepo(t, tt.files))
+			if code := p.wait(t, time.Minute); code != exitError {
+				t.Fatalf("exit %d", code)
+			}
+			if !strings.Contains(p.stderr.String(), tt.want) {
+				t.Errorf("stderr %q does not contain %q", p.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func apply(t *testing.T, env *testenv.Env, ns, body, resource, name string) {
+	t.Helper()
+	force := true
+	_, err := env.Client().CoreV1().RESTClient().Patch(types.ApplyPatchType).
+		Namespace(ns).Resource(resource).Name(name).
+		Param("fieldManager", "slipway").Param("force", fmt.Sprint(force)).
+		Body([]byte(body)).Do(context.Background()).Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,93 @@
+// Package workflow runs slipway's jobs from a repository tree to a result:
+// render each environment, ask its cluster what would change. It depends on
+// small interfaces, so the CLI and the server share it.
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// Target is a cluster an environment can be planned against.
+type Target interface {
+	Scope() render.Scoper
+	Compute(ctx context.Context, env *repoconfig.Environment, commit string, rendered *render.Result) (*plan.Plan, error)
+}
+
+// Targets resolves an environment's cluster name.
+type Targets interface {
+	Target(ctx context.Context, cluster string) (Target, error)
+}
+
+// PlanOptions tune PlanEnvironments.
+type PlanOptions struct {
+	Render render.Options
+}
+
+// PlanEnvironments plans the named environments of cfg in the checkout at
+// tree, in parallel, and returns one plan per name in the order given. A
+// failure of one environment (a render error, an unreachable cluster) is
+// that plan's Err, so a report can show it beside the others; the error
+// returned is only for the caller's context ending.
+func PlanEnvironments(ctx context.Context, tree string, cfg *repoconfig.Config, names []string, commit string, targets Targets, opts PlanOptions) ([]*plan.Plan, error) {
+	plans := make([]*plan.Plan, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			plans[i] = planOne(ctx, tree, cfg, name, commit, targets, opts)
+		}()
+	}
+	wg.Wait()
+	return plans, ctx.Err()
+}
+
+func planOne(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets Targets, opts PlanOptions) *plan.Plan {
+	p, _ := PlanEnvironment(ctx, tree, cfg, name, commit, targets, opts)
+	return p
+}
+
+// PlanEnvironment plans one environment. It always returns a plan; when the
+// plan failed as a whole, p.Err says why and err is the cause, which may
+// locate the problem (a *render.Error has the file and line).
+func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets Targets, opts PlanOptions) (p *plan.Plan, err error) {
+	failed := func(err error) (*plan.Plan, error) {
+		return &plan.Plan{Environment: name, Commit: commit, Err: err.Error()}, err
+	}
+	env, ok := cfg.Environment(name)
+	if !ok {
+		return failed(fmt.Errorf("no environment %q in %s", name, cfg.Source()))
+	}
+	target, err := targets.Target(ctx, env.Cluster)
+	if err != nil {
+		return failed(fmt.Errorf("cluster %q: %w", env.Cluster, err))
+	}
+	ropts := opts.Render
+	ropts.Scope = target.Scope()
+	rendered, err := render.Render(ctx, tree, env, ropts)
+	if err != nil {
+		return failed(renderError(err))
+	}
+	p, err = target.Compute(ctx, env, commit, rendered)
+	if err != nil {
+		return failed(err)
+	}
+	return p, nil
+}
+
+// renderError keeps a located render error as it is (file:line: message)
+// and labels anything else as a render failure.
+func renderError(err error) error {
+	var located *render.Error
+	if errors.As(err, &located) {
+		return err
+	}
+	return fmt.Errorf("render: %w", err)
+}

@@ -1,0 +1,63 @@
+package workflow
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/render"
+)
+
+// ClusterTarget is a live cluster: its discovery decides namespaces, its
+// API server answers dry-runs.
+type ClusterTarget struct {
+	*plan.Engine
+	scope render.Scoper
+}
+
+// NewClusterTarget connects to the cluster behind cfg.
+func NewClusterTarget(cfg *rest.Config, opts plan.Options) (*ClusterTarget, error) {
+	engine, err := plan.NewEngine(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	scope, err := render.NewScoper(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &ClusterTarget{Engine: engine, scope: scope}, nil
+}
+
+// Scope implements Target.
+func (t *ClusterTarget) Scope() render.Scoper { return t.scope }
+
+// TargetCache resolves each cluster name once, with resolve.
+type TargetCache struct {
+	resolve func(ctx context.Context, cluster string) (Target, error)
+	mu      sync.Mutex
+	done    map[string]cached
+}
+
+type cached struct {
+	target Target
+	err    error
+}
+
+// NewTargetCache returns Targets that call resolve once per cluster name.
+func NewTargetCache(resolve func(ctx context.Context, cluster string) (Target, error)) *TargetCache {
+	return &TargetCache{resolve: resolve, done: map[string]cached{}}
+}
+
+// Target implements Targets.
+func (c *TargetCache) Target(ctx context.Context, cluster string) (Target, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.done[cluster]; ok {
+		return r.target, r.err
+	}
+	t, err := c.resolve(ctx, cluster)
+	c.done[cluster] = cached{t, err}
+	return t, err
+}
