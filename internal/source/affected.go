@@ -1,0 +1,71 @@
+package source
+
+import (
+	"context"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// Affected returns the environments of cfg, in config order, that a pull
+// request changing the files changed may change. An environment is
+// affected when a changed file is one its render read at the base or at the
+// head (baseFiles and headFiles map an environment to its
+// render.Result.Files; a missing key means the render failed or the
+// environment is absent on that side), or lies under its path. The path
+// rule catches what no render read: a new file in the directory, a render
+// that fails on both sides.
+func Affected(cfg *repoconfig.Config, changed []string, baseFiles, headFiles map[string][]string) []string {
+	var out []string
+	for _, env := range cfg.Environments {
+		dir := path.Clean(env.Path)
+		for _, file := range changed {
+			if under(file, dir) || slices.Contains(baseFiles[env.Name], file) || slices.Contains(headFiles[env.Name], file) {
+				out = append(out, env.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// under reports whether the repo-relative file lies in dir.
+func under(file, dir string) bool {
+	return dir == "." || file == dir || strings.HasPrefix(file, dir+"/")
+}
+
+// RenderedFiles renders every environment of cfg in the tree at dir, with
+// no cluster to consult, and returns the files each render read. An
+// environment that fails to render is in the second map instead, so one
+// broken environment does not hide what the others read.
+func RenderedFiles(ctx context.Context, dir string, cfg *repoconfig.Config) (map[string][]string, map[string]error) {
+	files := map[string][]string{}
+	errs := map[string]error{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range cfg.Environments {
+		env := &cfg.Environments[i]
+		wg.Go(func() {
+			res, err := render.Render(ctx, dir, env, render.Options{})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[env.Name] = err
+				return
+			}
+			files[env.Name] = res.Files
+		})
+	}
+	wg.Wait()
+	return files, errs
+}
+
+// ConfigChanged reports whether the pull request edits .slipway.yaml, whose
+// changes take effect only once merged: plans always use the base's.
+func ConfigChanged(changed []string) bool {
+	return slices.Contains(changed, repoconfig.FileName)
+}
