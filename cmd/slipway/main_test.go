@@ -126,7 +126,9 @@ github:
     integration_id: %d
     webhook_secret: %q
     private_key_path: %s
-`, addr, sim.URL(), sim.V3URL(), sim.V4URL(), sim.AppID(), secret, keyPath)
+store:
+  path: %s
+`, addr, sim.URL(), sim.V3URL(), sim.V4URL(), sim.AppID(), secret, keyPath, filepath.Join(dir, "slipway.db"))
 	path := filepath.Join(dir, "slipway.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,12 @@
 package plan
 
 import (
+	"sync"
+
 	"context"
 	"fmt"
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
@@ -57,6 +61,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// controller-runtime's client prints a stack trace to stderr unless a
+// logger is set; slipway logs through zerolog and has nothing to hear from it.
+var quietControllerRuntime sync.Once
+
 // Engine plans (and holds what apply needs) for one cluster. It is safe for
 // concurrent use; build one per cluster and keep it, since it caches the
 // cluster's API discovery.
@@ -85,6 +93,7 @@ func NewEngine(cfg *rest.Config, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan engine for %s: discovery: %w", cfg.Host, err)
 	}
+	quietControllerRuntime.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	c, err := client.New(cfg, client.Options{HTTPClient: httpClient, Mapper: mapper})
 	if err != nil {
 		return nil, fmt.Errorf("plan engine for %s: %w", cfg.Host, err)

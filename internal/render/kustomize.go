@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -54,7 +55,11 @@ func renderKustomize(src *source) (*rendered, error) {
 		return nil, &Error{File: kfile, Msg: v.Error()}
 	}
 	if err != nil {
-		return nil, &Error{File: kfile, Msg: src.jail.relativize(err.Error())}
+		msg := src.jail.relativize(err.Error())
+		if located := locateYAMLError(msg, src.jail.files()); located != nil {
+			return nil, located
+		}
+		return nil, &Error{File: kfile, Msg: msg}
 	}
 	out := &rendered{}
 	for _, r := range m.Resources() {
@@ -202,4 +207,32 @@ func kustomizeClones() (func(string) (string, bool), error) {
 		}
 		return filepath.Join(tmp, first), true
 	}, nil
+}
+
+// kustomize reports a broken resource file as "... MalformedYAMLError:
+// yaml: line 5: <problem> in File: extra.yaml", naming the file relative to
+// the kustomization that listed it.
+var malformedYAML = regexp.MustCompile(`MalformedYAMLError: yaml: line (\d+): (.+) in File: (\S+)$`)
+
+// locateYAMLError points such an error at the file and line, when exactly
+// one file the render read has that name.
+func locateYAMLError(msg string, read []string) *Error {
+	m := malformedYAML.FindStringSubmatch(msg)
+	if m == nil {
+		return nil
+	}
+	var match string
+	for _, f := range read {
+		if f == m[3] || strings.HasSuffix(f, "/"+m[3]) {
+			if match != "" {
+				return nil // ambiguous: keep kustomize's own wording
+			}
+			match = f
+		}
+	}
+	if match == "" {
+		return nil
+	}
+	line, _ := strconv.Atoi(m[1])
+	return &Error{File: match, Line: line, Msg: "invalid YAML: " + m[2]}
 }

@@ -17,8 +17,11 @@ import (
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/ghclient"
 	"github.com/slipwayhq/slipway/internal/handler"
+	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/metrics"
+	"github.com/slipwayhq/slipway/internal/runqueue"
 	"github.com/slipwayhq/slipway/internal/scheduler"
+	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 // Routes and HTTP limits.
@@ -30,7 +33,12 @@ const (
 	readTimeout       = 60 * time.Second
 	writeTimeout      = 60 * time.Second
 	idleTimeout       = 120 * time.Second
+	// renderedCommits is how many base commits' render inputs are remembered.
+	renderedCommits = 64
 )
+
+// go-githubapp skips signature checks for an empty secret; never run like that.
+var errEmptySecret = errors.New("github.app.webhook_secret is empty: refusing to accept unsigned webhooks")
 
 // Server is a running slipway: webhook dispatcher, work queue and HTTP routes.
 type Server struct {
@@ -40,18 +48,45 @@ type Server struct {
 	sched   *scheduler.Scheduler
 	handler http.Handler
 	ready   atomic.Bool
+	// queue runs pull-request work after the webhook handler returns.
+	queue   *runqueue.Queue
+	closers []func() error
 }
 
 // New builds the server from cfg. It does not listen yet.
 func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
-	return build(cfg, log, handlers)
-}
-
-// handlers is every event handler, built once on the shared clients.
-func handlers(clients githubapp.ClientCreator) []githubapp.EventHandler {
-	return []githubapp.EventHandler{
-		&handler.Installation{Clients: clients},
+	if cfg.GitHub.App.WebhookSecret == "" {
+		return nil, errEmptySecret
 	}
+	if cfg.Store.Kind != config.StoreBolt {
+		return nil, fmt.Errorf("store.kind %q: only the bolt store is available in this version; use store.kind: bolt with a single replica", cfg.Store.Kind)
+	}
+	locks, err := lock.OpenBolt(cfg.Store.Path)
+	if err != nil {
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	queue := runqueue.New(cfg.Server.Workers)
+	targets := newClusterTargets(cfg)
+	s, err := build(cfg, log, func(clients githubapp.ClientCreator) []githubapp.EventHandler {
+		deps := &handler.Deps{
+			Clients: clients,
+			Queue:   queue,
+			Runner:  &workflow.Runner{Targets: targets.forRepo, Locks: locks, Rendered: workflow.NewFilesCache(renderedCommits)},
+		}
+		return []githubapp.EventHandler{
+			&handler.Installation{Clients: clients},
+			&handler.PullRequest{Deps: deps},
+			&handler.IssueComment{Deps: deps},
+			&handler.PullRequestReview{Deps: deps},
+			&handler.CheckRun{Deps: deps},
+		}
+	})
+	if err != nil {
+		locks.Close()
+		return nil, err
+	}
+	s.queue, s.closers = queue, append(s.closers, locks.Close)
+	return s, nil
 }
 
 func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.ClientCreator) []githubapp.EventHandler) (*Server, error) {
@@ -60,8 +95,7 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 		return nil, err
 	}
 	if appCfg.App.WebhookSecret == "" {
-		// go-githubapp skips signature checks for an empty secret; never run like that.
-		return nil, errors.New("github.app.webhook_secret is empty: refusing to accept unsigned webhooks")
+		return nil, errEmptySecret
 	}
 	m := metrics.New()
 	clients, err := ghclient.NewCreator(appCfg, m)
@@ -129,7 +163,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	httpErr := srv.Shutdown(shutdownCtx)
 	drainErr := s.sched.Drain(shutdownCtx)
-	if err := errors.Join(httpErr, drainErr); err != nil {
+	var queueErr error
+	if s.queue != nil {
+		queueErr = s.queue.Drain(shutdownCtx)
+	}
+	for _, c := range s.closers {
+		_ = c()
+	}
+	if err := errors.Join(httpErr, drainErr, queueErr); err != nil {
 		s.log.Error().Err(err).Msg("shutdown incomplete")
 		return err
 	}

@@ -1,0 +1,54 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/slipwayhq/slipway/internal/logging"
+	"github.com/slipwayhq/slipway/internal/runqueue"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// IssueComment turns pull request comments into commands.
+type IssueComment struct{ *Deps }
+
+// Handles implements githubapp.EventHandler.
+func (h *IssueComment) Handles() []string { return []string{"issue_comment"} }
+
+// Handle implements githubapp.EventHandler. Edited and deleted comments,
+// comments on issues and comments by bots (slipway's own included) are
+// ignored.
+func (h *IssueComment) Handle(ctx context.Context, _, _ string, payload []byte) error {
+	var ev github.IssueCommentEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return fmt.Errorf("parse issue_comment event: %w", err)
+	}
+	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() || ev.GetComment().GetUser().GetType() == "Bot" || ev.GetSender().GetType() == "Bot" {
+		return nil
+	}
+	repo, number := ev.GetRepo(), ev.GetIssue().GetNumber()
+	ctx, _ = logging.Repo(ctx, ev.GetInstallation().GetID(), repo.GetFullName(), number)
+	s, err := h.session(ctx, ev.GetInstallation().GetID(), repo)
+	if err != nil {
+		return err
+	}
+	slug, err := h.AppSlug(ctx)
+	if err != nil {
+		return err
+	}
+	work, err := s.Comment(ctx, workflow.CommentRequest{
+		Number:    number,
+		CommentID: ev.GetComment().GetID(),
+		User:      ev.GetComment().GetUser().GetLogin(),
+		Body:      ev.GetComment().GetBody(),
+		AppSlug:   slug,
+	})
+	if err != nil || work == nil {
+		return err
+	}
+	h.submit(ctx, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Supersedes: true, Interruptible: true}, "command", work)
+	return nil
+}

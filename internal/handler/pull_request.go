@@ -1,0 +1,53 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/slipwayhq/slipway/internal/logging"
+	"github.com/slipwayhq/slipway/internal/runqueue"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// PullRequest plans pull requests when they open or move, and releases
+// their locks when they close.
+type PullRequest struct{ *Deps }
+
+// Handles implements githubapp.EventHandler.
+func (h *PullRequest) Handles() []string { return []string{"pull_request"} }
+
+// Handle implements githubapp.EventHandler.
+func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) error {
+	var ev github.PullRequestEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return fmt.Errorf("parse pull_request event: %w", err)
+	}
+	repo, number := ev.GetRepo(), ev.GetNumber()
+	ctx, log := logging.Repo(ctx, ev.GetInstallation().GetID(), repo.GetFullName(), number)
+	key := workflow.Key(repo.GetFullName(), number)
+
+	switch ev.GetAction() {
+	case "opened", "reopened", "synchronize", "ready_for_review":
+		s, err := h.session(ctx, ev.GetInstallation().GetID(), repo)
+		if err != nil {
+			return err
+		}
+		log.Info().Str("action", ev.GetAction()).Str("sha", ev.GetPullRequest().GetHead().GetSHA()).Msg("autoplan")
+		h.submit(ctx, runqueue.Job{Key: key, Supersedes: true, Interruptible: true, Coalesce: true}, "plan",
+			func(ctx context.Context) error {
+				return s.PlanPR(ctx, workflow.PlanRequest{Number: number, Auto: true})
+			})
+	case "closed":
+		s, err := h.session(ctx, ev.GetInstallation().GetID(), repo)
+		if err != nil {
+			return err
+		}
+		h.submit(ctx, runqueue.Job{Key: key, Supersedes: true}, "close", func(ctx context.Context) error {
+			return s.Closed(ctx, number)
+		})
+	}
+	return nil
+}

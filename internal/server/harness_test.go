@@ -1,0 +1,202 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m, testenv.Options{})) }
+
+// world is a running slipway wired to githubsim and the test cluster, with
+// one installation and repository acme/shop.
+type world struct {
+	t        *testing.T
+	sim      *githubsim.Sim
+	srv      *Server
+	repo     string
+	staging  string // namespaces the environments deploy to
+	prod     string
+	inst     int64
+	kubeconf string
+	patience time.Duration // how long eventually waits
+}
+
+const shopRepo = "acme/shop"
+
+func newWorld(t *testing.T, workers int) *world {
+	t.Helper()
+	env := testenv.Get(t)
+	w := &world{t: t, patience: time.Minute, repo: shopRepo, staging: testenv.NewNamespace(t, env), prod: testenv.NewNamespace(t, env), kubeconf: env.Kubeconfig()}
+	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, Dir: t.TempDir(), CacheControl: "no-cache"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	w.sim = sim
+
+	cfg := config.Defaults()
+	cfg.GitHub.WebURL, cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = sim.URL(), sim.V3URL(), sim.V4URL()
+	cfg.GitHub.App.IntegrationID = sim.AppID()
+	cfg.GitHub.App.WebhookSecret = secret
+	cfg.GitHub.App.PrivateKey = string(sim.PrivateKeyPEM())
+	cfg.Server.Workers = workers
+	cfg.Server.QueueSize = 1000
+	cfg.Server.ShutdownTimeout = config.Duration(30 * time.Second)
+	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: env.Kubeconfig(), Context: "testenv", Repos: []string{"acme/*"}}}
+	cfg.Store.Path = filepath.Join(t.TempDir(), "slipway.db")
+
+	logger := zerolog.New(testWriter{t}).Level(zerolog.WarnLevel)
+	srv, err := New(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.srv = srv
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	sim.SetWebhookURL("http://" + ln.Addr().String() + WebhookPath)
+
+	if w.inst, err = sim.CreateInstallation("acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.CreateRepo(w.inst, shopRepo, w.shopFiles()); err != nil {
+		t.Fatal(err)
+	}
+	for user, perm := range map[string]string{"alice": "write", "bob": "write", "rita": "read"} {
+		if err := sim.SetPermission(shopRepo, user, perm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// shopFiles is a shop with a shared Kustomize base and two overlays.
+func (w *world) shopFiles() map[string]string {
+	return map[string]string{
+		".slipway.yaml": fmt.Sprintf(`version: 1
+environments:
+  - name: staging
+    path: deploy/staging
+    cluster: test
+    namespace: %s
+  - name: production
+    path: deploy/production
+    cluster: test
+    namespace: %s
+    depends_on: [staging]
+`, w.staging, w.prod),
+		"README.md":                            "shop\n",
+		"deploy/base/kustomization.yaml":       "resources: [config.yaml]\n",
+		"deploy/base/config.yaml":              "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop\ndata:\n  color: blue\n",
+		"deploy/staging/kustomization.yaml":    fmt.Sprintf("namespace: %s\nresources: [../base, extra.yaml]\n", w.staging),
+		"deploy/staging/extra.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: staging-only\ndata:\n  n: \"1\"\n",
+		"deploy/production/kustomization.yaml": fmt.Sprintf("namespace: %s\nresources: [../base]\n", w.prod),
+	}
+}
+
+// openPR pushes files to a new branch and opens a pull request from it.
+func (w *world) openPR(branch, user string, files map[string]string) int {
+	w.t.Helper()
+	if _, err := w.sim.Push(w.repo, branch, files, "change "+branch, user); err != nil {
+		w.t.Fatal(err)
+	}
+	n, err := w.sim.OpenPR(w.repo, branch, "main", "Change "+branch, user)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+// stickyComments are slipway's plan comments on pull request n.
+func (w *world) stickyComments(n int) []*github.IssueComment {
+	var out []*github.IssueComment
+	for _, c := range w.sim.Comments(w.repo, n) {
+		if c.GetUser().GetLogin() == w.sim.BotLogin() && strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// replies are slipway's comments on n that are not the plan.
+func (w *world) replies(n int) []string {
+	var out []string
+	for _, c := range w.sim.Comments(w.repo, n) {
+		if c.GetUser().GetLogin() == w.sim.BotLogin() && !strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
+			out = append(out, c.GetBody())
+		}
+	}
+	return out
+}
+
+// checkRuns are the check runs on sha, optionally only the named one.
+func (w *world) checkRuns(sha, name string) []*github.CheckRun {
+	var out []*github.CheckRun
+	for _, cr := range w.sim.CheckRuns(w.repo) {
+		if cr.GetHeadSHA() == sha && (name == "" || cr.GetName() == name) {
+			out = append(out, cr)
+		}
+	}
+	return out
+}
+
+func (w *world) head(n int) string { return w.sim.PR(w.repo, n).GetHead().GetSHA() }
+
+// eventually polls cond for up to w.patience.
+func (w *world) eventually(what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(w.patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// completed waits for the named check run on sha to complete and returns it.
+func (w *world) completed(sha, name string) *github.CheckRun {
+	w.t.Helper()
+	var got *github.CheckRun
+	w.eventually(name+" completed on "+sha[:7], func() bool {
+		for _, cr := range w.checkRuns(sha, name) {
+			if cr.GetStatus() == "completed" {
+				got = cr
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+type testWriter struct{ t *testing.T }
+
+func (tw testWriter) Write(p []byte) (int, error) {
+	tw.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/cluster"
+	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// clusterTargets connects to each configured cluster once, and lets a
+// repository use only the clusters whose repos list matches it.
+type clusterTargets struct {
+	cfg   *config.Config
+	cache *workflow.TargetCache
+}
+
+func newClusterTargets(cfg *config.Config) *clusterTargets {
+	return &clusterTargets{cfg: cfg, cache: workflow.NewTargetCache(func(_ context.Context, name string) (workflow.Target, error) {
+		rc, err := cluster.FromServerConfig(cfg, name)
+		if err != nil {
+			return nil, err
+		}
+		return workflow.NewClusterTarget(rc, plan.Options{})
+	})}
+}
+
+// forRepo is the Targets a repository's environments may use.
+func (c *clusterTargets) forRepo(repo string) workflow.Targets {
+	return repoTargets{c: c, repo: repo}
+}
+
+type repoTargets struct {
+	c    *clusterTargets
+	repo string
+}
+
+func (r repoTargets) Target(ctx context.Context, name string) (workflow.Target, error) {
+	for _, cl := range r.c.cfg.Clusters {
+		if cl.Name != name {
+			continue
+		}
+		if !allowed(cl.Repos, r.repo) {
+			return nil, fmt.Errorf("%s may not deploy to cluster %q: the server config lists only %s for it", r.repo, name, strings.Join(cl.Repos, ", "))
+		}
+		return r.c.cache.Target(ctx, name)
+	}
+	return nil, fmt.Errorf("no cluster %q in the server config", name)
+}
+
+// allowed matches owner/repo against patterns like acme/* (case-insensitive,
+// as GitHub names are).
+func allowed(patterns []string, repo string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(repo)); ok {
+			return true
+		}
+	}
+	return false
+}

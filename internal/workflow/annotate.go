@@ -1,0 +1,64 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/strictyaml"
+)
+
+// annotations points a check run at the lines that broke a plan: a render
+// error's file and line, and each object the cluster rejected.
+func annotations(p *plan.Plan, cause error) []ghport.Annotation {
+	var out []ghport.Annotation
+	var located *render.Error
+	if errors.As(cause, &located) && located.File != "" {
+		out = append(out, ghport.Annotation{Path: located.File, Line: located.Line, Level: "failure", Title: "render failed", Message: located.Msg})
+	}
+	for _, ch := range p.Changes {
+		if ch.Action == plan.Error && ch.File != "" {
+			out = append(out, ghport.Annotation{
+				Path: ch.File, Line: ch.Line, Level: "failure",
+				Title:   fmt.Sprintf("%s %s rejected", ch.Ref.Kind, ch.Ref.Name),
+				Message: ch.Message,
+			})
+		}
+	}
+	return out
+}
+
+// reportConfigError fails the pull request's slipway/plan check with the
+// base branch's .slipway.yaml problems, each annotated on its line.
+func (s *Session) reportConfigError(ctx context.Context, pr *ghport.PR, err error) error {
+	var anns []ghport.Annotation
+	var errs strictyaml.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			msg := e.Msg
+			if e.Key != "" {
+				msg = e.Key + ": " + msg
+			}
+			anns = append(anns, ghport.Annotation{Path: repoconfig.FileName, Line: e.Line, Level: "failure", Title: "invalid .slipway.yaml", Message: msg})
+		}
+	}
+	run := ghport.CheckRun{
+		Name:       checkConfig,
+		HeadSHA:    pr.HeadSHA,
+		Status:     "completed",
+		Conclusion: "failure",
+		Title:      ".slipway.yaml on the base branch is invalid",
+		Summary: "slipway reads `.slipway.yaml` from the base branch (`" + pr.BaseRef + "`), and it has problems, so nothing was planned:\n\n```\n" +
+			strings.TrimSpace(err.Error()) + "\n```\n\nFix it on the base branch; this pull request is planned again on its next push or `/plan`.",
+		Annotations: anns,
+	}
+	if _, cerr := s.GitHub.CreateCheckRun(ctx, s.Repo, run); cerr != nil {
+		return cerr
+	}
+	return s.publish(ctx, pr, nil, []string{"⚠️ `.slipway.yaml` on the base branch is invalid; see the `slipway/plan` check run for the lines to fix."})
+}

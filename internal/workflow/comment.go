@@ -1,0 +1,161 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/command"
+	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/lock"
+	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/source"
+	"github.com/slipwayhq/slipway/internal/strictyaml"
+)
+
+// CommentRequest is a comment someone wrote on a pull request.
+type CommentRequest struct {
+	Number    int
+	CommentID int64
+	User      string
+	Body      string
+	AppSlug   string
+}
+
+// Comment answers a pull request comment: it ignores text not meant for
+// slipway, acknowledges a command with 👀 at once, replies to mistakes and
+// refusals, and returns the work the command asks for (nil when none), for
+// the caller to queue behind the pull request's other work.
+func (s *Session) Comment(ctx context.Context, req CommentRequest) (func(context.Context) error, error) {
+	pr, err := s.GitHub.PullRequest(ctx, s.Repo, req.Number)
+	if err != nil {
+		return nil, err
+	}
+	var envs []string
+	cfg, cfgErr := s.Source.Config(ctx, s.Repo.Owner, s.Repo.Name, pr.BaseSHA)
+	if cfgErr == nil {
+		envs = cfg.Names()
+	}
+	cmd, reply, ok := command.Parse(req.Body, req.AppSlug, envs)
+	if !ok {
+		return nil, nil
+	}
+	if err := s.GitHub.React(ctx, s.Repo, req.CommentID, "eyes"); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("acknowledge command")
+	}
+	if reply != "" {
+		return nil, s.reply(ctx, req, reply)
+	}
+	if cmd.Verb == command.Help {
+		return nil, s.reply(ctx, req, command.HelpText(req.AppSlug, envs))
+	}
+	switch {
+	case errors.Is(cfgErr, source.ErrNoConfig):
+		return nil, s.reply(ctx, req, "This repository has no `.slipway.yaml` on its base branch, so there is nothing to "+string(cmd.Verb)+".")
+	case cfgErr != nil && cmd.Verb == command.Plan:
+		var invalid strictyaml.Errors
+		if !errors.As(cfgErr, &invalid) {
+			return nil, cfgErr
+		}
+		return func(ctx context.Context) error { return s.reportConfigError(ctx, pr, cfgErr) }, nil
+	}
+	if cmd.Verb == command.Apply {
+		return nil, s.reply(ctx, req, "`/apply` is not available in this version of slipway yet: it arrives with apply and merge-to-deploy. The plan above is what would change.")
+	}
+
+	perm, err := s.GitHub.Permission(ctx, s.Repo, req.User)
+	if err != nil {
+		return nil, err
+	}
+	if !canWrite(perm) {
+		return nil, s.reply(ctx, req, fmt.Sprintf("`/%s` needs write permission on %s; @%s has %s.", cmd.Verb, s.Repo, req.User, perm))
+	}
+	if pr.State != "open" {
+		return nil, s.reply(ctx, req, fmt.Sprintf("#%d is closed, so there is nothing to %s.", pr.Number, cmd.Verb))
+	}
+	switch cmd.Verb {
+	case command.Plan:
+		return func(ctx context.Context) error {
+			return s.PlanPR(ctx, PlanRequest{Number: req.Number, Envs: cmd.Envs})
+		}, nil
+	case command.Unlock:
+		return func(ctx context.Context) error { return s.unlock(ctx, req, cmd.Envs) }, nil
+	}
+	return nil, nil
+}
+
+func canWrite(permission string) bool {
+	switch permission {
+	case "admin", "maintain", "write":
+		return true
+	}
+	return false
+}
+
+func (s *Session) reply(ctx context.Context, req CommentRequest, body string) error {
+	_, err := s.GitHub.CreateComment(ctx, s.Repo, req.Number, body)
+	return err
+}
+
+// unlock releases this pull request's locks on envs (all of them when none
+// is named); another pull request's lock is never released.
+func (s *Session) unlock(ctx context.Context, req CommentRequest, envs []string) error {
+	held, err := s.Locks.List(ctx, s.Repo.String())
+	if err != nil {
+		return err
+	}
+	var freed, notHeld []string
+	for env, h := range held {
+		if h.PR == req.Number && (len(envs) == 0 || slices.Contains(envs, env)) {
+			if err := s.Locks.Release(ctx, lockKey(s.Repo, env), h); err != nil {
+				return err
+			}
+			freed = append(freed, env)
+		}
+	}
+	for _, env := range envs {
+		if !slices.Contains(freed, env) {
+			notHeld = append(notHeld, env)
+		}
+	}
+	var msg string
+	switch {
+	case len(freed) == 0:
+		msg = fmt.Sprintf("#%d holds no environment locks to release.", req.Number)
+	default:
+		msg = "Released the lock on " + codeList(slices.Sorted(slices.Values(freed))) + "."
+	}
+	if len(notHeld) > 0 && len(freed) > 0 {
+		msg += " Not held by this pull request: " + codeList(notHeld) + "."
+	}
+	return s.reply(ctx, req, msg)
+}
+
+// Closed releases a closed pull request's locks and marks its plan stale.
+func (s *Session) Closed(ctx context.Context, number int) error {
+	freed, err := s.Locks.ReleasePR(ctx, s.Repo.String(), number)
+	if err != nil {
+		return err
+	}
+	if len(freed) > 0 {
+		zerolog.Ctx(ctx).Info().Strs("envs", freed).Msg("released locks of a closed pull request")
+	}
+	return publish.MarkStale(ctx, s.GitHub, s.Repo, number, s.Bot,
+		"This pull request is closed: the plan below is stale and its locks are released.")
+}
+
+func codeList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, it := range items {
+		quoted[i] = "`" + it + "`"
+	}
+	return strings.Join(quoted, ", ")
+}
+
+func lockKey(repo ghport.Repo, env string) lock.Key {
+	return lock.Key{Repo: repo.String(), Env: env}
+}

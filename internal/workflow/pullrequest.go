@@ -1,0 +1,300 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/lock"
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
+	"github.com/slipwayhq/slipway/internal/source"
+	"github.com/slipwayhq/slipway/internal/strictyaml"
+)
+
+// Source is where a pull request's inputs come from (source.Fetcher).
+type Source interface {
+	Tree(ctx context.Context, owner, repo, sha string) (string, func(), error)
+	Config(ctx context.Context, owner, repo, ref string) (*repoconfig.Config, error)
+	ChangedFiles(ctx context.Context, owner, repo string, number int) ([]string, error)
+}
+
+// Names of slipway's check runs.
+const (
+	checkPlanPrefix = "slipway/plan: "
+	checkConfig     = "slipway/plan"
+)
+
+// Runner holds what every pull-request job needs; one per server.
+type Runner struct {
+	// Bot is the App's bot login (slug + "[bot]"), whose comments are slipway's own.
+	Bot string
+	// Targets resolves the clusters a repository may plan against.
+	Targets func(repo string) Targets
+	Locks   lock.Store
+	Options PlanOptions
+	// Rendered remembers which files each environment reads at a commit.
+	Rendered *FilesCache
+}
+
+// Session binds the runner to one installation and repository.
+type Session struct {
+	*Runner
+	GitHub ghport.Port
+	Source Source
+	Repo   ghport.Repo
+}
+
+// PlanRequest says which pull request to plan and what started it.
+type PlanRequest struct {
+	Number int
+	// Envs names environments to plan (a /plan command); empty means every
+	// environment the pull request affects.
+	Envs []string
+	// Auto is true for plans started by a push rather than a person; drafts
+	// are not auto-planned unless the repository asks for it.
+	Auto bool
+}
+
+// PlanPR plans a pull request's environments, reports each on a check run
+// and the whole on the sticky comment, and takes environment locks.
+func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
+	log := zerolog.Ctx(ctx)
+	pr, err := s.GitHub.PullRequest(ctx, s.Repo, req.Number)
+	if err != nil {
+		return err
+	}
+	if pr.State != "open" {
+		return nil
+	}
+	cfg, err := s.Source.Config(ctx, s.Repo.Owner, s.Repo.Name, pr.BaseSHA)
+	var invalid strictyaml.Errors
+	switch {
+	case errors.Is(err, source.ErrNoConfig):
+		log.Info().Msg("no .slipway.yaml on the base branch; nothing to plan")
+		return nil
+	case errors.As(err, &invalid):
+		return s.reportConfigError(ctx, pr, err)
+	case err != nil:
+		return err
+	}
+	if req.Auto && pr.Draft && !cfg.AutoplanDrafts {
+		log.Info().Msg("draft pull request: not auto-planned")
+		return nil
+	}
+
+	head, cleanHead, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.HeadSHA)
+	if err != nil {
+		return err
+	}
+	defer cleanHead()
+	changed, err := s.Source.ChangedFiles(ctx, s.Repo.Owner, s.Repo.Name, pr.Number)
+	if err != nil {
+		return err
+	}
+	envs := req.Envs
+	if len(envs) == 0 {
+		if envs, err = s.affected(ctx, cfg, pr, head, changed, req.Auto); err != nil {
+			return err
+		}
+	}
+	notes := prNotes(changed)
+	if len(envs) == 0 {
+		return s.publish(ctx, pr, nil, append(notes, "No environments affected: this pull request changes nothing that any environment in `.slipway.yaml` renders."))
+	}
+
+	plans := make([]*plan.Plan, len(envs))
+	var wg sync.WaitGroup
+	for i, name := range envs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			plans[i] = s.planEnvironment(ctx, cfg, pr, head, name)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return s.publish(ctx, pr, plans, notes)
+}
+
+// affected renders the base and head trees (without a cluster) to learn
+// which environments read the changed files.
+func (s *Session) affected(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head string, changed []string, auto bool) ([]string, error) {
+	baseFiles, err := s.baseFiles(ctx, cfg, pr.BaseSHA)
+	if err != nil {
+		return nil, err
+	}
+	headFiles, _ := source.RenderedFiles(ctx, head, cfg)
+	var envs []string
+	for _, name := range source.Affected(cfg, changed, baseFiles, headFiles) {
+		if env, ok := cfg.Environment(name); ok && (!auto || env.AutoplanEnabled()) {
+			envs = append(envs, name)
+		}
+	}
+	return envs, nil
+}
+
+// baseFiles is what each environment reads at the base commit. Many pull
+// requests share a base, so the answer is remembered per commit.
+func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha string) (map[string][]string, error) {
+	key := s.Repo.String() + "@" + sha
+	if files, ok := s.Rendered.get(key); ok {
+		return files, nil
+	}
+	base, cleanBase, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, sha)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanBase()
+	files, _ := source.RenderedFiles(ctx, base, cfg)
+	s.Rendered.put(key, files)
+	return files, nil
+}
+
+// planEnvironment runs one environment's plan between its check run's
+// start and completion.
+func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head, name string) *plan.Plan {
+	log := zerolog.Ctx(ctx).With().Str("env", name).Str("sha", pr.HeadSHA).Logger()
+	run := ghport.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…", Summary: "slipway is asking the cluster what would change."}
+	id, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
+	if err != nil {
+		log.Error().Err(err).Msg("create check run")
+	}
+
+	p, cause := PlanEnvironment(ctx, head, cfg, name, pr.HeadSHA, s.Targets(s.Repo.String()), s.Options)
+	if ctx.Err() != nil {
+		// Superseded or shutting down: never leave the check run spinning.
+		done := ghport.CheckRun{Name: run.Name, Status: "completed", Conclusion: "cancelled",
+			Title: "Cancelled", Summary: fmt.Sprintf("This plan stopped early: %v.", context.Cause(ctx))}
+		if id != 0 {
+			_ = s.GitHub.UpdateCheckRun(context.WithoutCancel(ctx), s.Repo, id, done)
+		}
+		return p
+	}
+	if env, ok := cfg.Environment(name); ok && p.Err == "" {
+		s.lockOnPlan(ctx, env, pr.Number, p)
+	}
+
+	done := ghport.CheckRun{
+		Name:        run.Name,
+		Status:      "completed",
+		Conclusion:  "success",
+		ExternalID:  p.Digest,
+		Title:       checkTitle(p),
+		Summary:     report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit, FullReport: "Run `slipway plan` to see every object."}),
+		Annotations: annotations(p, cause),
+	}
+	if p.Err != "" || p.Counts().Error > 0 {
+		done.Conclusion = "failure"
+	}
+	if id != 0 {
+		if err := s.GitHub.UpdateCheckRun(ctx, s.Repo, id, done); err != nil {
+			log.Error().Err(err).Msg("complete check run")
+		}
+	} else if _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, done); err != nil {
+		log.Error().Err(err).Msg("create completed check run")
+	}
+	log.Info().Str("summary", report.Summary(p)).Msg("planned")
+	return p
+}
+
+// lockOnPlan takes the environment's lock for this pull request when its
+// plan would change something (lock: on-plan), or says who holds it.
+func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, number int, p *plan.Plan) {
+	key := lockKey(s.Repo, env.Name)
+	holder, err := s.Locks.Holder(ctx, key)
+	if err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("read lock")
+		return
+	}
+	if holder != nil && holder.PR != number {
+		p.Notes = append(p.Notes, lockedNote(env.Name, *holder))
+		return
+	}
+	if env.Lock != repoconfig.LockOnPlan || !p.HasChanges() {
+		return
+	}
+	err = s.Locks.Acquire(ctx, key, lock.Holder{Repo: s.Repo.String(), PR: number})
+	var locked *lock.ErrLocked
+	switch {
+	case errors.As(err, &locked):
+		p.Notes = append(p.Notes, lockedNote(env.Name, locked.Holder))
+	case err != nil:
+		zerolog.Ctx(ctx).Error().Err(err).Msg("take lock")
+	default:
+		p.Notes = append(p.Notes, fmt.Sprintf("🔒 This pull request now holds the `%s` lock until it merges or closes, or `/unlock %s`.", env.Name, env.Name))
+	}
+}
+
+func lockedNote(env string, h lock.Holder) string {
+	return fmt.Sprintf("🔒 `%s` is locked by #%d: this plan can be reviewed but not applied until #%d merges, closes or comments `/unlock %s`.", env, h.PR, h.PR, env)
+}
+
+// publish writes the sticky comment, unless the pull request moved on to a
+// newer head meanwhile: a plan of an older commit never replaces a newer one.
+func (s *Session) publish(ctx context.Context, planned *ghport.PR, plans []*plan.Plan, notes []string) error {
+	now, err := s.GitHub.PullRequest(ctx, s.Repo, planned.Number)
+	if err != nil {
+		return err
+	}
+	if now.HeadSHA != planned.HeadSHA {
+		zerolog.Ctx(ctx).Info().Str("planned", planned.HeadSHA).Str("head", now.HeadSHA).Msg("head moved; not publishing an outdated plan")
+		return nil
+	}
+	var parts []string
+	if len(plans) > 0 {
+		parts = report.Markdown(plans, report.MarkdownOptions{Marker: publish.PlanMarker})
+	} else {
+		parts = []string{publish.PlanMarker + "\n### slipway plan for " + short(planned.HeadSHA) + "\n"}
+	}
+	if len(notes) > 0 {
+		parts[0] = insertNotes(parts[0], notes)
+	}
+	return publish.Sticky(ctx, s.GitHub, s.Repo, planned.Number, s.Bot, parts)
+}
+
+// insertNotes puts notes right under the comment's heading line.
+func insertNotes(part string, notes []string) string {
+	lines := strings.SplitN(part, "\n", 3)
+	block := "\n> " + strings.Join(notes, "\n>\n> ") + "\n"
+	if len(lines) < 3 {
+		return part + block
+	}
+	return lines[0] + "\n" + lines[1] + "\n" + block + lines[2]
+}
+
+func prNotes(changed []string) []string {
+	if source.ConfigChanged(changed) {
+		return []string{"This pull request edits `.slipway.yaml`. slipway reads it from the base branch, so the change takes effect after merge."}
+	}
+	return nil
+}
+
+func checkTitle(p *plan.Plan) string {
+	title := report.Summary(p)
+	for _, n := range p.Notes {
+		if strings.Contains(n, "is locked by") {
+			return title + " · locked"
+		}
+	}
+	return title
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// Key is the run queue key of a pull request.
+func Key(repo string, number int) string { return fmt.Sprintf("%s#%d", strings.ToLower(repo), number) }
