@@ -197,3 +197,28 @@ func TestBrokenInputsFailChecksReadably(t *testing.T) {
 		t.Error("server stopped serving")
 	}
 }
+
+func TestRerequestAndReviewHooks(t *testing.T) {
+	w := newWorld(t, 4)
+	n := w.openPR("rerun", "alice", map[string]string{"deploy/staging/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: staging-only\ndata:\n  n: \"7\"\n"})
+	head := w.head(n)
+	first := w.completed(head, "slipway/plan: staging")
+
+	if err := w.sim.RerequestCheckRun(w.repo, first.GetID(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("a second staging plan on the same head", func() bool {
+		done := 0
+		for _, cr := range w.checkRuns(head, "slipway/plan: staging") {
+			if cr.GetStatus() == "completed" {
+				done++
+			}
+		}
+		return done == 2
+	})
+
+	if _, err := w.sim.Review(w.repo, n, "bob", "APPROVED"); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the review handled", func() bool { return handledCount(t, w.srv, "pull_request_review", "ok") == 1 })
+}
