@@ -1,0 +1,308 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/slipwayhq/slipway/internal/cluster"
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m, testenv.Options{})) }
+
+// inFlight is the floor's concurrency, the same as the plan engine's default.
+const inFlight = 32
+
+var (
+	deployments = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	configMaps  = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+)
+
+// workload is a directory of manifests already applied to the cluster, then
+// edited so that some of them differ from the live objects.
+type workload struct {
+	repo, dir, namespace string
+	objects              []*unstructured.Unstructured
+	changed              int
+}
+
+func BenchmarkPlan1000(b *testing.B) { benchmarkPlan(b, 1000, 100, true) }
+
+func BenchmarkPlan10000(b *testing.B) { benchmarkPlan(b, 10000, 1000, false) }
+
+func benchmarkPlan(b *testing.B, n, changed int, withKubectl bool) {
+	env := testenv.Get(b)
+	slipway := buildSlipway(b)
+	var kubectl string
+	if withKubectl {
+		var err error
+		if kubectl, err = exec.LookPath("kubectl"); err != nil {
+			b.Fatal("kubectl is needed for the comparison: install it (Debian package kubectl or the upstream binary) and rerun make bench")
+		}
+	}
+	w := prepare(b, env, n, changed)
+	dyn, err := dynamic.NewForConfig(tuned(env))
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := runSlipway(b, slipway, w, env.Kubeconfig())
+		floor := measureFloor(b, dyn, w)
+		b.ReportMetric(s.seconds, "slipway-s")
+		b.ReportMetric(floor.Seconds(), "floor-s")
+		b.ReportMetric(s.peakMiB, "slipway-peak-MiB")
+		line := fmt.Sprintf("%d objects, %d changed: slipway plan %.2fs (peak %.0f MiB, %d changes found) · floor %.2fs · slipway/floor %.2f×",
+			n, changed, s.seconds, s.peakMiB, s.changes, floor.Seconds(), s.seconds/floor.Seconds())
+		if withKubectl {
+			k := runKubectl(b, kubectl, w, env.Kubeconfig())
+			b.ReportMetric(k.seconds, "kubectl-s")
+			line += fmt.Sprintf(" · kubectl diff --server-side %.2fs (%d changes found) · kubectl/slipway %.2f×", k.seconds, k.changes, k.seconds/s.seconds)
+			if k.changes != s.changes {
+				b.Errorf("change counts differ: slipway %d, kubectl %d", s.changes, k.changes)
+			}
+		}
+		if s.changes != w.changed {
+			b.Errorf("slipway found %d changes, want %d", s.changes, w.changed)
+		}
+		fmt.Println(line)
+	}
+}
+
+// prepare writes n manifests (half Deployments, half ConfigMaps), applies
+// them, then edits `changed` of them on disk.
+func prepare(b *testing.B, env *testenv.Env, n, changed int) *workload {
+	b.Helper()
+	ns := testenv.NewNamespace(b, env)
+	repo := b.TempDir()
+	w := &workload{repo: repo, dir: filepath.Join(repo, "manifests"), namespace: ns, changed: changed}
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if i%2 == 0 {
+			w.objects = append(w.objects, deployment(ns, i, "registry.example/web:1.0.0"))
+		} else {
+			w.objects = append(w.objects, configMap(ns, i, "v1"))
+		}
+	}
+	dyn, err := dynamic.NewForConfig(tuned(env))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Apply what slipway's apply would leave: the objects as members of the
+	// environment's ApplySet, so a plan of unchanged manifests is empty.
+	id := plan.ApplySetID("slipway-bench", ns)
+	live := make([]*unstructured.Unstructured, len(w.objects))
+	for i, u := range w.objects {
+		live[i] = u.DeepCopy()
+		live[i].SetLabels(map[string]string{"applyset.kubernetes.io/part-of": id})
+	}
+	applyAll(b, dyn, live, false)
+
+	for i := 0; i < changed; i++ {
+		u := w.objects[i]
+		if u.GetKind() == "Deployment" {
+			w.objects[i] = deployment(ns, i, "registry.example/web:2.0.0")
+		} else {
+			w.objects[i] = configMap(ns, i, "v2")
+		}
+	}
+	writeManifests(b, w)
+	config := fmt.Sprintf("version: 1\nenvironments:\n  - name: bench\n    path: manifests\n    cluster: testenv\n    namespace: %s\n    prune: false\n", ns)
+	if err := os.WriteFile(filepath.Join(repo, ".slipway.yaml"), []byte(config), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+func deployment(ns string, i int, image string) *unstructured.Unstructured {
+	labels := map[string]any{"app": fmt.Sprintf("web-%d", i)}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": fmt.Sprintf("web-%d", i), "namespace": ns},
+		"spec": map[string]any{
+			"replicas": int64(2),
+			"selector": map[string]any{"matchLabels": labels},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": labels},
+				"spec": map[string]any{"containers": []any{map[string]any{
+					"name": "web", "image": image,
+					"ports": []any{map[string]any{"containerPort": int64(8080)}},
+				}}},
+			},
+		},
+	}}
+}
+
+func configMap(ns string, i int, version string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": fmt.Sprintf("config-%d", i), "namespace": ns},
+		"data":     map[string]any{"version": version, "settings.yaml": "log_level: info\nfeatures: [a, b, c]\n"},
+	}}
+}
+
+// writeManifests writes 100 objects per file, as a repository would hold them.
+func writeManifests(b *testing.B, w *workload) {
+	b.Helper()
+	for start := 0; start < len(w.objects); start += 100 {
+		var buf bytes.Buffer
+		for _, u := range w.objects[start:min(start+100, len(w.objects))] {
+			data, err := json.Marshal(u.Object)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf.WriteString("---\n")
+			buf.Write(data) // JSON is YAML
+			buf.WriteString("\n")
+		}
+		name := filepath.Join(w.dir, fmt.Sprintf("objects-%05d.yaml", start))
+		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type toolRun struct {
+	seconds float64
+	peakMiB float64
+	changes int
+}
+
+func runSlipway(b *testing.B, bin string, w *workload, kubeconfig string) toolRun {
+	b.Helper()
+	cmd := exec.Command(bin, "plan", "--repo", w.repo, "--kubeconfig", kubeconfig, "-o", "json")
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if code := cmd.ProcessState.ExitCode(); code != 2 && code != 0 {
+		b.Fatalf("slipway plan exit %d: %v\n%s", code, err, stderr.String())
+	}
+	var report struct {
+		Plans []struct {
+			Summary struct{ Create, Update, Delete, Error int } `json:"summary"`
+		} `json:"plans"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil || len(report.Plans) != 1 {
+		b.Fatalf("slipway plan JSON: %v\n%.2000s", err, out.String())
+	}
+	s := report.Plans[0].Summary
+	if s.Error > 0 {
+		b.Fatalf("slipway plan reported %d errors", s.Error)
+	}
+	rusage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return toolRun{seconds: elapsed.Seconds(), peakMiB: float64(rusage.Maxrss) / 1024, changes: s.Create + s.Update + s.Delete}
+}
+
+var kubectlDiffHeader = regexp.MustCompile(`(?m)^diff -u -N `)
+
+func runKubectl(b *testing.B, bin string, w *workload, kubeconfig string) toolRun {
+	b.Helper()
+	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "diff", "--server-side", "--force-conflicts", "-f", w.dir)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	start := time.Now()
+	_ = cmd.Run()
+	elapsed := time.Since(start)
+	// kubectl diff exits 1 when there are differences, >1 on failure.
+	if code := cmd.ProcessState.ExitCode(); code > 1 {
+		b.Fatalf("kubectl diff exit %d: %s", code, stderr.String())
+	}
+	return toolRun{seconds: elapsed.Seconds(), changes: len(kubectlDiffHeader.FindAllIndex(out.Bytes(), -1))}
+}
+
+// measureFloor issues, with inFlight requests at a time, the one GET and
+// the one dry-run server-side apply per object that any correct diff needs,
+// and nothing else.
+func measureFloor(b *testing.B, dyn dynamic.Interface, w *workload) time.Duration {
+	b.Helper()
+	start := time.Now()
+	var g errgroup.Group
+	g.SetLimit(inFlight)
+	for _, u := range w.objects {
+		res := dyn.Resource(gvr(u)).Namespace(u.GetNamespace())
+		g.Go(func() error {
+			_, err := res.Get(context.Background(), u.GetName(), metav1.GetOptions{})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	applyAll(b, dyn, w.objects, true)
+	return time.Since(start)
+}
+
+func applyAll(b *testing.B, dyn dynamic.Interface, objects []*unstructured.Unstructured, dryRun bool) {
+	b.Helper()
+	var g errgroup.Group
+	g.SetLimit(inFlight)
+	opts := metav1.PatchOptions{FieldManager: "slipway", Force: ptr(true)}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	for _, u := range objects {
+		data, err := json.Marshal(u.Object)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res := dyn.Resource(gvr(u)).Namespace(u.GetNamespace())
+		g.Go(func() error {
+			_, err := res.Patch(context.Background(), u.GetName(), types.ApplyPatchType, data, opts)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func gvr(u *unstructured.Unstructured) schema.GroupVersionResource {
+	if u.GetKind() == "Deployment" {
+		return deployments
+	}
+	return configMaps
+}
+
+func tuned(env *testenv.Env) *rest.Config {
+	c := env.Config()
+	c.QPS, c.Burst = cluster.QPS, cluster.Burst
+	return c
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// buildSlipway builds the command once per benchmark binary, so the
+// measurement includes what a user's run includes: process start,
+// discovery, rendering and planning.
+func buildSlipway(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "slipway")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/slipwayhq/slipway/cmd/slipway")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build slipway: %v\n%s", err, out)
+	}
+	return bin
+}
