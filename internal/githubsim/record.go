@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/slipwayhq/slipway/internal/statusrec"
 	"net/http"
 	"sync"
 	"time"
@@ -45,31 +46,12 @@ func requestRecord(r *http.Request) *Request {
 	return rec
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // middleware records every request and applies injected faults before the
 // request reaches its endpoint.
 func (s *Sim) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Time: time.Now().UTC()}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := statusrec.New(w)
 		sw.Header().Set("X-GitHub-Request-Id", randomHex(8))
 		sw.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 		if f := s.log.takeFault(r.Method, r.URL.Path); f != nil {
@@ -78,10 +60,7 @@ func (s *Sim) middleware(next http.Handler) http.Handler {
 		} else {
 			next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, rec)))
 		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		rec.Status = sw.status
+		rec.Status = sw.Status()
 		s.log.mu.Lock()
 		s.log.requests = append(s.log.requests, *rec)
 		s.log.mu.Unlock()

@@ -60,20 +60,7 @@ func openBolt(path string, timeout time.Duration) (*Bolt, error) {
 
 // Acquire implements Store.
 func (b *Bolt) Acquire(ctx context.Context, key Key, holder Holder) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := key.validate(); err != nil {
-		return err
-	}
-	holder = normalise(key, holder, b.now())
-	return b.db.Update(func(tx *bolt.Tx) error {
-		bkt := tx.Bucket(bucketLocks)
-		k := boltKey(key)
-		cur, err := decode(bkt.Get(k))
-		if err != nil {
-			return fmt.Errorf("lock %s: %w", key.Env, err)
-		}
+	return b.update(ctx, key, holder, func(bkt *bolt.Bucket, k []byte, cur *Holder, holder Holder) error {
 		if cur != nil {
 			if cur.Same(holder) {
 				return nil
@@ -90,6 +77,17 @@ func (b *Bolt) Acquire(ctx context.Context, key Key, holder Holder) error {
 
 // Release implements Store.
 func (b *Bolt) Release(ctx context.Context, key Key, holder Holder) error {
+	return b.update(ctx, key, holder, func(bkt *bolt.Bucket, k []byte, cur *Holder, holder Holder) error {
+		if cur == nil || !cur.Same(holder) {
+			return nil
+		}
+		return bkt.Delete(k)
+	})
+}
+
+// update runs fn in one write transaction with key's current holder, so
+// the read and the change cannot interleave with another request's.
+func (b *Bolt) update(ctx context.Context, key Key, holder Holder, fn func(bkt *bolt.Bucket, k []byte, cur *Holder, holder Holder) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -104,10 +102,7 @@ func (b *Bolt) Release(ctx context.Context, key Key, holder Holder) error {
 		if err != nil {
 			return fmt.Errorf("lock %s: %w", key.Env, err)
 		}
-		if cur == nil || !cur.Same(holder) {
-			return nil
-		}
-		return bkt.Delete(k)
+		return fn(bkt, k, cur, holder)
 	})
 }
 

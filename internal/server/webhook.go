@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/logging"
 	"github.com/slipwayhq/slipway/internal/scheduler"
+	"github.com/slipwayhq/slipway/internal/statusrec"
 )
 
 // Delivery results as counted in slipway_webhook_deliveries_total.
@@ -29,7 +30,7 @@ func (s *Server) webhook(dispatcher http.Handler) http.Handler {
 		event := r.Header.Get("X-GitHub-Event")
 		ctx := logging.Delivery(r.Context(), event, r.Header.Get("X-GitHub-Delivery"))
 		r = r.WithContext(ctx)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := statusrec.New(w)
 
 		switch {
 		case r.Header.Get("X-Hub-Signature-256") == "":
@@ -39,7 +40,7 @@ func (s *Server) webhook(dispatcher http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(rec, r.Body, MaxWebhookBytes)
 			dispatcher.ServeHTTP(rec, r)
 		}
-		s.metrics.Deliveries.WithLabelValues(metricEvent(event), result(rec.status())).Inc()
+		s.metrics.Deliveries.WithLabelValues(metricEvent(event), result(rec.Status())).Inc()
 	})
 }
 
@@ -92,30 +93,4 @@ func metricEvent(event string) string {
 		return "unknown"
 	}
 	return event
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) status() int {
-	if r.code == 0 {
-		return http.StatusOK
-	}
-	return r.code
 }
