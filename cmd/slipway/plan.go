@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,8 +17,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/cluster"
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/plan"
-	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -44,6 +45,7 @@ func newPlan() *cobra.Command {
 			"apply in dry-run. Without --config, an environment's cluster is the kubeconfig context of that name.\n" +
 			"Exit status: 0 nothing would change, 2 something would, 1 error.",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			softMemoryLimit()
 			if output != "text" && output != "markdown" && output != "json" {
 				return fmt.Errorf("--output must be text, markdown or json, got %q", output)
 			}
@@ -74,6 +76,17 @@ func newPlan() *cobra.Command {
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, markdown or json")
 	return cmd
+}
+
+// planMemoryLimit keeps a plan of tens of thousands of objects within a
+// CI runner's memory: the garbage collector works harder as the heap nears
+// it instead of letting it double. GOMEMLIMIT, when set, wins.
+const planMemoryLimit = 384 << 20
+
+func softMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(planMemoryLimit)
+	}
 }
 
 func loadRepoConfig(repo string) (*repoconfig.Config, error) {

@@ -36,14 +36,19 @@ type Options struct {
 
 // Sim is a running simulator. All methods are safe for concurrent use.
 type Sim struct {
-	opts  Options
-	key   *rsa.PrivateKey
-	srv   *httptest.Server
-	url   string
-	hooks *http.Client // delivers webhooks
-	start time.Time
-	log   *recorder      // has its own lock
-	async sync.WaitGroup // webhooks triggered by API calls, delivered in the background
+	opts   Options
+	key    *rsa.PrivateKey
+	srv    *httptest.Server
+	url    string
+	hooks  *http.Client // delivers webhooks
+	start  time.Time
+	log    *recorder      // has its own lock
+	async  sync.WaitGroup // webhooks triggered by API calls, delivered in the background
+	outbox struct {
+		mu      sync.Mutex
+		queue   []outgoing
+		sending bool
+	}
 
 	mu     sync.Mutex // guards hookTo and st
 	hookTo string

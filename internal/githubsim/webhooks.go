@@ -122,19 +122,39 @@ func (s *Sim) send(event string, payload any) error {
 	return nil
 }
 
-// deliverAsync sends webhooks caused by API calls in order, in the
-// background, as GitHub does; Flush waits for them.
+// deliverAsync queues webhooks caused by API calls and sends them in the
+// background, one at a time in the order the calls happened; Flush waits for
+// the queue to drain. Delivery order matters to receivers that keep the last
+// state they saw (an "edited" must not overtake its "created").
 func (s *Sim) deliverAsync(events []outgoing) {
 	if len(events) == 0 {
 		return
 	}
-	s.async.Add(1)
-	go func() {
-		defer s.async.Done()
-		for _, e := range events {
-			_, _ = s.SendWebhook(e.event, e.payload)
+	s.async.Add(len(events))
+	s.outbox.mu.Lock()
+	s.outbox.queue = append(s.outbox.queue, events...)
+	start := !s.outbox.sending
+	s.outbox.sending = true
+	s.outbox.mu.Unlock()
+	if start {
+		go s.drainOutbox()
+	}
+}
+
+func (s *Sim) drainOutbox() {
+	for {
+		s.outbox.mu.Lock()
+		if len(s.outbox.queue) == 0 {
+			s.outbox.sending = false
+			s.outbox.mu.Unlock()
+			return
 		}
-	}()
+		e := s.outbox.queue[0]
+		s.outbox.queue = s.outbox.queue[1:]
+		s.outbox.mu.Unlock()
+		_, _ = s.SendWebhook(e.event, e.payload)
+		s.async.Done()
+	}
 }
 
 func (s *Sim) post(event string, body []byte, id string, override http.Header, redelivery bool) Delivery {
