@@ -40,6 +40,8 @@ type PR struct {
 	BaseSHA        string
 	BaseRef        string
 	MergeCommitSHA string
+	// Mergeable is nil while GitHub is still computing it.
+	Mergeable *bool
 }
 
 // Comment is an issue comment on a pull request.
@@ -81,8 +83,15 @@ type Port interface {
 	CreateComment(ctx context.Context, repo Repo, number int, body string) (int64, error)
 	EditComment(ctx context.Context, repo Repo, id int64, body string) error
 	DeleteComment(ctx context.Context, repo Repo, id int64) error
-	CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (int64, error)
+	// CreateCheckRun returns the new run's id and its page on GitHub.
+	CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (id int64, url string, err error)
 	UpdateCheckRun(ctx context.Context, repo Repo, id int64, run CheckRun) error
+	CheckRuns(ctx context.Context, repo Repo, sha string) ([]CheckRunState, error)
+	Reviews(ctx context.Context, repo Repo, number int) ([]Review, error)
+	TeamMember(ctx context.Context, org, team, user string) (bool, error)
+	MergedPullRequest(ctx context.Context, repo Repo, sha string) (*PR, error)
+	CreateDeployment(ctx context.Context, repo Repo, d Deployment) (int64, error)
+	CreateDeploymentStatus(ctx context.Context, repo Repo, id int64, s DeploymentStatus) error
 }
 
 // Client implements Port with an installation's go-github client.
@@ -103,6 +112,10 @@ func (c *Client) PullRequest(ctx context.Context, repo Repo, number int) (*PR, e
 	if err != nil {
 		return nil, fmt.Errorf("get pull request %s#%d: %w", repo, number, err)
 	}
+	return prOf(pr), nil
+}
+
+func prOf(pr *github.PullRequest) *PR {
 	return &PR{
 		Number:         pr.GetNumber(),
 		State:          pr.GetState(),
@@ -114,7 +127,8 @@ func (c *Client) PullRequest(ctx context.Context, repo Repo, number int) (*PR, e
 		BaseSHA:        pr.GetBase().GetSHA(),
 		BaseRef:        pr.GetBase().GetRef(),
 		MergeCommitSHA: pr.GetMergeCommitSHA(),
-	}, nil
+		Mergeable:      pr.Mergeable,
+	}
 }
 
 // Permission implements Port: admin, maintain, write, triage, read or none.
@@ -190,7 +204,7 @@ const maxAnnotationsPerRequest = 50
 
 // CreateCheckRun implements Port. Annotations beyond GitHub's 50 per request
 // are sent in follow-up updates.
-func (c *Client) CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (int64, error) {
+func (c *Client) CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (int64, string, error) {
 	first, rest := splitAnnotations(run.Annotations)
 	opts := github.CreateCheckRunOptions{
 		Name:       run.Name,
@@ -210,9 +224,9 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (i
 	}
 	cr, _, err := c.gh.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, opts)
 	if err != nil {
-		return 0, fmt.Errorf("create check run %q on %s: %w", run.Name, repo, err)
+		return 0, "", fmt.Errorf("create check run %q on %s: %w", run.Name, repo, err)
 	}
-	return cr.GetID(), c.moreAnnotations(ctx, repo, cr.GetID(), run, rest)
+	return cr.GetID(), cr.GetHTMLURL(), c.moreAnnotations(ctx, repo, cr.GetID(), run, rest)
 }
 
 // UpdateCheckRun implements Port.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
@@ -181,13 +182,14 @@ func (s *Sim) commitsRoute(c *call) {
 		{"/check-runs", s.listCheckRunsForRef},
 		{"/statuses", s.listStatuses},
 		{"/status", s.combinedStatus},
+		{"/pulls", s.listPullsForCommit},
 	} {
 		if ref, ok := strings.CutSuffix(rest, sub.suffix); ok {
 			sub.h(c, ref)
 			return
 		}
 	}
-	if strings.HasSuffix(rest, "/check-suites") || strings.HasSuffix(rest, "/comments") || strings.HasSuffix(rest, "/pulls") {
+	if strings.HasSuffix(rest, "/check-suites") || strings.HasSuffix(rest, "/comments") {
 		s.unsupported(c.w, c.r)
 		return
 	}
@@ -201,6 +203,28 @@ func (s *Sim) commitsRoute(c *call) {
 		return
 	}
 	c.json(http.StatusOK, rc)
+}
+
+// listPullsForCommit answers GET commits/{sha}/pulls with the pull requests
+// whose merge commit or head is sha. GitHub also lists pull requests that
+// merely contain the commit; slipway asks only about merge commits.
+func (s *Sim) listPullsForCommit(c *call, ref string) {
+	sha, ok := c.resolveRef(ref)
+	if !ok {
+		return
+	}
+	var numbers []int
+	for n, p := range c.repo.pulls {
+		if p.mergeSHA == sha || s.headSHA(c.repo, p) == sha {
+			numbers = append(numbers, n)
+		}
+	}
+	slices.Sort(numbers)
+	out := []*github.PullRequest{}
+	for _, n := range page(c, numbers) {
+		out = append(out, s.prObj(c.repo, c.repo.pulls[n], prList))
+	}
+	c.json(http.StatusOK, out)
 }
 
 // repoCommit renders a commit as GET /commits/{ref} does; withFiles adds the

@@ -158,6 +158,16 @@ func TestMergeMakesRealMergeCommit(t *testing.T) {
 	if len(files) != 1 {
 		t.Errorf("a merged PR still lists its own files; got %d", len(files))
 	}
+	for _, tt := range []struct {
+		sha  string
+		want int
+	}{{sha, 1}, {base2, 0}} {
+		prs, _, err := f.client.PullRequests.ListPullRequestsWithCommit(f.ctx, "acme", "deploy", tt.sha, nil)
+		must(t, err)
+		if len(prs) != tt.want || (tt.want == 1 && (prs[0].GetNumber() != n || prs[0].GetMergeCommitSHA() != sha)) {
+			t.Errorf("pull requests with commit %s: %d, want %d", tt.sha[:7], len(prs), tt.want)
+		}
+	}
 	closed := f.hooks.last(t, "pull_request").Payload.(*github.PullRequestEvent)
 	push := f.hooks.last(t, "push").Payload.(*github.PushEvent)
 	if closed.GetAction() != "closed" || !closed.GetPullRequest().GetMerged() {

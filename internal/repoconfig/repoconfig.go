@@ -65,6 +65,10 @@ type Environment struct {
 	Helm      *Helm    `yaml:"helm"`
 	Policy    Policy   `yaml:"policy"`
 	Ignore    []Ignore `yaml:"ignore"`
+	// URL is where the environment is reached, shown on its Deployments.
+	URL string `yaml:"url"`
+	// Production marks its Deployments as production ones.
+	Production bool `yaml:"production"`
 }
 
 // Helm says how to render a chart path.

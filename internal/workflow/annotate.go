@@ -57,7 +57,7 @@ func (s *Session) reportConfigError(ctx context.Context, pr *ghport.PR, err erro
 			strings.TrimSpace(err.Error()) + "\n```\n\nFix it on the base branch; this pull request is planned again on its next push or `/plan`.",
 		Annotations: anns,
 	}
-	if _, cerr := s.GitHub.CreateCheckRun(ctx, s.Repo, run); cerr != nil {
+	if _, _, cerr := s.GitHub.CreateCheckRun(ctx, s.Repo, run); cerr != nil {
 		return cerr
 	}
 	return s.publish(ctx, pr, nil, []string{"⚠️ `.slipway.yaml` on the base branch is invalid; see the `slipway/plan` check run for the lines to fix."})

@@ -165,7 +165,7 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head, name string) *plan.Plan {
 	log := zerolog.Ctx(ctx).With().Str("env", name).Str("sha", pr.HeadSHA).Logger()
 	run := ghport.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…", Summary: "slipway is asking the cluster what would change."}
-	id, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
+	id, _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
 	if err != nil {
 		log.Error().Err(err).Msg("create check run")
 	}
@@ -200,7 +200,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		if err := s.GitHub.UpdateCheckRun(ctx, s.Repo, id, done); err != nil {
 			log.Error().Err(err).Msg("complete check run")
 		}
-	} else if _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, done); err != nil {
+	} else if _, _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, done); err != nil {
 		log.Error().Err(err).Msg("create completed check run")
 	}
 	log.Info().Str("summary", report.Summary(p)).Msg("planned")
