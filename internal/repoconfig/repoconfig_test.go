@@ -48,6 +48,8 @@ func TestParse(t *testing.T) {
 			`environments[0].drift: must be one of`,
 			`environments[0].policy.require[0]: must be one of mergeable, plan-current, checks-green`,
 		}},
+		{name: "misspelt requirement", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    policy:\n      require: [mergable]\n", wantErr: []string{`.slipway.yaml:7: environments[0].policy.require[0]: must be one of mergeable, plan-current, checks-green; got "mergable" (did you mean "mergeable"?)`}},
+		{name: "negative approvals", yaml: "version: 1\nenvironments:\n  - {name: a, path: a, cluster: c, policy: {approvals: -1}}\n", wantErr: []string{"environments[0].policy.approvals: must not be negative"}},
 		{name: "duplicate and invalid names", yaml: "version: 1\nenvironments:\n  - {name: a, path: a, cluster: c}\n  - {name: a, path: b, cluster: c}\n  - {name: Prod_1, path: b, cluster: c}\n", wantErr: []string{
 			`environments[1].name: environment "a" is already defined`,
 			`environments[2].name: "Prod_1" must be lower-case`,

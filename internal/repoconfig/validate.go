@@ -120,7 +120,7 @@ func (c *Config) validate() strictyaml.Errors {
 
 func oneOf(fail func(string, string, ...any), key, val string, allowed ...string) {
 	if val != "" && !slices.Contains(allowed, val) {
-		fail(key, "must be one of %s; got %q", strings.Join(allowed, ", "), val)
+		fail(key, "must be one of %s; got %q%s", strings.Join(allowed, ", "), val, hint(val, allowed))
 	}
 }
 
