@@ -24,8 +24,14 @@ type entry struct {
 	payload     *unstructured.Unstructured // what apply sends; nil for errors and deletions
 }
 
-// planEntries turns dry-run results into changes, adds the deletions, and
-// sorts them in plan order.
+// Messages for inventory members that are no longer rendered but stay.
+const (
+	keptPruneOff  = "kept: no longer rendered; this environment has prune: false, so apply leaves it in the cluster"
+	keptAnnotated = "kept: no longer rendered; annotated " + PruneAnnotation + ": " + PruneDisabled + ", so apply leaves it in the cluster"
+)
+
+// planEntries turns dry-run results into changes, adds the members no longer
+// rendered (deletions, or kept ones), and sorts them in plan order.
 func planEntries(env *repoconfig.Environment, p *parent, pl planned, items []*item, listed members) ([]entry, error) {
 	entries := make([]entry, 0, len(items))
 	rendered := make(map[objectKey]bool, len(items))
@@ -37,28 +43,66 @@ func planEntries(env *repoconfig.Environment, p *parent, pl planned, items []*it
 		}
 		entries = append(entries, en)
 	}
-	if env.PruneEnabled() {
-		for key, live := range listed {
-			if rendered[key] || live.GetAnnotations()[PruneAnnotation] == PruneDisabled || live.GetDeletionTimestamp() != nil {
-				continue // kept, or already on its way out
-			}
-			ref := refOf(live)
-			before, err := normalized(live, ignoredPaths(env.Ignore, ref))
-			if err != nil {
-				return nil, err
-			}
-			text, err := printYAML(before)
-			if err != nil {
-				return nil, err
-			}
-			entries = append(entries, entry{
-				change:      Change{Ref: ref, Action: Delete, Before: text},
-				liveVersion: live.GetResourceVersion(),
-			})
+	for key, live := range listed {
+		if rendered[key] || live.GetDeletionTimestamp() != nil {
+			continue // still wanted, or already on its way out
 		}
+		ref := refOf(live)
+		if msg := keptMessage(env, live); msg != "" {
+			entries = append(entries, entry{change: Change{Ref: ref, Action: Unchanged, Message: msg, Kept: true}})
+			continue
+		}
+		before, err := normalized(live, ignoredPaths(env.Ignore, ref))
+		if err != nil {
+			return nil, err
+		}
+		text, err := printYAML(before)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, entry{
+			change:      Change{Ref: ref, Action: Delete, Before: text},
+			liveVersion: live.GetResourceVersion(),
+		})
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
 	return entries, nil
+}
+
+// keptMessage says why a member that is no longer rendered is not deleted,
+// or is "" when apply prunes it.
+func keptMessage(env *repoconfig.Environment, live *unstructured.Unstructured) string {
+	switch {
+	case live.GetAnnotations()[PruneAnnotation] == PruneDisabled:
+		return keptAnnotated
+	case !env.PruneEnabled():
+		return keptPruneOff
+	}
+	return ""
+}
+
+// keptNote sums up the kept members for the environment's heading: the
+// report lists unchanged objects only as a count, and a reviewer should know
+// that objects removed from the repository stay in the cluster.
+func keptNote(changes []Change) string {
+	n := 0
+	for _, ch := range changes {
+		if ch.Kept {
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d %s no longer rendered %s kept in the cluster, not pruned (`prune: false` or annotated `%s: %s`).",
+		n, pluralize(n, "object", "objects"), pluralize(n, "is", "are"), PruneAnnotation, PruneDisabled)
+}
+
+func pluralize(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func itemEntry(it *item, pl planned, applySetID string) (entry, error) {

@@ -14,6 +14,11 @@ import (
 // absent stands in the digest for an object the cluster does not have.
 const absent = "absent"
 
+// keptAction stands in the digest for the action of a kept member (see
+// Change.Kept), so that a member turning from deleted to kept, or back,
+// changes the digest.
+const keptAction Action = "kept"
+
 // digester accumulates a plan's digest. Every field is length-prefixed, so no
 // two different sequences of fields hash alike.
 type digester struct{ h hash.Hash }

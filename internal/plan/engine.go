@@ -157,10 +157,19 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	var objects []*unstructured.Unstructured
 	for i, en := range entries {
 		p.Changes[i] = en.change
-		d.object(en.change.Ref, en.change.Action, en.desiredJSON, en.liveVersion)
+		if en.change.Kept {
+			// Apply leaves a kept object alone, so its resourceVersion is no
+			// part of what was reviewed; that it is kept is.
+			d.object(en.change.Ref, keptAction, nil, "")
+		} else {
+			d.object(en.change.Ref, en.change.Action, en.desiredJSON, en.liveVersion)
+		}
 		if en.payload != nil {
 			objects = append(objects, en.payload)
 		}
+	}
+	if note := keptNote(p.Changes); note != "" {
+		p.Notes = append(p.Notes, note)
 	}
 	for _, en := range skipped {
 		p.Skipped = append(p.Skipped, en.change)

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -124,9 +125,10 @@ metadata: {name: keep}
 		name  string
 		prune *bool
 		want  []string // deleted names
+		kept  []string // no longer rendered, left in place
 	}{
-		{name: "prune", want: []string{"gone"}},
-		{name: "prune disabled", prune: ptr.To(false), want: nil},
+		{name: "prune", want: []string{"gone"}, kept: []string{"pinned"}},
+		{name: "prune disabled", prune: ptr.To(false), want: nil, kept: []string{"gone", "pinned"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,19 +136,34 @@ metadata: {name: keep}
 			f.apply(f.objects(three))
 			f.env.Prune = tc.prune
 			p := f.plan(f.objects(two))
-			var deleted []string
+			var deleted, kept []string
 			for _, ch := range p.Changes {
-				if ch.Action == Delete {
+				switch {
+				case ch.Action == Delete:
 					deleted = append(deleted, ch.Ref.Name)
 					if !strings.Contains(ch.Before, "name: gone") || ch.After != "" || ch.File != "" {
 						t.Errorf("delete %+v", ch)
+					}
+				case ch.Kept:
+					kept = append(kept, ch.Ref.Name)
+					if ch.Action != Unchanged || !strings.HasPrefix(ch.Message, "kept: no longer rendered") {
+						t.Errorf("kept %+v: want unchanged with a note saying why", ch)
 					}
 				}
 			}
 			if !reflect.DeepEqual(deleted, tc.want) {
 				t.Errorf("deleted %v, want %v (plan %v)", deleted, tc.want, summary(p))
 			}
+			if !reflect.DeepEqual(kept, tc.kept) {
+				t.Errorf("kept %v, want %v (plan %v)", kept, tc.kept, summary(p))
+			}
+			if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], fmt.Sprintf("%d object", len(tc.kept))) {
+				t.Errorf("notes %q: want one saying %d objects are kept", p.Notes, len(tc.kept))
+			}
 			wantAction(t, change(t, p, "ConfigMap", "keep"), Unchanged)
+			if again := f.plan(f.objects(two)); again.Digest != p.Digest {
+				t.Errorf("digest changed between two plans of the same state: %s, %s", p.Digest, again.Digest)
+			}
 		})
 	}
 }

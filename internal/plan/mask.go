@@ -96,6 +96,25 @@ func secretBytes(field string, v any) []byte {
 // of the given Secrets, plain or base64, replacing each with its mask: an
 // admission policy's message may quote the object it rejects.
 func scrubSecrets(msg string, secrets ...*unstructured.Unstructured) string {
+	return secretScrubber(secrets)(msg)
+}
+
+// SecretScrubber returns a function that replaces in a message every value
+// of the Secrets among objects (others are ignored), plain or base64, with
+// its mask, as plans show them. Apply uses it on the apiserver's messages,
+// which may quote what they reject. Build it once per set of objects: the
+// replacer it holds is the costly part.
+func SecretScrubber(objects []*unstructured.Unstructured) func(string) string {
+	var secrets []*unstructured.Unstructured
+	for _, u := range objects {
+		if u != nil && isSecret(u) {
+			secrets = append(secrets, u)
+		}
+	}
+	return secretScrubber(secrets)
+}
+
+func secretScrubber(secrets []*unstructured.Unstructured) func(string) string {
 	type secret struct{ text, mask string }
 	var values []secret
 	for _, u := range secrets {
@@ -117,7 +136,7 @@ func scrubSecrets(msg string, secrets ...*unstructured.Unstructured) string {
 		}
 	}
 	if len(values) == 0 {
-		return msg
+		return func(msg string) string { return msg }
 	}
 	// Longest first, so a value containing another is replaced whole; one
 	// pass, so a short value is never searched for inside a mask.
@@ -126,5 +145,5 @@ func scrubSecrets(msg string, secrets ...*unstructured.Unstructured) string {
 	for _, s := range values {
 		pairs = append(pairs, s.text, s.mask)
 	}
-	return strings.NewReplacer(pairs...).Replace(msg)
+	return strings.NewReplacer(pairs...).Replace
 }

@@ -38,6 +38,12 @@ type Change struct {
 	// Message explains an error (an admission rejection, say) or carries a
 	// note for the reviewer ("created after its CRD in this plan").
 	Message string `json:"message,omitempty"`
+	// Kept marks an object slipway applied before that is no longer
+	// rendered but that apply leaves in place (the environment has prune:
+	// false, or the object is annotated slipway.dev/prune: disabled). Its
+	// Action is Unchanged, because apply does not touch it, and Message says
+	// why it stays.
+	Kept bool `json:"kept,omitempty"`
 }
 
 // Counts tallies a plan's changes by action.

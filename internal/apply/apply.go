@@ -1,0 +1,263 @@
+// Package apply makes an environment's cluster match a reviewed plan: it
+// sends exactly the objects the plan dry-ran, Namespaces and CRDs first,
+// prunes what the plan deletes, keeps the environment's ApplySet inventory in
+// step, and waits for the result to become healthy, all through
+// fluxcd/pkg/ssa's ResourceManager with the plan engine's field manager.
+package apply
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// Timings of a run.
+const (
+	// stageWait bounds how long CRDs, Namespaces and ClusterRoles get to
+	// become ready before the objects that need them are applied.
+	stageWait = time.Minute
+	// pollInterval is how often kstatus polls while waiting.
+	pollInterval = 2 * time.Second
+	// concurrency bounds the reads apply makes itself (health diagnosis).
+	concurrency = plan.DefaultConcurrency
+)
+
+// Run applies p, the plan e computed for env, sending objects (what
+// plan.Engine.ComputeWithObjects returned with p) and nothing else. The
+// steps follow the ApplySet specification:
+//
+//  1. record the inventory as the union of the old members (the plan's
+//     deletions and kept objects) and the objects, so that an interrupted
+//     apply never leaves a member outside the recorded group-kinds;
+//  2. apply the objects with ssa's ApplyAllStaged (Namespaces, CRDs and
+//     ClusterRoles first, waiting for them to be ready);
+//  3. when env prunes, delete the plan's deletions, except objects annotated
+//     slipway.dev/prune: disabled since the plan was made (ssa's exclusions);
+//  4. record the inventory as the objects plus the members left in place
+//     (kept ones and failed deletions), so they stay tracked: a kept
+//     object keeps its ApplySet label, and dropping it from the inventory
+//     would orphan it rather than release it;
+//  5. when env.WaitTimeout() > 0, wait with kstatus for every applied
+//     object to become ready.
+//
+// A step that fails stops the run (a failed deletion does not: the rest are
+// still deleted, the inventory still written, health still awaited). Run
+// never panics and always returns a Result saying what reached the cluster;
+// when ctx ends it returns what was done until then.
+func Run(ctx context.Context, e *plan.Engine, env *repoconfig.Environment, p *plan.Plan, objects []*unstructured.Unstructured) *Result {
+	res := &Result{}
+	if p != nil {
+		res.Env, res.Commit, res.Digest = p.Environment, p.Commit, p.Digest
+	}
+	if e == nil || env == nil || p == nil {
+		res.Err = "apply: no engine, environment or plan given"
+		return res
+	}
+	r := newRun(e, env, p, objects, res)
+	defer r.finish()
+	if r.refused() {
+		return res
+	}
+	r.execute(ctx)
+	return res
+}
+
+// run is one Run in progress: the plan's objects, each with its slot in the
+// Result.
+type run struct {
+	e   *plan.Engine
+	m   *ssa.ResourceManager
+	env *repoconfig.Environment
+	p   *plan.Plan
+	res *Result
+
+	index    map[key]int                  // object identity → slot in res.Objects
+	planned  []plan.Change                // the plan's change per slot
+	payload  []*unstructured.Unstructured // what to send per slot; nil for deletions, kept and errors
+	mismatch string                       // objects do not match the plan: refuse
+
+	// stopped says why objects still not applied at the end were not,
+	// for their message.
+	stopped string
+}
+
+// key identifies an object across API versions.
+type key struct{ group, kind, namespace, name string }
+
+func keyOfRef(r plan.Ref) key { return key{r.Group, r.Kind, r.Namespace, r.Name} }
+
+func keyOf(u *unstructured.Unstructured) key {
+	gvk := u.GroupVersionKind()
+	return key{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}
+}
+
+func newRun(e *plan.Engine, env *repoconfig.Environment, p *plan.Plan, objects []*unstructured.Unstructured, res *Result) *run {
+	r := &run{e: e, m: e.ResourceManager(), env: env, p: p, res: res,
+		index:   make(map[key]int, len(p.Changes)),
+		planned: make([]plan.Change, len(p.Changes)),
+		payload: make([]*unstructured.Unstructured, len(p.Changes)),
+	}
+	res.Objects = make([]ObjectResult, len(p.Changes))
+	for i, ch := range p.Changes {
+		r.planned[i] = ch
+		r.index[keyOfRef(ch.Ref)] = i
+		res.Objects[i] = ObjectResult{Ref: ch.Ref, Outcome: NotApplied}
+		if ch.Kept {
+			res.Objects[i] = ObjectResult{Ref: ch.Ref, Outcome: Kept, Message: ch.Message}
+		}
+	}
+	for _, u := range objects {
+		if u == nil {
+			continue
+		}
+		i, ok := r.index[keyOf(u)]
+		if !ok || !sends(r.planned[i]) || r.payload[i] != nil {
+			r.mismatch = fmt.Sprintf("%s is not an object of the plan to apply", refOf(u))
+			continue
+		}
+		r.payload[i] = u.DeepCopy() // ssa mutates what it is given
+	}
+	for i, ch := range r.planned {
+		if sends(ch) && r.payload[i] == nil && r.mismatch == "" {
+			r.mismatch = fmt.Sprintf("the plan's %s is missing from the objects to apply", ch.Ref)
+		}
+	}
+	return r
+}
+
+// sends reports whether apply sends the object of ch.
+func sends(ch plan.Change) bool {
+	return !ch.Kept && (ch.Action == plan.Create || ch.Action == plan.Update || ch.Action == plan.Unchanged)
+}
+
+// refused checks that the plan may be applied at all; a plan with errors
+// is applied not at all rather than in part.
+func (r *run) refused() bool {
+	errs := 0
+	first := ""
+	for i, ch := range r.planned {
+		if ch.Action == plan.Error {
+			r.set(i, Failed, ch.Message)
+			if errs++; first == "" {
+				first = fmt.Sprintf("%s: %s", ch.Ref, ch.Message)
+			}
+		}
+	}
+	switch {
+	case r.p.Err != "":
+		r.fail("the plan failed, so nothing was applied: %s", r.p.Err)
+	case errs > 0:
+		r.fail("the plan has %d %s, so nothing was applied; first %s", errs, plural(errs, "error", "errors"), first)
+	case r.mismatch != "":
+		r.fail("the objects do not match the plan, so nothing was applied: %s", r.mismatch)
+	default:
+		return false
+	}
+	r.stopped = "the plan cannot be applied"
+	return true
+}
+
+func (r *run) execute(ctx context.Context) {
+	if err := r.e.WriteInventory(ctx, r.env, r.refsWhere(func(int) bool { return true })); err != nil {
+		r.stopAt(ctx, "recording the inventory failed", "record the inventory before applying: %v", err)
+		return
+	}
+	if !r.applyStaged(ctx) {
+		return
+	}
+	r.prune(ctx)
+	if err := r.e.WriteInventory(ctx, r.env, r.refsWhere(r.tracked)); err != nil {
+		r.stopAt(ctx, "recording the inventory failed", "record the inventory after applying: %v", err)
+		return
+	}
+	r.wait(ctx)
+}
+
+// tracked reports whether slot i stays in the inventory after the apply:
+// everything but what was pruned.
+func (r *run) tracked(i int) bool {
+	return r.res.Objects[i].Outcome != Deleted
+}
+
+func (r *run) refsWhere(keep func(i int) bool) []plan.Ref {
+	var refs []plan.Ref
+	for i, ch := range r.planned {
+		if ch.Action != plan.Error && keep(i) {
+			refs = append(refs, ch.Ref)
+		}
+	}
+	return refs
+}
+
+// set records slot i's outcome.
+func (r *run) set(i int, o Outcome, msg string) {
+	r.res.Objects[i].Outcome, r.res.Objects[i].Message = o, msg
+}
+
+// fail records the run's first failure.
+func (r *run) fail(format string, args ...any) {
+	if r.res.Err == "" {
+		r.res.Err = fmt.Sprintf(format, args...)
+	}
+}
+
+// stopAt ends the run: why is the note for objects not applied, and the
+// formatted error the run's failure, unless ctx ended, which is then the
+// reason given.
+func (r *run) stopAt(ctx context.Context, why, format string, args ...any) {
+	if err := ctx.Err(); err != nil {
+		r.stopped = "the apply was cancelled first"
+		r.fail("apply cancelled (%v): %s", err, r.doneSoFar())
+		return
+	}
+	r.stopped = why
+	r.fail(format, args...)
+}
+
+// doneSoFar sums up what reached the cluster, for a cancelled run.
+func (r *run) doneSoFar() string {
+	c := r.res.Counts()
+	if c[Created]+c[Configured]+c[Deleted] == 0 {
+		return "nothing was changed"
+	}
+	return fmt.Sprintf("done so far: %d created, %d configured, %d deleted", c[Created], c[Configured], c[Deleted])
+}
+
+// finish notes why objects were not applied, and masks Secret values in
+// every message: the apiserver's (and an admission policy's) words may
+// quote the object they reject.
+func (r *run) finish() {
+	var secrets []*unstructured.Unstructured
+	for _, u := range r.payload {
+		if u != nil {
+			secrets = append(secrets, u)
+		}
+	}
+	scrub := plan.SecretScrubber(secrets)
+	for i := range r.res.Objects {
+		o := &r.res.Objects[i]
+		if o.Outcome == NotApplied && o.Message == "" && r.stopped != "" {
+			o.Message = "not applied: " + r.stopped
+		}
+		o.Message = scrub(o.Message)
+	}
+	r.res.Err = scrub(r.res.Err)
+}
+
+func refOf(u *unstructured.Unstructured) plan.Ref {
+	gvk := u.GroupVersionKind()
+	return plan.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
