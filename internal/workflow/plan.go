@@ -65,21 +65,32 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 	if !ok {
 		return failed(fmt.Errorf("no environment %q in %s", name, cfg.Source()))
 	}
-	target, err := targets.Target(ctx, env.Cluster)
+	target, rendered, err := renderFor(ctx, tree, env, targets, opts)
 	if err != nil {
-		return failed(fmt.Errorf("cluster %q: %w", env.Cluster, err))
-	}
-	ropts := opts.Render
-	ropts.Scope = target.Scope()
-	rendered, err := render.Render(ctx, tree, env, ropts)
-	if err != nil {
-		return failed(renderError(err))
+		return failed(err)
 	}
 	p, err = target.Compute(ctx, env, commit, rendered)
 	if err != nil {
 		return failed(err)
 	}
 	return p, nil
+}
+
+// renderFor resolves env's cluster and renders env in the checkout at tree,
+// the cluster's discovery deciding which kinds are namespaced: the step
+// plan and apply share.
+func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, targets Targets, opts PlanOptions) (Target, *render.Result, error) {
+	target, err := targets.Target(ctx, env.Cluster)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
+	}
+	ropts := opts.Render
+	ropts.Scope = target.Scope()
+	rendered, err := render.Render(ctx, tree, env, ropts)
+	if err != nil {
+		return nil, nil, renderError(err)
+	}
+	return target, rendered, nil
 }
 
 // renderError keeps a located render error as it is (file:line: message)

@@ -4,14 +4,17 @@ import (
 	"context"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
+	"github.com/slipwayhq/slipway/internal/apply"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
 // ClusterTarget is a live cluster: its discovery decides namespaces, its
-// API server answers dry-runs.
+// API server answers dry-runs, and it applies (it is an Applier).
 type ClusterTarget struct {
 	*plan.Engine
 	scope render.Scoper
@@ -30,8 +33,16 @@ func NewClusterTarget(cfg *rest.Config, opts plan.Options) (*ClusterTarget, erro
 	return &ClusterTarget{Engine: engine, scope: scope}, nil
 }
 
+var _ Applier = (*ClusterTarget)(nil)
+
 // Scope implements Target.
 func (t *ClusterTarget) Scope() render.Scoper { return t.scope }
+
+// Apply implements Applier: it applies p, which this target's engine
+// computed, sending objects.
+func (t *ClusterTarget) Apply(ctx context.Context, env *repoconfig.Environment, p *plan.Plan, objects []*unstructured.Unstructured) *apply.Result {
+	return apply.Run(ctx, t.Engine, env, p, objects)
+}
 
 // TargetCache resolves each cluster name once, with resolve.
 type TargetCache struct {
