@@ -36,7 +36,8 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 
 func newPlan() *cobra.Command {
 	var (
-		repo, serverConfig, kubeconfig, output string
+		repo, output string
+		clusters     clusterFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "plan [ENV...]",
@@ -57,7 +58,7 @@ func newPlan() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			targets, err := cliTargets(serverConfig, kubeconfig)
+			targets, err := clusters.targets()
 			if err != nil {
 				return err
 			}
@@ -72,8 +73,7 @@ func newPlan() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&repo, "repo", ".", "repository checkout holding .slipway.yaml")
-	cmd.Flags().StringVarP(&serverConfig, "config", "c", "", "server config naming the clusters (default: kubeconfig contexts)")
-	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	clusters.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, markdown or json")
 	return cmd
 }
@@ -110,13 +110,28 @@ func selectEnvironments(cfg *repoconfig.Config, args []string) ([]string, error)
 	return args, nil
 }
 
-// cliTargets resolves clusters through the server config when given, else
-// as kubeconfig contexts.
-func cliTargets(serverConfig, kubeconfig string) (workflow.Targets, error) {
+// clusterFlags say how the CLI reaches the environments' clusters; plan and
+// apply share them.
+type clusterFlags struct {
+	serverConfig, kubeconfig, context string
+}
+
+func (f *clusterFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.serverConfig, "config", "c", "", "server config naming the clusters (default: kubeconfig contexts)")
+	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context to use for every environment (default: the context named like the environment's cluster)")
+}
+
+// targets resolves clusters through the server config when given, else as
+// kubeconfig contexts: --context, or the one named like the cluster.
+func (f *clusterFlags) targets() (workflow.Targets, error) {
 	var srv *config.Config
-	if serverConfig != "" {
+	if f.serverConfig != "" {
+		if f.context != "" {
+			return nil, fmt.Errorf("--context picks a kubeconfig context; with --config the server config names each cluster's")
+		}
 		var err error
-		if srv, err = config.Load(serverConfig, os.Environ()); err != nil {
+		if srv, err = config.Load(f.serverConfig, os.Environ()); err != nil {
 			return nil, err
 		}
 	}
@@ -125,10 +140,13 @@ func cliTargets(serverConfig, kubeconfig string) (workflow.Targets, error) {
 			restCfg *rest.Config
 			err     error
 		)
-		if srv != nil {
+		switch {
+		case srv != nil:
 			restCfg, err = cluster.FromServerConfig(srv, name)
-		} else {
-			restCfg, err = cluster.FromKubeconfig(kubeconfig, name)
+		case f.context != "":
+			restCfg, err = cluster.FromKubeconfig(f.kubeconfig, f.context)
+		default:
+			restCfg, err = cluster.FromKubeconfig(f.kubeconfig, name)
 		}
 		if err != nil {
 			return nil, err

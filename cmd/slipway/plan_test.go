@@ -96,8 +96,8 @@ func TestPlanCommand(t *testing.T) {
 		// What an apply of environment dev would leave: its objects, labelled
 		// as members of dev's ApplySet.
 		member := `"labels":{"applyset.kubernetes.io/part-of":"` + plan.ApplySetID("slipway-dev", ns) + `"}`
-		apply(t, env, ns, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web",`+member+`},"data":{"greeting":"hello"}}`, "configmaps", "web")
-		apply(t, env, ns, `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"web-credentials",`+member+`},"stringData":{"password":"`+secretValue+`"}}`, "secrets", "web-credentials")
+		serverSideApply(t, env, ns, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web",`+member+`},"data":{"greeting":"hello"}}`, "configmaps", "web")
+		serverSideApply(t, env, ns, `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"web-credentials",`+member+`},"stringData":{"password":"`+secretValue+`"}}`, "secrets", "web-credentials")
 		p := startSlipway(t, nil, "plan", "--repo", repo, "--kubeconfig", kc)
 		if code := p.wait(t, time.Minute); code != exitNoChanges {
 			t.Fatalf("exit %d, want 0\n%s%s", code, p.stdout, p.stderr)
@@ -164,7 +164,7 @@ func TestValidateCommand(t *testing.T) {
 	}
 }
 
-func apply(t *testing.T, env *testenv.Env, ns, body, resource, name string) {
+func serverSideApply(t *testing.T, env *testenv.Env, ns, body, resource, name string) {
 	t.Helper()
 	force := true
 	_, err := env.Client().CoreV1().RESTClient().Patch(types.ApplyPatchType).
