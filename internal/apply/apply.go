@@ -20,11 +20,15 @@ import (
 // Timings of a run.
 const (
 	// stageWait bounds how long CRDs, Namespaces and ClusterRoles get to
-	// become ready before the objects that need them are applied.
-	stageWait = time.Minute
-	// pollInterval is how often kstatus polls while waiting.
+	// become ready before the objects that need them are applied, and
+	// stagePollInterval is how often kstatus looks meanwhile: a CRD is
+	// usually established within a second.
+	stageWait         = time.Minute
+	stagePollInterval = 500 * time.Millisecond
+	// pollInterval is how often kstatus polls during the health wait.
 	pollInterval = 2 * time.Second
-	// concurrency bounds the reads apply makes itself (health diagnosis).
+	// concurrency bounds apply's requests in flight, as it bounds the
+	// plan's dry-runs.
 	concurrency = plan.DefaultConcurrency
 )
 
@@ -35,8 +39,9 @@ const (
 //  1. record the inventory as the union of the old members (the plan's
 //     deletions and kept objects) and the objects, so that an interrupted
 //     apply never leaves a member outside the recorded group-kinds;
-//  2. apply the objects with ssa's ApplyAllStaged (Namespaces, CRDs and
-//     ClusterRoles first, waiting for them to be ready);
+//  2. apply the objects the plan creates or updates, in ssa's stages and
+//     order (Namespaces, CRDs and ClusterRoles first, waiting for them to
+//     be ready; see applyStaged for why not through ApplyAllStaged itself);
 //  3. when env prunes, delete the plan's deletions, except objects annotated
 //     slipway.dev/prune: disabled since the plan was made (ssa's exclusions);
 //  4. record the inventory as the objects plus the members left in place
@@ -71,11 +76,12 @@ func Run(ctx context.Context, e *plan.Engine, env *repoconfig.Environment, p *pl
 // run is one Run in progress: the plan's objects, each with its slot in the
 // Result.
 type run struct {
-	e   *plan.Engine
-	m   *ssa.ResourceManager
-	env *repoconfig.Environment
-	p   *plan.Plan
-	res *Result
+	e            *plan.Engine
+	m            *ssa.ResourceManager
+	fieldManager string
+	env          *repoconfig.Environment
+	p            *plan.Plan
+	res          *Result
 
 	index    map[key]int                  // object identity → slot in res.Objects
 	planned  []plan.Change                // the plan's change per slot
@@ -98,7 +104,7 @@ func keyOf(u *unstructured.Unstructured) key {
 }
 
 func newRun(e *plan.Engine, env *repoconfig.Environment, p *plan.Plan, objects []*unstructured.Unstructured, res *Result) *run {
-	r := &run{e: e, m: e.ResourceManager(), env: env, p: p, res: res,
+	r := &run{e: e, m: e.ResourceManager(), fieldManager: e.FieldManager(), env: env, p: p, res: res,
 		index:   make(map[key]int, len(p.Changes)),
 		planned: make([]plan.Change, len(p.Changes)),
 		payload: make([]*unstructured.Unstructured, len(p.Changes)),
@@ -121,7 +127,7 @@ func newRun(e *plan.Engine, env *repoconfig.Environment, p *plan.Plan, objects [
 			r.mismatch = fmt.Sprintf("%s is not an object of the plan to apply", refOf(u))
 			continue
 		}
-		r.payload[i] = u.DeepCopy() // ssa mutates what it is given
+		r.payload[i] = u
 	}
 	for i, ch := range r.planned {
 		if sends(ch) && r.payload[i] == nil && r.mismatch == "" {
@@ -211,13 +217,18 @@ func (r *run) fail(format string, args ...any) {
 // formatted error the run's failure, unless ctx ended, which is then the
 // reason given.
 func (r *run) stopAt(ctx context.Context, why, format string, args ...any) {
-	if err := ctx.Err(); err != nil {
-		r.stopped = "the apply was cancelled first"
-		r.fail("apply cancelled (%v): %s", err, r.doneSoFar())
+	if ctx.Err() != nil {
+		r.cancelled(ctx)
 		return
 	}
 	r.stopped = why
 	r.fail(format, args...)
+}
+
+// cancelled ends the run because ctx ended.
+func (r *run) cancelled(ctx context.Context) {
+	r.stopped = "the apply was cancelled first"
+	r.fail("apply cancelled (%v): %s", ctx.Err(), r.doneSoFar())
 }
 
 // doneSoFar sums up what reached the cluster, for a cancelled run.

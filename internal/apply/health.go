@@ -24,38 +24,57 @@ func (r *run) wait(ctx context.Context) {
 	if timeout <= 0 {
 		return
 	}
+	var slots []int
+	for i, u := range r.payload {
+		if u != nil {
+			slots = append(slots, i)
+		}
+	}
+	msg, ok := r.awaitReady(ctx, slots, timeout, pollInterval)
+	switch {
+	case ok:
+	case ctx.Err() != nil:
+		r.fail("apply cancelled (%v) while waiting for the objects to become healthy; they were applied", ctx.Err())
+	default:
+		r.fail("%s", msg)
+	}
+}
+
+// awaitReady waits, with ssa's WaitForSetWithContext, for the applied
+// objects among slots to become ready. When they do not, it marks those
+// kstatus does not find Current unhealthy and returns a message naming
+// them; when ctx ends first, it returns false and no message.
+func (r *run) awaitReady(ctx context.Context, slots []int, timeout, interval time.Duration) (string, bool) {
 	var (
-		slots   []int
+		waited  []int
 		applied []*unstructured.Unstructured
 	)
-	for i, u := range r.payload {
-		if u != nil && isApplied(r.res.Objects[i].Outcome) {
-			slots = append(slots, i)
-			applied = append(applied, u)
+	for _, i := range slots {
+		if r.payload[i] != nil && isApplied(r.res.Objects[i].Outcome) {
+			waited = append(waited, i)
+			applied = append(applied, r.payload[i])
 		}
 	}
 	if len(applied) == 0 {
-		return
+		return "", true
 	}
 	err := r.m.WaitForSetWithContext(ctx, object.UnstructuredSetToObjMetadataSet(applied), ssa.WaitOptions{
-		Interval: pollInterval,
+		Interval: interval,
 		Timeout:  timeout,
 		// A Failed object will not recover by waiting longer.
 		FailFast:    true,
 		JobsWithTTL: utils.ExtractJobsWithTTL(applied),
 	})
 	if err == nil {
-		return
+		return "", true
 	}
 	if ctx.Err() != nil {
-		r.fail("apply cancelled (%v) while waiting for the objects to become healthy; they were applied", ctx.Err())
-		return
+		return "", false
 	}
-	unhealthy := r.diagnose(ctx, slots)
+	unhealthy := r.diagnose(ctx, waited)
 	if len(unhealthy) == 0 {
 		// Ready by the time we looked: the wait's own words are all there is.
-		r.fail("not healthy after %s: %v", duration(timeout), err)
-		return
+		return fmt.Sprintf("not ready after %s: %v", duration(timeout), err), false
 	}
 	for _, h := range unhealthy {
 		r.set(h.slot, Unhealthy, h.message)
@@ -66,10 +85,9 @@ func (r *run) wait(ctx context.Context) {
 		names += fmt.Sprintf(" and %d more", more)
 	}
 	if first.failed {
-		r.fail("%s failed: %s", names, first.message)
-		return
+		return fmt.Sprintf("%s failed: %s", names, first.message), false
 	}
-	r.fail("%s not healthy after %s: %s", names, duration(timeout), first.message)
+	return fmt.Sprintf("%s not healthy after %s: %s", names, duration(timeout), first.message), false
 }
 
 func isApplied(o Outcome) bool { return o == Created || o == Configured || o == Unchanged }

@@ -109,6 +109,10 @@ func NewEngine(cfg *rest.Config, opts Options) (*Engine, error) {
 // the way it was planned.
 func (e *Engine) ResourceManager() *ssa.ResourceManager { return e.manager }
 
+// FieldManager is the server-side apply field manager the engine plans as;
+// apply must send as the same one.
+func (e *Engine) FieldManager() string { return e.opts.FieldManager }
+
 // Compute says what applying rendered (env's objects at commit) would change:
 // every object is dry-run with server-side apply, so defaulting and admission
 // take part, and objects slipway applied before that are no longer rendered
