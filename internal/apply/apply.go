@@ -1,8 +1,9 @@
 // Package apply makes an environment's cluster match a reviewed plan: it
 // sends exactly the objects the plan dry-ran, Namespaces and CRDs first,
 // prunes what the plan deletes, keeps the environment's ApplySet inventory in
-// step, and waits for the result to become healthy, all through
-// fluxcd/pkg/ssa's ResourceManager with the plan engine's field manager.
+// step, and waits for the result to become healthy. It uses the plan
+// engine's client and field manager, and fluxcd/pkg/ssa for the stages and
+// order, the deletions and the kstatus waits.
 package apply
 
 import (
@@ -123,22 +124,24 @@ func newRun(e *plan.Engine, env *repoconfig.Environment, p *plan.Plan, objects [
 			continue
 		}
 		i, ok := r.index[keyOf(u)]
-		if !ok || !sends(r.planned[i]) || r.payload[i] != nil {
+		if !ok || !carries(r.planned[i]) || r.payload[i] != nil {
 			r.mismatch = fmt.Sprintf("%s is not an object of the plan to apply", refOf(u))
 			continue
 		}
 		r.payload[i] = u
 	}
 	for i, ch := range r.planned {
-		if sends(ch) && r.payload[i] == nil && r.mismatch == "" {
+		if carries(ch) && r.payload[i] == nil && r.mismatch == "" {
 			r.mismatch = fmt.Sprintf("the plan's %s is missing from the objects to apply", ch.Ref)
 		}
 	}
 	return r
 }
 
-// sends reports whether apply sends the object of ch.
-func sends(ch plan.Change) bool {
+// carries reports whether ch comes with an object to apply:
+// ComputeWithObjects returns one for every change but errors, deletions and
+// kept members (apply skips those the plan finds unchanged).
+func carries(ch plan.Change) bool {
 	return !ch.Kept && (ch.Action == plan.Create || ch.Action == plan.Update || ch.Action == plan.Unchanged)
 }
 
