@@ -146,6 +146,14 @@ func TestValidateCommand(t *testing.T) {
 			".slipway.yaml": "version: 1\nenvironments:\n  - {name: dev, path: d, cluster: c}\n",
 			"d/a.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\nkind: ConfigMap\nmetadata:\n  name: b\n",
 		}, "d/a.yaml:6"},
+		{"rule that does not compile", map[string]string{
+			".slipway.yaml": "version: 1\nenvironments:\n  - name: dev\n    path: d\n    cluster: c\n    policy:\n      rules:\n        - {name: broken, expr: \"object.kind ==\"}\n",
+			"d/a.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+		}, ".slipway.yaml:8: environments[0].policy.rules[0]"},
+		{"rule violated names the object", map[string]string{
+			".slipway.yaml": "version: 1\nenvironments:\n  - name: dev\n    path: d\n    cluster: c\n    policy:\n      rules:\n        - {name: named-a, expr: \"object.metadata.name == 'a'\", message: only a}\n",
+			"d/a.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+		}, "dev: rule \"named-a\": 1 of 2 objects violates: only a\n  ConfigMap/b"},
 		{"kustomize path escape refused", map[string]string{
 			".slipway.yaml":        "version: 1\nenvironments:\n  - {name: dev, path: d, cluster: c}\n",
 			"d/kustomization.yaml": "resources:\n  - ../../../../../../etc/passwd\n",

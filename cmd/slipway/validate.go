@@ -4,7 +4,9 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/render"
 )
 
@@ -12,14 +14,18 @@ func newValidate() *cobra.Command {
 	var repo string
 	cmd := &cobra.Command{
 		Use:   "validate",
-		Short: "Check .slipway.yaml and render every environment, without a cluster",
+		Short: "Check .slipway.yaml, render every environment and weigh its policy rules, without a cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadRepoConfig(repo)
 			if err != nil {
 				return err
 			}
-			failed := 0
+			rules, err := policy.CompileRules(cfg)
+			if err != nil {
+				return err
+			}
+			failed, violated := 0, 0
 			for i := range cfg.Environments {
 				env := &cfg.Environments[i]
 				res, err := render.Render(cmd.Context(), repo, env, render.Options{})
@@ -33,9 +39,26 @@ func newValidate() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), " (%d Helm hooks skipped)", len(res.Skipped))
 				}
 				fmt.Fprintln(cmd.OutOrStdout())
+				objs := make([]*unstructured.Unstructured, len(res.Objects))
+				for i, o := range res.Objects {
+					objs[i] = o.Object
+				}
+				for _, it := range policy.CheckRules(cmd.Context(), rules.For(env.Name), objs) {
+					if it.Met {
+						continue
+					}
+					violated++
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: rule %q: %s\n", env.Name, it.Name, it.Reason)
+					for _, v := range it.Violations {
+						fmt.Fprintf(cmd.ErrOrStderr(), "  %s: %s\n", v.Object, v.Message)
+					}
+				}
 			}
 			if failed > 0 {
 				return fmt.Errorf("%d of %d environments failed to render", failed, len(cfg.Environments))
+			}
+			if violated > 0 {
+				return fmt.Errorf("%d policy rules are not met", violated)
 			}
 			return nil
 		},

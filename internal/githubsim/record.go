@@ -1,10 +1,12 @@
 package githubsim
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"github.com/slipwayhq/slipway/internal/statusrec"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -15,8 +17,9 @@ type Request struct {
 	Method         string
 	Path           string
 	Query          string
-	InstallationID int64 // the installation whose token was used; 0 otherwise
-	App            bool  // authenticated with the app's JWT
+	Body           []byte // what the client sent, for asserting what never leaves it
+	InstallationID int64  // the installation whose token was used; 0 otherwise
+	App            bool   // authenticated with the app's JWT
 	Status         int
 	Unsupported    bool // no simulated endpoint matched
 	Fault          bool // answered by an injected Fault
@@ -51,6 +54,15 @@ func requestRecord(r *http.Request) *Request {
 func (s *Sim) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Time: time.Now().UTC()}
+		if r.Body != nil {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "Problems parsing JSON", nil)
+				return
+			}
+			rec.Body = body
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		sw := statusrec.New(w)
 		sw.Header().Set("X-GitHub-Request-Id", randomHex(8))
 		sw.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")

@@ -14,7 +14,7 @@ import (
 )
 
 // CheckRun re-plans an environment when someone presses "Re-run" on its
-// slipway/plan check.
+// slipway/plan check, and re-weighs its policy on "Re-run" of slipway/policy.
 type CheckRun struct{ *Deps }
 
 // Handles implements githubapp.EventHandler.
@@ -26,8 +26,10 @@ func (h *CheckRun) Handle(ctx context.Context, _, _ string, payload []byte) erro
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return fmt.Errorf("parse check_run event: %w", err)
 	}
-	env, ok := strings.CutPrefix(ev.GetCheckRun().GetName(), "slipway/plan: ")
-	if ev.GetAction() != "rerequested" || !ok {
+	name := ev.GetCheckRun().GetName()
+	env, isPlan := strings.CutPrefix(name, "slipway/plan: ")
+	isPolicy := strings.HasPrefix(name, "slipway/policy: ")
+	if ev.GetAction() != "rerequested" || !(isPlan || isPolicy) {
 		return nil
 	}
 	repo := ev.GetRepo()
@@ -38,7 +40,12 @@ func (h *CheckRun) Handle(ctx context.Context, _, _ string, payload []byte) erro
 		if err != nil {
 			return err
 		}
-		log.Info().Str("env", env).Msg("check run re-requested")
+		log.Info().Str("check", name).Msg("check run re-requested")
+		if isPolicy {
+			h.submit(ctx, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Coalesce: true}, "policy",
+				func(ctx context.Context) error { return s.PolicyPR(ctx, number) })
+			continue
+		}
 		h.submit(ctx, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Supersedes: true, Interruptible: true}, "plan",
 			func(ctx context.Context) error {
 				return s.PlanPR(ctx, workflow.PlanRequest{Number: number, Envs: []string{env}})

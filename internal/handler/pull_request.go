@@ -12,8 +12,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// PullRequest plans pull requests when they open or move, and releases
-// their locks when they close.
+// PullRequest plans pull requests when they open or move, deploys them
+// when they merge, and releases their locks when they close.
 type PullRequest struct{ *Deps }
 
 // Handles implements githubapp.EventHandler.
@@ -44,6 +44,15 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 		s, err := h.session(ctx, ev.GetInstallation().GetID(), repo)
 		if err != nil {
 			return err
+		}
+		if ev.GetPullRequest().GetMerged() {
+			// Merges deploy one at a time per repository, in arrival order;
+			// the deploy releases the pull request's locks when it is done.
+			log.Info().Str("sha", ev.GetPullRequest().GetMergeCommitSHA()).Msg("merged: deploy")
+			h.submit(ctx, runqueue.Job{Key: workflow.DeployKey(repo.GetFullName())}, "deploy", func(ctx context.Context) error {
+				return s.DeployMerged(ctx, number)
+			})
+			return nil
 		}
 		h.submit(ctx, runqueue.Job{Key: key, Supersedes: true}, "close", func(ctx context.Context) error {
 			return s.Closed(ctx, number)

@@ -8,11 +8,12 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/slipwayhq/slipway/internal/logging"
+	"github.com/slipwayhq/slipway/internal/runqueue"
+	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// PullRequestReview notes reviews submitted or dismissed. Reviews change
-// whether an environment's policy holds; the policy check that re-evaluates
-// on them is not built yet, so this handler only records the event.
+// PullRequestReview re-evaluates the policy checks when a review is
+// submitted or dismissed: approvals are part of every environment's policy.
 type PullRequestReview struct{ *Deps }
 
 // Handles implements githubapp.EventHandler.
@@ -26,9 +27,18 @@ func (h *PullRequestReview) Handle(ctx context.Context, _, _ string, payload []b
 	}
 	switch ev.GetAction() {
 	case "submitted", "dismissed":
-		_, log := logging.Repo(ctx, ev.GetInstallation().GetID(), ev.GetRepo().GetFullName(), ev.GetPullRequest().GetNumber())
-		log.Info().Str("action", ev.GetAction()).Str("state", ev.GetReview().GetState()).
-			Str("reviewer", ev.GetReview().GetUser().GetLogin()).Msg("review changed")
+	default:
+		return nil
 	}
+	repo, number := ev.GetRepo(), ev.GetPullRequest().GetNumber()
+	ctx, log := logging.Repo(ctx, ev.GetInstallation().GetID(), repo.GetFullName(), number)
+	log.Info().Str("action", ev.GetAction()).Str("state", ev.GetReview().GetState()).
+		Str("reviewer", ev.GetReview().GetUser().GetLogin()).Msg("review changed")
+	s, err := h.session(ctx, ev.GetInstallation().GetID(), repo)
+	if err != nil {
+		return err
+	}
+	h.submit(ctx, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Coalesce: true}, "policy",
+		func(ctx context.Context) error { return s.PolicyPR(ctx, number) })
 	return nil
 }

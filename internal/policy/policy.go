@@ -82,11 +82,20 @@ func Evaluate(ctx context.Context, in Input, dir Directory) Result {
 		seen[req] = true
 		res.Items = append(res.Items, requirement(req, in))
 	}
-	var spent uint64
-	for i := range in.Rules {
-		res.Items = append(res.Items, evaluateRule(ctx, &in.Rules[i], in.Objects, &spent))
-	}
+	res.Items = append(res.Items, CheckRules(ctx, in.Rules, in.Objects)...)
 	return res
+}
+
+// CheckRules weighs rules against objects, an item per rule in order,
+// sharing one evaluation budget: the rules part of Evaluate, on its own for
+// checks that have no pull request (slipway validate).
+func CheckRules(ctx context.Context, rules []CompiledRule, objects []*unstructured.Unstructured) []Item {
+	var spent uint64
+	items := make([]Item, 0, len(rules))
+	for i := range rules {
+		items = append(items, evaluateRule(ctx, &rules[i], objects, &spent))
+	}
+	return items
 }
 
 // requirement checks one entry of policy.require.

@@ -5,8 +5,10 @@ package publish
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // PlanMarker starts every part of the sticky plan comment, so slipway finds
@@ -66,4 +68,39 @@ func MarkStale(ctx context.Context, gh ghport.Port, repo ghport.Repo, number int
 		return gh.EditComment(ctx, repo, c.ID, PlanMarker+"\n> [!WARNING]\n> "+note+"\n"+rest)
 	}
 	return nil
+}
+
+// Markers around the outcome block Outcome keeps in the sticky comment.
+const (
+	outcomeStart = "<!-- slipway:outcome -->"
+	outcomeEnd   = "<!-- /slipway:outcome -->"
+)
+
+// Outcome shows text (what an apply did) at the top of the sticky comment,
+// replacing the outcome shown before; the next plan replaces the whole
+// comment. Without a sticky comment, text becomes one.
+func Outcome(ctx context.Context, gh ghport.Port, repo ghport.Repo, number int, bot, text string) error {
+	comments, err := gh.Comments(ctx, repo, number)
+	if err != nil {
+		return err
+	}
+	block := outcomeStart + "\n" + strings.TrimSpace(text) + "\n" + outcomeEnd + "\n"
+	for _, c := range comments {
+		if !strings.EqualFold(c.Author, bot) || !strings.HasPrefix(c.Body, PlanMarker) {
+			continue
+		}
+		rest := strings.TrimPrefix(c.Body, PlanMarker+"\n")
+		if i := strings.Index(rest, outcomeStart); i >= 0 {
+			if j := strings.Index(rest[i:], outcomeEnd+"\n"); j >= 0 {
+				rest = rest[:i] + rest[i+j+len(outcomeEnd)+1:]
+			}
+		}
+		body := PlanMarker + "\n" + block + rest
+		if utf8.RuneCountInString(body) > report.GitHubCommentLimit {
+			break // a plan at the size limit: say it in a comment of its own
+		}
+		return gh.EditComment(ctx, repo, c.ID, body)
+	}
+	_, err = gh.CreateComment(ctx, repo, number, strings.TrimSpace(text))
+	return err
 }

@@ -19,7 +19,11 @@ import (
 	"github.com/slipwayhq/slipway/internal/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m, testenv.Options{})) }
+// The cluster runs nodes so that Deployments roll out (or, labelled to
+// crash, never become ready) when slipway applies and waits for them.
+func TestMain(m *testing.M) {
+	os.Exit(testenv.Main(m, testenv.Options{Nodes: true, ExtraStages: []string{testenv.CrashLoopStage(testenv.CrashLoopLabel, "true")}}))
+}
 
 // world is a running slipway wired to githubsim and the test cluster, with
 // one installation and repository acme/shop.
@@ -32,6 +36,7 @@ type world struct {
 	prod     string
 	inst     int64
 	kubeconf string
+	env      *testenv.Env
 	patience time.Duration // how long eventually waits
 }
 
@@ -39,8 +44,14 @@ const shopRepo = "acme/shop"
 
 func newWorld(t *testing.T, workers int) *world {
 	t.Helper()
+	return newWorldWith(t, workers, (*world).shopFiles)
+}
+
+// newWorldWith is newWorld with the repository's files made by files.
+func newWorldWith(t *testing.T, workers int, files func(*world) map[string]string) *world {
+	t.Helper()
 	env := testenv.Get(t)
-	w := &world{t: t, patience: time.Minute, repo: shopRepo, staging: testenv.NewNamespace(t, env), prod: testenv.NewNamespace(t, env), kubeconf: env.Kubeconfig()}
+	w := &world{t: t, patience: time.Minute, repo: shopRepo, staging: testenv.NewNamespace(t, env), prod: testenv.NewNamespace(t, env), kubeconf: env.Kubeconfig(), env: env}
 	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, Dir: t.TempDir(), CacheControl: "no-cache"})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +94,7 @@ func newWorld(t *testing.T, workers int) *world {
 	if w.inst, err = sim.CreateInstallation("acme"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sim.CreateRepo(w.inst, shopRepo, w.shopFiles()); err != nil {
+	if _, err := sim.CreateRepo(w.inst, shopRepo, files(w)); err != nil {
 		t.Fatal(err)
 	}
 	for user, perm := range map[string]string{"alice": "write", "bob": "write", "rita": "read"} {

@@ -79,6 +79,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 			&handler.IssueComment{Deps: deps},
 			&handler.PullRequestReview{Deps: deps},
 			&handler.CheckRun{Deps: deps},
+			&handler.Push{Deps: deps},
 		}
 	})
 	if err != nil {

@@ -64,7 +64,9 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (func(context
 		return func(ctx context.Context) error { return s.reportConfigError(ctx, pr, cfgErr) }, nil
 	}
 	if cmd.Verb == command.Apply {
-		return nil, s.reply(ctx, req, "`/apply` is not available in this version of slipway yet: it arrives with apply and merge-to-deploy. The plan above is what would change.")
+		// Who may apply is the environment's policy (appliers), weighed
+		// with the rest of it once the work runs.
+		return func(ctx context.Context) error { return s.ApplyPR(ctx, req, cmd.Envs) }, nil
 	}
 
 	perm, err := s.GitHub.Permission(ctx, s.Repo, req.User)

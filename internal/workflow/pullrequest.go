@@ -74,7 +74,7 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	if pr.State != "open" {
 		return nil
 	}
-	cfg, err := s.Source.Config(ctx, s.Repo.Owner, s.Repo.Name, pr.BaseSHA)
+	rc, err := s.config(ctx, pr.BaseSHA)
 	var invalid strictyaml.Errors
 	switch {
 	case errors.Is(err, source.ErrNoConfig):
@@ -85,6 +85,7 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	case err != nil:
 		return err
 	}
+	cfg := rc.Config
 	if req.Auto && pr.Draft && !cfg.AutoplanDrafts {
 		log.Info().Msg("draft pull request: not auto-planned")
 		return nil
@@ -123,7 +124,11 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	return s.publish(ctx, pr, plans, notes)
+	if err := s.publish(ctx, pr, plans, notes); err != nil {
+		return err
+	}
+	_, err = s.checkPolicy(ctx, rc, pr, head)
+	return err
 }
 
 // affected renders the base and head trees (without a cluster) to learn

@@ -1,0 +1,202 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/lock"
+	"github.com/slipwayhq/slipway/internal/policy"
+	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/source"
+	"github.com/slipwayhq/slipway/internal/strictyaml"
+)
+
+// refusal is a reason /apply will not run, said to the commenter.
+type refusal []string
+
+func (r *refusal) add(format string, args ...any) { *r = append(*r, fmt.Sprintf(format, args...)) }
+
+func (r refusal) text(user string) string {
+	if len(r) == 1 {
+		return "@" + user + " `/apply` refused, nothing was applied: " + r[0]
+	}
+	return "@" + user + " `/apply` refused, nothing was applied:\n\n- " + strings.Join(r, "\n- ")
+}
+
+// ApplyPR runs /apply on an open pull request: every named environment (all
+// before-merge environments planned at the head when none is named) must be
+// applied by an applier, pass its policy and be locked by this pull request;
+// then each is re-planned and applied only if the plan is still the one
+// reviewed. A refusal names the condition that failed and applies nothing.
+func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []string) error {
+	pr, err := s.GitHub.PullRequest(ctx, s.Repo, req.Number)
+	if err != nil {
+		return err
+	}
+	if pr.Merged {
+		return s.Redeploy(ctx, req, pr, named)
+	}
+	if pr.State != "open" {
+		return s.reply(ctx, req, fmt.Sprintf("#%d is closed without merging, so there is nothing to apply.", pr.Number))
+	}
+	cfg, err := s.config(ctx, pr.BaseSHA)
+	if err != nil {
+		return s.replyConfigError(ctx, req, err)
+	}
+	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
+	if err != nil {
+		return err
+	}
+	envs, why := applyTargets(cfg.Config, plannedEnvs(runs, cfg.Config), named)
+	if len(why) > 0 {
+		return s.reply(ctx, req, why.text(req.User))
+	}
+	var no refusal
+	for _, name := range envs {
+		env, _ := cfg.Environment(name)
+		if ok, reason, err := policy.MayApply(ctx, env, req.User, s.directory()); err != nil {
+			return err
+		} else if !ok {
+			no.add("%s", reason)
+		}
+	}
+	if len(no) > 0 {
+		return s.reply(ctx, req, no.text(req.User))
+	}
+
+	tree, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.HeadSHA)
+	if err != nil {
+		return err
+	}
+	defer clean()
+	verdicts, err := s.checkPolicy(ctx, cfg, pr, tree)
+	if err != nil {
+		return err
+	}
+	reviewed := map[string]string{}
+	for _, name := range envs {
+		if res, ok := verdicts[name]; ok && !res.Passed() {
+			no.add("the `slipway/policy: %s` check does not pass: %s", name, strings.Join(unmet(res), "; "))
+		}
+		if r, ok := latestRun(runs, checkPlanPrefix+name); !ok || r.Status != "completed" || r.Conclusion != "success" || r.ExternalID == "" {
+			no.add("`%s` has no successful plan at %s to apply; comment `/plan %s` and review it first", name, short(pr.HeadSHA), name)
+		} else {
+			reviewed[name] = r.ExternalID
+		}
+	}
+	if len(no) == 0 {
+		no = s.lockForApply(ctx, pr.Number, envs)
+	}
+	if len(no) > 0 {
+		return s.reply(ctx, req, no.text(req.User))
+	}
+
+	var results []rolled
+	failed := false
+	for _, name := range envs {
+		env, _ := cfg.Environment(name)
+		if failed {
+			results = append(results, rolled{env: name, skipped: "an earlier environment failed"})
+			continue
+		}
+		r := s.roll(ctx, cfg.Config, tree, rollout{env: env, commit: pr.HeadSHA, number: pr.Number, reviewed: reviewed[name]})
+		if errors.Is(r.refused, ErrPlanChanged) {
+			r.refused = errors.New("the plan changed since it was reviewed — review the new plan and /apply again")
+		}
+		results = append(results, r)
+		failed = !r.ok()
+	}
+	if refusedAll(results) {
+		return s.reply(ctx, req, "@"+req.User+" `/apply` refused, nothing was applied: "+results[0].refused.Error()+".")
+	}
+	return publish.Outcome(ctx, s.GitHub, s.Repo, pr.Number, s.Bot,
+		outcomeText(fmt.Sprintf("/apply by @%s at %s", req.User, short(pr.HeadSHA)), results))
+}
+
+// applyTargets picks the environments /apply acts on at an open pull
+// request: the named ones, which must deploy before merge, or else every
+// before-merge environment planned at the head.
+func applyTargets(cfg *repoconfig.Config, planned, named []string) ([]string, refusal) {
+	var no refusal
+	if len(named) == 0 {
+		for _, name := range planned {
+			if env, _ := cfg.Environment(name); env.Mode == repoconfig.ModeBeforeMerge {
+				named = append(named, name)
+			}
+		}
+		if len(named) == 0 {
+			no.add("no `before-merge` environment is planned at this head. Environments in `on-merge` mode are applied when the pull request merges.")
+		}
+		return named, no
+	}
+	for _, name := range named {
+		env, ok := cfg.Environment(name)
+		switch {
+		case !ok:
+			no.add("there is no environment `%s` in `.slipway.yaml`", name)
+		case env.Mode != repoconfig.ModeBeforeMerge:
+			no.add("`%s` deploys when this pull request merges (`mode: %s`); `/apply` is for `before-merge` environments", name, env.Mode)
+		}
+	}
+	return cfg.Order(named), no
+}
+
+// lockForApply makes sure this pull request holds every environment's
+// lock, taking free ones; one held by another pull request is a refusal.
+func (s *Session) lockForApply(ctx context.Context, number int, envs []string) refusal {
+	var no refusal
+	for _, name := range envs {
+		err := s.Locks.Acquire(ctx, lockKey(s.Repo, name), lock.Holder{Repo: s.Repo.String(), PR: number})
+		var locked *lock.ErrLocked
+		switch {
+		case errors.As(err, &locked):
+			no.add("`%s` is locked by #%d; it can be applied once #%d merges, closes or comments `/unlock %s`", name, locked.Holder.PR, locked.Holder.PR, name)
+		case err != nil:
+			no.add("the lock on `%s` could not be taken: %v", name, err)
+		}
+	}
+	return no
+}
+
+func unmet(res policy.Result) []string {
+	var out []string
+	for _, it := range res.Items {
+		if !it.Met {
+			out = append(out, it.Name+": "+it.Reason)
+		}
+	}
+	return out
+}
+
+func refusedAll(rs []rolled) bool {
+	for _, r := range rs {
+		if r.refused == nil && r.skipped == "" {
+			return false
+		}
+	}
+	return len(rs) > 0
+}
+
+// replyConfigError answers a command when the base config cannot be used.
+func (s *Session) replyConfigError(ctx context.Context, req CommentRequest, err error) error {
+	var msg string
+	switch {
+	case isNoConfig(err):
+		msg = "This repository has no `.slipway.yaml` on its base branch, so there is nothing to apply."
+	case isInvalidConfig(err):
+		msg = "`.slipway.yaml` on the base branch is invalid, so nothing can be applied:\n\n```\n" + strings.TrimSpace(err.Error()) + "\n```"
+	default:
+		return err
+	}
+	return s.reply(ctx, req, msg)
+}
+
+func isNoConfig(err error) bool { return errors.Is(err, source.ErrNoConfig) }
+
+func isInvalidConfig(err error) bool {
+	var invalid strictyaml.Errors
+	return errors.As(err, &invalid)
+}

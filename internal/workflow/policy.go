@@ -1,0 +1,218 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/policy"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/source"
+)
+
+// Names of the policy and apply check runs; an environment's name follows.
+const (
+	checkPolicyPrefix = "slipway/policy: "
+	checkApplyPrefix  = "slipway/apply: "
+)
+
+// repoConfig is a base branch's .slipway.yaml with its policy rules
+// compiled: a rule that does not compile makes the config invalid.
+type repoConfig struct {
+	*repoconfig.Config
+	rules policy.Rules
+}
+
+// config reads and compiles .slipway.yaml at ref. Its errors are those of
+// Source.Config: ErrNoConfig, strictyaml.Errors, or a failure to read.
+func (s *Session) config(ctx context.Context, ref string) (*repoConfig, error) {
+	cfg, err := s.Source.Config(ctx, s.Repo.Owner, s.Repo.Name, ref)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := policy.CompileRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &repoConfig{Config: cfg, rules: rules}, nil
+}
+
+// directory answers policy's questions about people through the port.
+type directory struct {
+	gh   ghport.Port
+	repo ghport.Repo
+}
+
+func (d directory) Permission(ctx context.Context, user string) (string, error) {
+	return d.gh.Permission(ctx, d.repo, user)
+}
+
+func (d directory) TeamMember(ctx context.Context, org, team, user string) (bool, error) {
+	return d.gh.TeamMember(ctx, org, team, user)
+}
+
+func (s *Session) directory() directory { return directory{s.GitHub, s.Repo} }
+
+// plannedEnvs are the environments planned at sha, from slipway's plan
+// check runs there: GitHub, not memory, says what a pull request affects.
+func plannedEnvs(runs []ghport.CheckRunState, cfg *repoconfig.Config) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, r := range runs {
+		name, ok := strings.CutPrefix(r.Name, checkPlanPrefix)
+		if _, known := cfg.Environment(name); ok && known && !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	return cfg.Order(names)
+}
+
+// latestRun is the newest check run named name (runs are newest first).
+func latestRun(runs []ghport.CheckRunState, name string) (ghport.CheckRunState, bool) {
+	for _, r := range runs {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return ghport.CheckRunState{}, false
+}
+
+// planState says whether env's newest plan at the head stands.
+func planState(runs []ghport.CheckRunState, env, head string) policy.PlanState {
+	r, ok := latestRun(runs, checkPlanPrefix+env)
+	switch {
+	case !ok:
+		return policy.PlanState{Reason: "no plan of " + env + " at " + short(head) + " yet"}
+	case r.Status != "completed":
+		return policy.PlanState{Reason: "the plan of " + env + " at " + short(head) + " is still running"}
+	case r.Conclusion != "success":
+		return policy.PlanState{Reason: "the plan of " + env + " at " + short(head) + " ended " + r.Conclusion}
+	}
+	return policy.PlanState{Current: true, Reason: "planned at " + short(head)}
+}
+
+// evaluatePolicy weighs env's policy for pr, given the head checkout.
+func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghport.PR, tree, name string, runs []ghport.CheckRunState, reviews []ghport.Review) policy.Result {
+	env, _ := cfg.Environment(name)
+	objects, err := s.renderObjects(ctx, tree, cfg.Config, env)
+	in := policy.Input{
+		Env:       env,
+		Rules:     cfg.rules.For(name),
+		Author:    pr.Author,
+		HeadSHA:   pr.HeadSHA,
+		Mergeable: pr.Mergeable,
+		Plan:      planState(runs, name, pr.HeadSHA),
+		Objects:   objects,
+	}
+	for _, r := range reviews {
+		in.Reviews = append(in.Reviews, policy.Review{User: r.User, State: r.State, CommitID: r.CommitID})
+	}
+	seen := map[string]bool{}
+	for _, r := range runs { // newest first: each name's latest run decides
+		if !seen[r.Name] {
+			seen[r.Name] = true
+			in.Checks = append(in.Checks, policy.Check{Name: r.Name, Status: r.Status, Conclusion: r.Conclusion})
+		}
+	}
+	res := policy.Evaluate(ctx, in, s.directory())
+	if err != nil {
+		// Rules cannot be weighed on manifests that do not render: that is
+		// never a pass.
+		res.Items = append(res.Items, policy.Item{Kind: policy.ItemRule, Name: "manifests render", Reason: err.Error()})
+	}
+	return res
+}
+
+// renderObjects renders env at tree the way a plan does, without asking
+// the cluster anything but its discovery.
+func (s *Session) renderObjects(ctx context.Context, tree string, cfg *repoconfig.Config, env *repoconfig.Environment) ([]*unstructured.Unstructured, error) {
+	_, rendered, err := renderFor(ctx, tree, env, s.Targets(s.Repo.String()), s.Options)
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]*unstructured.Unstructured, len(rendered.Objects))
+	for i, o := range rendered.Objects {
+		objs[i] = o.Object
+	}
+	return objs, nil
+}
+
+// publishPolicy writes env's slipway/policy check run on the head, editing
+// the newest one of that name rather than piling up new runs.
+func (s *Session) publishPolicy(ctx context.Context, head string, res policy.Result, runs []ghport.CheckRunState) {
+	run := ghport.CheckRun{
+		Name:       checkPolicyPrefix + res.Env,
+		HeadSHA:    head,
+		Status:     "completed",
+		Conclusion: "success",
+		Title:      res.Title(),
+		Summary:    res.Markdown(),
+	}
+	if !res.Passed() {
+		run.Conclusion = "failure"
+	}
+	var err error
+	if old, ok := latestRun(runs, run.Name); ok {
+		err = s.GitHub.UpdateCheckRun(ctx, s.Repo, old.ID, run)
+	} else {
+		_, _, err = s.GitHub.CreateCheckRun(ctx, s.Repo, run)
+	}
+	if err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Str("env", res.Env).Msg("publish policy check")
+	}
+}
+
+// checkPolicy evaluates and publishes the policy of every environment
+// planned at the pull request's head, in tree (fetched when "").
+func (s *Session) checkPolicy(ctx context.Context, cfg *repoConfig, pr *ghport.PR, tree string) (map[string]policy.Result, error) {
+	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
+	if err != nil {
+		return nil, err
+	}
+	envs := plannedEnvs(runs, cfg.Config)
+	if len(envs) == 0 {
+		return nil, nil
+	}
+	reviews, err := s.GitHub.Reviews(ctx, s.Repo, pr.Number)
+	if err != nil {
+		return nil, err
+	}
+	if tree == "" {
+		dir, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.HeadSHA)
+		if err != nil {
+			return nil, err
+		}
+		defer clean()
+		tree = dir
+	}
+	out := map[string]policy.Result{}
+	for _, name := range envs {
+		res := s.evaluatePolicy(ctx, cfg, pr, tree, name, runs, reviews)
+		s.publishPolicy(ctx, pr.HeadSHA, res, runs)
+		out[name] = res
+	}
+	return out, nil
+}
+
+// PolicyPR re-evaluates an open pull request's policy checks: a review
+// was submitted or dismissed, or someone asked for the check again.
+func (s *Session) PolicyPR(ctx context.Context, number int) error {
+	pr, err := s.GitHub.PullRequest(ctx, s.Repo, number)
+	if err != nil || pr.State != "open" {
+		return err
+	}
+	cfg, err := s.config(ctx, pr.BaseSHA)
+	switch {
+	case errors.Is(err, source.ErrNoConfig):
+		return nil
+	case err != nil:
+		return err // an invalid config is reported by the plan
+	}
+	_, err = s.checkPolicy(ctx, cfg, pr, "")
+	return err
+}

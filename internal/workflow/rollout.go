@@ -1,0 +1,195 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/apply"
+	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
+)
+
+// rollout is one environment made to match one commit, with its records:
+// a slipway/apply check run on the commit and a GitHub Deployment.
+type rollout struct {
+	env      *repoconfig.Environment
+	commit   string // the pull request's head (/apply) or the merge commit
+	number   int    // the pull request; 0 for a direct push
+	reviewed string // the plan digest a reviewer saw; "" after a merge
+}
+
+// rolled is what a rollout came to.
+type rolled struct {
+	env     string
+	plan    *plan.Plan
+	result  *apply.Result
+	refused error  // nothing was applied and nothing recorded (plan changed, plan errors)
+	err     error  // the rollout failed outside the apply itself (cluster, records)
+	skipped string // why it did not start (a dependency failed)
+	logURL  string
+}
+
+func (r rolled) ok() bool {
+	return r.refused == nil && r.err == nil && r.skipped == "" && r.result != nil && !r.result.Failed()
+}
+
+// roll applies ro.env at ro.commit from the checkout at tree. Records are
+// made only once the fresh plan is known to match what was reviewed, so a
+// refused apply leaves no trace but its reply.
+func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string, ro rollout) rolled {
+	log := zerolog.Ctx(ctx).With().Str("env", ro.env.Name).Str("sha", ro.commit).Logger()
+	out := rolled{env: ro.env.Name}
+	var checkID, deployID int64
+	started := func(p *plan.Plan) error {
+		var err error
+		checkID, out.logURL, err = s.GitHub.CreateCheckRun(ctx, s.Repo, ghport.CheckRun{
+			Name: checkApplyPrefix + ro.env.Name, HeadSHA: ro.commit, Status: "in_progress", ExternalID: p.Digest,
+			Title: "Applying " + report.Summary(p), Summary: "slipway is applying this plan to `" + ro.env.Name + "`.",
+		})
+		if err != nil {
+			return err
+		}
+		deployID, err = s.GitHub.CreateDeployment(ctx, s.Repo, ghport.Deployment{
+			Ref:         ro.commit,
+			Environment: ro.env.Name,
+			Description: deploymentDescription(ro, p),
+			Production:  ro.env.Production,
+			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: p.Digest, Tool: "slipway"},
+		})
+		if err != nil {
+			return err
+		}
+		return s.GitHub.CreateDeploymentStatus(ctx, s.Repo, deployID, ghport.DeploymentStatus{
+			State: "in_progress", Description: "applying " + report.Summary(p), LogURL: out.logURL, EnvironmentURL: ro.env.URL,
+		})
+	}
+	p, result, err := ApplyEnvironment(ctx, tree, cfg, ro.env.Name, ro.commit, s.Targets(s.Repo.String()), s.Options, ro.reviewed, started)
+	out.plan, out.result = p, result
+	if checkID == 0 && deployID == 0 && err != nil {
+		// Refused before anything was recorded or applied.
+		out.refused = err
+		log.Info().Err(err).Msg("apply refused")
+		return out
+	}
+	if err != nil && result == nil {
+		out.err = err
+	}
+	// Whatever happened, the records end: never leave them in progress.
+	ctx = context.WithoutCancel(ctx)
+	s.finishCheck(ctx, ro, checkID, out)
+	s.finishDeployment(ctx, ro, deployID, out)
+	log.Info().Bool("ok", out.ok()).Str("summary", out.summary()).Msg("applied")
+	return out
+}
+
+// deploymentPayload travels with each Deployment, for tools that read the
+// deployment history.
+type deploymentPayload struct {
+	PullRequest int    `json:"pull_request,omitempty"`
+	PlanDigest  string `json:"plan_digest"`
+	Tool        string `json:"tool"`
+}
+
+func deploymentDescription(ro rollout, p *plan.Plan) string {
+	what := "direct push"
+	if ro.number != 0 {
+		what = fmt.Sprintf("#%d", ro.number)
+	}
+	return fmt.Sprintf("slipway: %s at %s (%s)", what, short(ro.commit), report.Summary(p))
+}
+
+func (r rolled) summary() string {
+	switch {
+	case r.skipped != "":
+		return "not started: " + r.skipped
+	case r.refused != nil:
+		return "refused: " + r.refused.Error()
+	case r.err != nil:
+		return "failed: " + r.err.Error()
+	case r.result == nil:
+		return "not applied"
+	case r.result.Failed():
+		return "failed: " + r.result.Err
+	}
+	return r.result.Summary()
+}
+
+func (s *Session) finishCheck(ctx context.Context, ro rollout, id int64, r rolled) {
+	if id == 0 {
+		return
+	}
+	run := ghport.CheckRun{Name: checkApplyPrefix + ro.env.Name, Status: "completed", Conclusion: "success", Title: r.summary()}
+	if r.result != nil {
+		run.Summary = r.result.Markdown()
+	} else {
+		run.Summary = "Nothing was applied: " + r.summary()
+	}
+	if !r.ok() {
+		run.Conclusion = "failure"
+	}
+	if err := s.GitHub.UpdateCheckRun(ctx, s.Repo, id, run); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("complete apply check run")
+	}
+}
+
+func (s *Session) finishDeployment(ctx context.Context, ro rollout, id int64, r rolled) {
+	if id == 0 {
+		return
+	}
+	st := ghport.DeploymentStatus{State: "success", Description: r.summary(), LogURL: r.logURL, EnvironmentURL: ro.env.URL}
+	switch {
+	case r.err != nil || r.result == nil:
+		st.State = "error"
+	case r.result.Failed():
+		st.State = "failure"
+	}
+	if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, id, st); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("complete deployment")
+	}
+}
+
+// outcomeText renders rollouts for a comment: one line per environment,
+// then per-object results of any that failed part-way.
+func outcomeText(title string, rs []rolled) string {
+	text := "#### " + title + "\n\n| environment | result |\n|---|---|\n"
+	for _, r := range rs {
+		mark := "✅"
+		if !r.ok() {
+			mark = "❌"
+		}
+		if r.skipped != "" {
+			mark = "⏭️"
+		}
+		link := ""
+		if r.logURL != "" {
+			link = " ([details](" + r.logURL + "))"
+		}
+		text += fmt.Sprintf("| %s `%s` | %s%s |\n", mark, r.env, escapeCell(r.summary()), link)
+	}
+	for _, r := range rs {
+		if r.result != nil && r.result.Failed() {
+			text += "\n<details><summary>" + r.env + ": what was applied and what was not</summary>\n\n" + r.result.Markdown() + "\n</details>\n"
+		}
+	}
+	return text
+}
+
+// escapeCell keeps text inside one markdown table cell.
+func escapeCell(s string) string {
+	out := []rune{}
+	for _, c := range s {
+		switch c {
+		case '|':
+			out = append(out, '\\', '|')
+		case '\n', '\r':
+			out = append(out, ' ')
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
