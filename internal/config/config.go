@@ -20,6 +20,8 @@ const (
 	DefaultWorkers         = 4
 	DefaultQueueSize       = 100
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultResyncInterval  = 5 * time.Minute
+	DefaultDriftInterval   = 10 * time.Minute
 	DefaultLogLevel        = "info"
 	DefaultWebURL          = "https://github.com"
 	DefaultV3APIURL        = "https://api.github.com/"
@@ -51,6 +53,12 @@ type Server struct {
 	QueueSize       int      `yaml:"queue_size"`
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	LogLevel        string   `yaml:"log_level"`
+	// ResyncInterval is how often the leader re-lists open pull requests
+	// and plans any head a lost webhook or a crash left unplanned.
+	ResyncInterval Duration `yaml:"resync_interval"`
+	// DriftInterval is how often the leader compares each environment with
+	// its default branch (environments with drift: off are skipped).
+	DriftInterval Duration `yaml:"drift_interval"`
 }
 
 // GitHub mirrors go-githubapp's Config, plus private_key_path.
@@ -137,6 +145,8 @@ func Defaults() *Config {
 			QueueSize:       DefaultQueueSize,
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),
 			LogLevel:        DefaultLogLevel,
+			ResyncInterval:  Duration(DefaultResyncInterval),
+			DriftInterval:   Duration(DefaultDriftInterval),
 		},
 		GitHub: GitHub{
 			WebURL:   DefaultWebURL,

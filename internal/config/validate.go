@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -35,6 +36,12 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 	}
 	if c.Server.QueueSize < 0 {
 		fail("server.queue_size", "must not be negative, got %d", c.Server.QueueSize)
+	}
+	if c.Server.ResyncInterval < Duration(time.Second) {
+		fail("server.resync_interval", "must be at least 1s, got %s", time.Duration(c.Server.ResyncInterval))
+	}
+	if c.Server.DriftInterval < Duration(time.Second) {
+		fail("server.drift_interval", "must be at least 1s, got %s", time.Duration(c.Server.DriftInterval))
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		fail("server.shutdown_timeout", "must be positive")

@@ -405,4 +405,31 @@ func TestMergeToDeploy(t *testing.T) {
 	if n := len(w.deployments("production")); n != 2 {
 		t.Errorf("production has %d deployments after staging broke; want 2", n)
 	}
+
+	// The retry on the merged pull request is for appliers only.
+	w.command(broken, "rita", "/apply staging")
+	w.reply(broken, "@rita `/apply` refused")
+
+	// A direct push to the default branch that no pull request explains
+	// is reconciled too: here it fixes staging forward.
+	fix, err := w.sim.Push(w.repo, "main", map[string]string{
+		"deploy/base/web.yaml":           deploymentYAML("web", "registry.example/web:2.1", false),
+		"deploy/base/kustomization.yaml": "resources: [web.yaml, hotfix.yaml]\n",
+		"deploy/base/hotfix.yaml":        configMapYAML("hotfix", "1"),
+	}, "hotfix", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs = w.settled("staging", 4)
+	prod = w.settled("production", 3)
+	for _, r := range []deploymentRecord{recs[3], prod[2]} {
+		if r.d.GetRef() != fix || strings.Join(r.states, ",") != "in_progress,success" || strings.Contains(string(r.d.Payload), "pull_request") {
+			t.Errorf("%s after the direct push: ref %s statuses %v payload %s (%s)", r.d.GetEnvironment(), r.d.GetRef(), r.states, r.d.Payload, r.last.GetDescription())
+		}
+	}
+	for _, ns := range []string{w.staging, w.prod} {
+		if w.configMap(ns, "hotfix") == nil {
+			t.Errorf("hotfix missing in %s after the direct push", ns)
+		}
+	}
 }

@@ -147,6 +147,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	loops, stopLoops := context.WithCancel(s.log.WithContext(context.Background()))
+	defer stopLoops()
+	go s.runLoops(loops)
 	s.ready.Store(true)
 	s.log.Info().Str("address", ln.Addr().String()).Msg("serving")
 
@@ -158,6 +161,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 
 	s.ready.Store(false)
+	stopLoops()
 	bound := time.Duration(s.cfg.Server.ShutdownTimeout)
 	s.log.Info().Dur("bound", bound).Msg("shutting down: no new webhooks, draining work")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), bound)
