@@ -92,6 +92,9 @@ type Port interface {
 	MergedPullRequest(ctx context.Context, repo Repo, sha string) (*PR, error)
 	CreateDeployment(ctx context.Context, repo Repo, d Deployment) (int64, error)
 	CreateDeploymentStatus(ctx context.Context, repo Repo, id int64, s DeploymentStatus) error
+	OpenPullRequests(ctx context.Context, repo Repo) ([]PR, error)
+	DefaultBranch(ctx context.Context, repo Repo) (branch, sha string, err error)
+	RecentDeployments(ctx context.Context, repo Repo, n int) ([]DeploymentRecord, error)
 }
 
 // Client implements Port with an installation's go-github client.

@@ -3,6 +3,7 @@ package ghport
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -22,6 +23,7 @@ type CheckRunState struct {
 	Conclusion string
 	ExternalID string
 	URL        string
+	StartedAt  time.Time
 }
 
 // Reviews lists a pull request's reviews in submission order, every page.
@@ -55,7 +57,7 @@ func (c *Client) CheckRuns(ctx context.Context, repo Repo, sha string) ([]CheckR
 		}
 		for _, r := range page.CheckRuns {
 			out = append(out, CheckRunState{ID: r.GetID(), Name: r.GetName(), Status: r.GetStatus(),
-				Conclusion: r.GetConclusion(), ExternalID: r.GetExternalID(), URL: r.GetHTMLURL()})
+				Conclusion: r.GetConclusion(), ExternalID: r.GetExternalID(), URL: r.GetHTMLURL(), StartedAt: r.GetStartedAt().Time})
 		}
 		if res.NextPage == 0 {
 			return out, nil

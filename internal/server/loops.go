@@ -1,8 +1,59 @@
 package server
 
-import "context"
+import (
+	"context"
+	"time"
 
-// runLoops runs the periodic, level-triggered work (resync of open pull
-// requests, drift) until ctx ends. With several replicas only the leader
-// runs it.
-func (s *Server) runLoops(ctx context.Context) { <-ctx.Done() }
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/config"
+)
+
+// interruptedAfter is how long work may stay in progress, with several
+// replicas, before the leader takes it for the work of a replica that
+// stopped: longer than any plan, and than an apply's usual health wait.
+const interruptedAfter = 30 * time.Minute
+
+// runLoops runs the periodic, level-triggered work until ctx ends: a
+// resync of open pull requests at once and every server.resync_interval,
+// and a drift check every server.drift_interval. With several replicas
+// only the leader runs it.
+func (s *Server) runLoops(ctx context.Context) {
+	if s.deps == nil {
+		return
+	}
+	log := zerolog.Ctx(ctx)
+	resync := time.NewTicker(time.Duration(s.cfg.Server.ResyncInterval))
+	defer resync.Stop()
+	drift := time.NewTicker(time.Duration(s.cfg.Server.DriftInterval))
+	defer drift.Stop()
+	resyncNow := func() {
+		if err := s.deps.Resync(ctx, s.interrupted); err != nil && ctx.Err() == nil {
+			log.Error().Err(err).Msg("resync")
+		}
+	}
+	resyncNow()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-resync.C:
+			resyncNow()
+		case <-drift.C:
+			if err := s.deps.Drift(ctx); err != nil && ctx.Err() == nil {
+				log.Error().Err(err).Msg("drift")
+			}
+		}
+	}
+}
+
+// interrupted tells work a stopped process left in progress from work
+// under way: anything older than this process when it is the only
+// replica; with several, only what has also run for longer than any
+// work should.
+func (s *Server) interrupted(started time.Time) bool {
+	if started.IsZero() || !started.Before(s.started) {
+		return false
+	}
+	return s.cfg.Store.Kind == config.StoreBolt || time.Since(started) > interruptedAfter
+}

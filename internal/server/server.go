@@ -51,6 +51,11 @@ type Server struct {
 	// queue runs pull-request work after the webhook handler returns.
 	queue   *runqueue.Queue
 	closers []func() error
+	// deps is what the handlers share; the periodic loops use it too.
+	deps *handler.Deps
+	// started is when this process began: work GitHub shows in progress
+	// since before then was left by a stopped process.
+	started time.Time
 }
 
 // New builds the server from cfg. It does not listen yet.
@@ -67,8 +72,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	}
 	queue := runqueue.New(cfg.Server.Workers)
 	targets := newClusterTargets(cfg)
+	var deps *handler.Deps
 	s, err := build(cfg, log, func(clients githubapp.ClientCreator) []githubapp.EventHandler {
-		deps := &handler.Deps{
+		deps = &handler.Deps{
 			Clients: clients,
 			Queue:   queue,
 			Runner:  &workflow.Runner{Targets: targets.forRepo, Locks: locks, Rendered: workflow.NewFilesCache(renderedCommits)},
@@ -86,7 +92,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		locks.Close()
 		return nil, err
 	}
-	s.queue, s.closers = queue, append(s.closers, locks.Close)
+	s.queue, s.closers, s.deps = queue, append(s.closers, locks.Close), deps
 	return s, nil
 }
 
@@ -104,6 +110,7 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 		return nil, fmt.Errorf("github clients: %w", err)
 	}
 	s := &Server{
+		started: time.Now(),
 		cfg:     cfg,
 		log:     log,
 		metrics: m,

@@ -20,6 +20,7 @@ type rollout struct {
 	commit   string // the pull request's head (/apply) or the merge commit
 	number   int    // the pull request; 0 for a direct push
 	reviewed string // the plan digest a reviewer saw; "" after a merge
+	cause    string // what started it when no pull request did: "direct push", "drift"
 }
 
 // rolled is what a rollout came to.
@@ -95,7 +96,7 @@ type deploymentPayload struct {
 }
 
 func deploymentDescription(ro rollout, p *plan.Plan) string {
-	what := "direct push"
+	what := ro.cause
 	if ro.number != 0 {
 		what = fmt.Sprintf("#%d", ro.number)
 	}

@@ -1,0 +1,106 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/report"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// checkDriftPrefix names the drift check runs; an environment's name follows.
+const checkDriftPrefix = "slipway/drift: "
+
+// Drift compares every environment (but those with drift: off) with the
+// default branch's head: a slipway/drift check run on that commit says
+// whether the cluster matches Git, with the diff when it does not. With
+// drift: reconcile the difference is applied, with a Deployment record,
+// unless a pull request holds the environment's lock (what it applied
+// before merging is not drift to undo). A config that cannot be read is
+// left to the pull requests that change it.
+func (s *Session) Drift(ctx context.Context) error {
+	_, sha, err := s.GitHub.DefaultBranch(ctx, s.Repo)
+	if err != nil {
+		return err
+	}
+	cfg, err := s.config(ctx, sha)
+	switch {
+	case isNoConfig(err), isInvalidConfig(err):
+		return nil
+	case err != nil:
+		return err
+	}
+	var envs []string
+	for _, name := range cfg.Names() {
+		if env, _ := cfg.Environment(name); env.Drift != repoconfig.DriftOff {
+			envs = append(envs, name)
+		}
+	}
+	if len(envs) == 0 {
+		return nil
+	}
+	tree, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, sha)
+	if err != nil {
+		return err
+	}
+	defer clean()
+	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, sha)
+	if err != nil {
+		return err
+	}
+	for _, name := range envs {
+		env, _ := cfg.Environment(name)
+		s.driftOf(ctx, cfg, tree, sha, env, runs)
+	}
+	return nil
+}
+
+// driftOf plans one environment at sha, reports it, and reconciles it when
+// the environment asks for that and nothing holds it.
+func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string, env *repoconfig.Environment, runs []ghport.CheckRunState) {
+	log := zerolog.Ctx(ctx).With().Str("env", env.Name).Str("sha", sha).Logger()
+	p, _ := PlanEnvironment(ctx, tree, cfg.Config, env.Name, sha, s.Targets(s.Repo.String()), s.Options)
+	run := ghport.CheckRun{Name: checkDriftPrefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "success", ExternalID: p.Digest}
+	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - 2000, FullReport: "Run `slipway plan` to see every object."})
+	switch {
+	case p.Err != "" || p.Counts().Error > 0:
+		run.Conclusion, run.Title = "failure", "Drift unknown: the plan failed"
+	case !p.HasChanges():
+		run.Title = "In sync with " + short(sha)
+	default:
+		run.Conclusion, run.Title = "failure", "Drift: "+report.Summary(p)
+	}
+	if run.Conclusion == "failure" && p.Err == "" && p.HasChanges() && env.Drift == repoconfig.DriftReconcile {
+		holder, err := s.Locks.Holder(ctx, lockKey(s.Repo, env.Name))
+		switch {
+		case err != nil:
+			body = fmt.Sprintf("Not reconciled: the lock could not be read: %v\n\n", err) + body
+		case holder != nil:
+			body = fmt.Sprintf("Not reconciled: #%d holds the `%s` lock; what it applied is not drift to undo.\n\n", holder.PR, env.Name) + body
+		default:
+			r := s.roll(ctx, cfg.Config, tree, rollout{env: env, commit: sha, reviewed: p.Digest, cause: "drift reconcile"})
+			run.Title = "Drift reconciled: " + r.summary()
+			if !r.ok() {
+				run.Title = "Drift not reconciled: " + r.summary()
+			} else {
+				run.Conclusion = "success"
+			}
+			body = outcomeText("Reconciled to "+short(sha), []rolled{r}) + "\n" + body
+		}
+	}
+	run.Summary = body
+	var err error
+	if old, ok := latestRun(runs, run.Name); ok {
+		err = s.GitHub.UpdateCheckRun(ctx, s.Repo, old.ID, run)
+	} else {
+		_, _, err = s.GitHub.CreateCheckRun(ctx, s.Repo, run)
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("publish drift check")
+	}
+	log.Info().Str("result", run.Title).Msg("drift")
+}

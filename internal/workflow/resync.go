@@ -1,0 +1,134 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/source"
+)
+
+// Interrupted says whether work GitHub shows in progress since started was
+// left so by a process that stopped (crashed, killed, redeployed) rather
+// than being done by one still running.
+type Interrupted func(started time.Time) bool
+
+// interruptedText is what an interrupted record is completed with.
+const interruptedText = "interrupted: slipway stopped before this finished"
+
+// recentDeployments is how far back Resync looks for rollouts left in progress.
+const recentDeployments = 30
+
+// Resync is the level-triggered pass over a repository that makes up for
+// lost webhooks and crashes: it completes the check runs and Deployments a
+// stopped process left in progress (as failed, "interrupted"), and returns
+// the open pull requests whose head has no plan, for the caller to plan.
+// A repository without .slipway.yaml on its default branch is skipped.
+func (s *Session) Resync(ctx context.Context, interrupted Interrupted) ([]int, error) {
+	log := zerolog.Ctx(ctx)
+	_, sha, err := s.GitHub.DefaultBranch(ctx, s.Repo)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Source.Config(ctx, s.Repo.Owner, s.Repo.Name, sha); errors.Is(err, source.ErrNoConfig) {
+		return nil, nil
+	}
+	if err := s.finishInterruptedDeployments(ctx, interrupted); err != nil {
+		log.Error().Err(err).Msg("resync: deployments")
+	}
+	prs, err := s.GitHub.OpenPullRequests(ctx, s.Repo)
+	if err != nil {
+		return nil, err
+	}
+	var unplanned []int
+	for _, pr := range prs {
+		runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
+		if err != nil {
+			return unplanned, err
+		}
+		healed := s.finishInterruptedRuns(ctx, runs, interrupted)
+		if healed || (!pr.Draft && !s.plannedHead(ctx, pr, runs)) {
+			unplanned = append(unplanned, pr.Number)
+		}
+	}
+	return unplanned, nil
+}
+
+// plannedHead reports whether pr's head was planned: a slipway/plan check
+// run is there, or the sticky comment answers for that head (a pull
+// request that affects no environment has no check run).
+func (s *Session) plannedHead(ctx context.Context, pr ghport.PR, runs []ghport.CheckRunState) bool {
+	for _, r := range runs {
+		if r.Name == checkConfig || strings.HasPrefix(r.Name, checkPlanPrefix) {
+			return true
+		}
+	}
+	comments, err := s.GitHub.Comments(ctx, s.Repo, pr.Number)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("resync: read comments")
+		return true // try again next time rather than plan blindly
+	}
+	for _, c := range comments {
+		if c.Author == s.Bot && strings.Contains(c.Body, "slipway plan for "+short(pr.HeadSHA)) {
+			return true
+		}
+	}
+	return false
+}
+
+// finishInterruptedRuns completes slipway's in-progress check runs that a
+// stopped process left; it reports whether it completed a plan's.
+func (s *Session) finishInterruptedRuns(ctx context.Context, runs []ghport.CheckRunState, interrupted Interrupted) bool {
+	plan := false
+	for _, r := range runs {
+		if !strings.HasPrefix(r.Name, "slipway/") || r.Status == "completed" || !interrupted(r.StartedAt) {
+			continue
+		}
+		err := s.GitHub.UpdateCheckRun(ctx, s.Repo, r.ID, ghport.CheckRun{
+			Name: r.Name, Status: "completed", Conclusion: "failure", Title: "Interrupted",
+			Summary: "slipway stopped before this finished (a crash or a restart), so its result is unknown. " + retryHint(r.Name),
+		})
+		if err != nil {
+			zerolog.Ctx(ctx).Error().Err(err).Str("check", r.Name).Msg("resync: complete interrupted check run")
+			continue
+		}
+		zerolog.Ctx(ctx).Warn().Str("check", r.Name).Time("started", r.StartedAt).Msg("completed an interrupted check run")
+		plan = plan || r.Name == checkConfig || strings.HasPrefix(r.Name, checkPlanPrefix)
+	}
+	return plan
+}
+
+func retryHint(check string) string {
+	if env, ok := strings.CutPrefix(check, checkApplyPrefix); ok {
+		return "Check the environment, then comment `/apply " + env + "` to run it again."
+	}
+	return "slipway plans this head again by itself."
+}
+
+// finishInterruptedDeployments marks rollouts a stopped process left in
+// progress as errors, with their apply check runs.
+func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted Interrupted) error {
+	recs, err := s.GitHub.RecentDeployments(ctx, s.Repo, recentDeployments)
+	if err != nil {
+		return err
+	}
+	for _, d := range recs {
+		if (d.State != "in_progress" && d.State != "queued" && d.State != "pending") || !interrupted(d.Created) {
+			continue
+		}
+		if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, d.ID, ghport.DeploymentStatus{
+			State: "error", Description: interruptedText,
+		}); err != nil {
+			return err
+		}
+		zerolog.Ctx(ctx).Warn().Str("env", d.Environment).Str("ref", d.Ref).Msg("completed an interrupted deployment")
+		if runs, err := s.GitHub.CheckRuns(ctx, s.Repo, d.Ref); err == nil {
+			s.finishInterruptedRuns(ctx, runs, interrupted)
+		}
+	}
+	return nil
+}
