@@ -8,8 +8,8 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/ghport"
 	"github.com/slipwayhq/slipway/internal/plan"
-	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // checkDriftPrefix names the drift check runs; an environment's name follows.
