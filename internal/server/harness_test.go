@@ -37,7 +37,33 @@ type world struct {
 	inst     int64
 	kubeconf string
 	env      *testenv.Env
+	cfg      *config.Config
 	patience time.Duration // how long eventually waits
+}
+
+// startServer serves a slipway built from cfg on a loopback port until
+// the test ends, and returns it with its address.
+func startServer(t *testing.T, cfg *config.Config) (*Server, string) {
+	t.Helper()
+	logger := zerolog.New(testWriter{t}).Level(zerolog.WarnLevel)
+	srv, err := New(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return srv, ln.Addr().String()
 }
 
 const shopRepo = "acme/shop"
@@ -47,8 +73,9 @@ func newWorld(t *testing.T, workers int) *world {
 	return newWorldWith(t, workers, (*world).shopFiles)
 }
 
-// newWorldWith is newWorld with the repository's files made by files.
-func newWorldWith(t *testing.T, workers int, files func(*world) map[string]string) *world {
+// newWorldWith is newWorld with the repository's files made by files and
+// the server config adjusted by each of tweak.
+func newWorldWith(t *testing.T, workers int, files func(*world) map[string]string, tweak ...func(*config.Config)) *world {
 	t.Helper()
 	env := testenv.Get(t)
 	w := &world{t: t, patience: time.Minute, repo: shopRepo, staging: testenv.NewNamespace(t, env), prod: testenv.NewNamespace(t, env), kubeconf: env.Kubeconfig(), env: env}
@@ -70,26 +97,13 @@ func newWorldWith(t *testing.T, workers int, files func(*world) map[string]strin
 	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: env.Kubeconfig(), Context: "testenv", Repos: []string{"acme/*"}}}
 	cfg.Store.Path = filepath.Join(t.TempDir(), "slipway.db")
 
-	logger := zerolog.New(testWriter{t}).Level(zerolog.WarnLevel)
-	srv, err := New(cfg, logger)
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range tweak {
+		f(cfg)
 	}
-	w.srv = srv
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	sim.SetWebhookURL("http://" + ln.Addr().String() + WebhookPath)
+	w.cfg = cfg
+	var addr string
+	w.srv, addr = startServer(t, cfg)
+	sim.SetWebhookURL("http://" + addr + WebhookPath)
 
 	if w.inst, err = sim.CreateInstallation("acme"); err != nil {
 		t.Fatal(err)
