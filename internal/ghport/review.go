@@ -23,6 +23,7 @@ type CheckRunState struct {
 	Conclusion string
 	ExternalID string
 	URL        string
+	Title      string
 	StartedAt  time.Time
 }
 
@@ -57,7 +58,7 @@ func (c *Client) CheckRuns(ctx context.Context, repo Repo, sha string) ([]CheckR
 		}
 		for _, r := range page.CheckRuns {
 			out = append(out, CheckRunState{ID: r.GetID(), Name: r.GetName(), Status: r.GetStatus(),
-				Conclusion: r.GetConclusion(), ExternalID: r.GetExternalID(), URL: r.GetHTMLURL(), StartedAt: r.GetStartedAt().Time})
+				Conclusion: r.GetConclusion(), ExternalID: r.GetExternalID(), URL: r.GetHTMLURL(), Title: r.GetOutput().GetTitle(), StartedAt: r.GetStartedAt().Time})
 		}
 		if res.NextPage == 0 {
 			return out, nil

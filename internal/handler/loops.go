@@ -23,9 +23,8 @@ func (d *Deps) Resync(ctx context.Context, interrupted workflow.Interrupted) err
 			zerolog.Ctx(ctx).Error().Err(err).Msg("resync")
 		}
 		for _, n := range unplanned {
-			zerolog.Ctx(ctx).Info().Int("pr", n).Msg("resync: planning a head no webhook planned")
 			d.submit(ctx, runqueue.Job{Key: workflow.Key(full, n), Interruptible: true, Coalesce: true}, "plan", func(ctx context.Context) error {
-				return s.PlanPR(ctx, workflow.PlanRequest{Number: n, Auto: true})
+				return s.PlanUnplanned(ctx, n)
 			})
 		}
 	})

@@ -129,10 +129,9 @@ func (w *world) deployments(env string) []deploymentRecord {
 			continue
 		}
 		rec := deploymentRecord{d: d}
-		statuses := w.sim.DeploymentStatuses(w.repo, d.GetID())
-		for i := len(statuses) - 1; i >= 0; i-- { // listed newest first
-			rec.states = append(rec.states, statuses[i].GetState())
-			rec.last = statuses[i]
+		for _, st := range w.sim.DeploymentStatuses(w.repo, d.GetID()) { // oldest first
+			rec.states = append(rec.states, st.GetState())
+			rec.last = st
 		}
 		out = append(out, rec)
 	}
@@ -155,11 +154,21 @@ func (r deploymentRecord) done() bool {
 func (w *world) settled(env string, n int) []deploymentRecord {
 	w.t.Helper()
 	var got []deploymentRecord
-	w.eventually(fmt.Sprintf("%d finished deployments of %s", n, env), func() bool {
+	deadline := time.Now().Add(w.patience)
+	for {
 		got = w.deployments(env)
-		return len(got) == n && got[n-1].done()
-	})
-	return got
+		if len(got) == n && got[n-1].done() {
+			return got
+		}
+		if time.Now().After(deadline) {
+			var seen []string
+			for _, r := range got {
+				seen = append(seen, fmt.Sprintf("%s@%.7s %v", r.d.GetEnvironment(), r.d.GetRef(), r.states))
+			}
+			w.t.Fatalf("timed out waiting for %d finished deployments of %s; have %d: %s", n, env, len(got), strings.Join(seen, "; "))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // noSecretSent fails if any request slipway made to GitHub carried value.
@@ -324,14 +333,14 @@ environments:
     path: deploy/staging
     cluster: test
     namespace: %s
-    wait: 15s
+    wait: 25s
   - name: production
     path: deploy/production
     cluster: test
     namespace: %s
     depends_on: [staging]
     production: true
-    wait: 15s
+    wait: 60s
 `, w.staging, w.prod),
 		"deploy/base/kustomization.yaml":       "resources: [web.yaml]\n",
 		"deploy/base/web.yaml":                 deploymentYAML("web", "registry.example/web:1.0", false),

@@ -45,7 +45,11 @@ type world struct {
 // the test ends, and returns it with its address.
 func startServer(t *testing.T, cfg *config.Config) (*Server, string) {
 	t.Helper()
-	logger := zerolog.New(testWriter{t}).Level(zerolog.WarnLevel)
+	level := zerolog.WarnLevel
+	if l, err := zerolog.ParseLevel(os.Getenv("SLIPWAY_TEST_LOG")); err == nil && l != zerolog.NoLevel {
+		level = l // SLIPWAY_TEST_LOG=debug shows what the server did
+	}
+	logger := zerolog.New(testWriter{t}).Level(level)
 	srv, err := New(cfg, logger)
 	if err != nil {
 		t.Fatal(err)

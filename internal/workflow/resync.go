@@ -17,8 +17,11 @@ import (
 // than being done by one still running.
 type Interrupted func(started time.Time) bool
 
-// interruptedText is what an interrupted record is completed with.
-const interruptedText = "interrupted: slipway stopped before this finished"
+// What an interrupted record is completed with.
+const (
+	interruptedText  = "interrupted: slipway stopped before this finished"
+	interruptedTitle = "Interrupted"
+)
 
 // recentDeployments is how far back Resync looks for rollouts left in progress.
 const recentDeployments = 30
@@ -89,7 +92,7 @@ func (s *Session) finishInterruptedRuns(ctx context.Context, runs []ghport.Check
 			continue
 		}
 		err := s.GitHub.UpdateCheckRun(ctx, s.Repo, r.ID, ghport.CheckRun{
-			Name: r.Name, Status: "completed", Conclusion: "failure", Title: "Interrupted",
+			Name: r.Name, Status: "completed", Conclusion: "failure", Title: interruptedTitle,
 			Summary: "slipway stopped before this finished (a crash or a restart), so its result is unknown. " + retryHint(r.Name),
 		})
 		if err != nil {
@@ -131,4 +134,39 @@ func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted 
 		}
 	}
 	return nil
+}
+
+// PlanUnplanned plans pull request number if its head still has no plan
+// when the job runs: a webhook's plan queued ahead of it wins, and the
+// resync that found the head unplanned does not plan it twice.
+func (s *Session) PlanUnplanned(ctx context.Context, number int) error {
+	pr, err := s.GitHub.PullRequest(ctx, s.Repo, number)
+	if err != nil || pr.State != "open" {
+		return err
+	}
+	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
+	if err != nil {
+		return err
+	}
+	if s.plannedHead(ctx, *pr, runs) && !hasInterruptedPlan(runs) {
+		return nil
+	}
+	zerolog.Ctx(ctx).Info().Int("pr", number).Str("sha", pr.HeadSHA).Msg("resync: planning a head no webhook planned")
+	return s.PlanPR(ctx, PlanRequest{Number: number, Auto: true})
+}
+
+// hasInterruptedPlan reports whether the newest plan run of some
+// environment was completed as interrupted.
+func hasInterruptedPlan(runs []ghport.CheckRunState) bool {
+	seen := map[string]bool{}
+	for _, r := range runs { // newest first
+		if seen[r.Name] || !(r.Name == checkConfig || strings.HasPrefix(r.Name, checkPlanPrefix)) {
+			continue
+		}
+		seen[r.Name] = true
+		if r.Status == "completed" && r.Conclusion == "failure" && r.Title == interruptedTitle {
+			return true
+		}
+	}
+	return false
 }
