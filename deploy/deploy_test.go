@@ -191,8 +191,11 @@ func TestSlipwayAppliesTheBase(t *testing.T) {
 			if d.Status.ReadyReplicas == 2 {
 				return
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("Deployment slipway has %d/2 ready replicas after a minute%s", d.Status.ReadyReplicas, events(ctx, env))
+			failed := slices.ContainsFunc(d.Status.Conditions, func(c appsv1.DeploymentCondition) bool {
+				return c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue
+			})
+			if failed || time.Now().After(deadline) {
+				t.Fatalf("Deployment slipway has %d/2 ready replicas%s", d.Status.ReadyReplicas, events(ctx, env))
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
