@@ -13,12 +13,17 @@ TESTFLAGS ?= -count=1 -timeout 30m
 
 export SLIPWAY_TESTBIN := $(TESTBIN)
 
-.PHONY: all build test testbin lint bench clean
+.PHONY: all build static test testbin lint bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/slipway
+
+## static: the release binary, as the Dockerfile builds it: no cgo, so it
+## runs on distroless/static (cmd/slipway's TestStaticBuild checks that)
+static:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/slipway
 
 ## testbin: build the test control plane (first time ~5 min on 2 cores)
 testbin:
@@ -29,7 +34,7 @@ test: testbin
 	$(GO) test $(TESTFLAGS) ./...
 
 lint:
-	@out="$$(gofmt -l cmd internal tools templates 2>/dev/null)"; \
+	@out="$$(gofmt -l *.go cmd internal deploy tools templates 2>/dev/null)"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 

@@ -32,6 +32,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newPlan(), newApply(), newValidate(), newVersion())
+	root.AddCommand(newServe(), newPlan(), newApply(), newValidate(), newSetup(), newVersion())
 	return root
 }

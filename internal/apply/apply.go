@@ -39,7 +39,9 @@ const (
 //
 //  1. record the inventory as the union of the old members (the plan's
 //     deletions and kept objects) and the objects, so that an interrupted
-//     apply never leaves a member outside the recorded group-kinds;
+//     apply never leaves a member outside the recorded group-kinds (when
+//     the plan creates the inventory's namespace, that Namespace is
+//     applied first);
 //  2. apply the objects the plan creates or updates, in ssa's stages and
 //     order (Namespaces, CRDs and ClusterRoles first, waiting for them to
 //     be ready; see applyStaged for why not through ApplyAllStaged itself);
@@ -173,6 +175,9 @@ func (r *run) refused() bool {
 }
 
 func (r *run) execute(ctx context.Context) {
+	if !r.inventoryNamespaceFirst(ctx) {
+		return
+	}
 	if err := r.e.WriteInventory(ctx, r.env, r.refsWhere(func(int) bool { return true })); err != nil {
 		r.stopAt(ctx, "recording the inventory failed", "record the inventory before applying: %v", err)
 		return
@@ -186,6 +191,21 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	r.wait(ctx)
+}
+
+// inventoryNamespaceFirst creates the namespace the inventory is recorded
+// in when this plan is what creates it: the first apply of an environment
+// that ships its own Namespace (slipway deploying deploy/, say) could not
+// record its inventory otherwise. The Namespace is sent again in its stage,
+// which changes nothing.
+func (r *run) inventoryNamespaceFirst(ctx context.Context) bool {
+	ns := r.e.InventoryNamespace(r.env)
+	for i, ch := range r.planned {
+		if ch.Action == plan.Create && ch.Ref.Group == "" && ch.Ref.Kind == "Namespace" && ch.Ref.Name == ns {
+			return r.sendGroup(ctx, []int{i})
+		}
+	}
+	return true
 }
 
 // tracked reports whether slot i stays in the inventory after the apply:

@@ -336,3 +336,38 @@ func TestCancelledBeforeStart(t *testing.T) {
 var crds = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 func waitFor(d time.Duration) repoconfig.Duration { return repoconfig.Duration{Duration: d, Set: true} }
+
+// An environment whose manifests create its own namespace (the one its
+// inventory lives in) applies on the first try.
+func TestFirstApplyCreatesTheEnvironmentsNamespace(t *testing.T) {
+	f := newFixture(t)
+	f.env.Namespace = f.ns + "-own"
+	t.Cleanup(func() {
+		_ = f.kube.Client().CoreV1().Namespaces().Delete(context.Background(), f.env.Namespace, metav1.DeleteOptions{})
+	})
+	text := strings.ReplaceAll(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: OWN}
+`, "OWN", f.env.Namespace)
+	p, objs := f.plan(text)
+	res := Run(f.ctx(), f.engine, f.env, p, objs)
+	mustSucceed(t, res)
+	wantOutcome(t, res, "Namespace", f.env.Namespace, Created)
+	wantOutcome(t, res, "ConfigMap", "web", Created)
+	inv, err := f.engine.Inventory(f.ctx(), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv) != 2 {
+		t.Errorf("inventory %v, want the Namespace and the ConfigMap", inv)
+	}
+	if again := f.apply(text); again.Failed() || again.Summary() != "2 unchanged" {
+		t.Errorf("second apply: %s %s", again.Summary(), again.Err)
+	}
+}

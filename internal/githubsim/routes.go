@@ -11,6 +11,7 @@ func (s *Sim) routes() http.Handler {
 	repo := func(pattern string, h func(*call)) { mux.HandleFunc(pattern, s.serve(authRepo, h)) }
 	const r = "/api/v3/repos/{owner}/{repo}"
 
+	mux.HandleFunc("POST /api/v3/app-manifests/{code}/conversions", s.serve(authNone, s.convertManifest))
 	app("GET /api/v3/app", s.getApp)
 	app("GET /api/v3/app/installations", s.listInstallations)
 	app("GET /api/v3/app/installations/{id}", s.getInstallation)
@@ -74,6 +75,9 @@ func (s *Sim) routes() http.Handler {
 	// Archive downloads and git clones authenticate by their own means, as
 	// codeload.github.com and github.com do.
 	mux.HandleFunc("GET /_codeload/{token}/{name}", s.downloadArchive)
+	// The App registration page a manifest is posted to (browser, no API).
+	mux.HandleFunc("POST /settings/apps/new", s.registerFromManifest)
+	mux.HandleFunc("POST /organizations/{org}/settings/apps/new", s.registerFromManifest)
 	mux.HandleFunc("GET /{owner}/{repo}/info/refs", s.gitHTTP)
 	mux.HandleFunc("POST /{owner}/{repo}/git-upload-pack", s.gitHTTP)
 	mux.HandleFunc("/", s.unsupported)

@@ -21,6 +21,8 @@ type state struct {
 	archives      map[string]archiveLink     // download token -> archive
 	rate          map[int64]int              // API calls per installation (0: app) in this window
 	rateReset     time.Time
+	manifestCodes map[string]*manifestCode // App-manifest codes not yet converted
+	manifests     []Manifest               // posted to the registration page
 }
 
 type user struct {
@@ -125,6 +127,7 @@ func newState() *state {
 		teams:         map[string]map[string]bool{},
 		archives:      map[string]archiveLink{},
 		rate:          map[int64]int{},
+		manifestCodes: map[string]*manifestCode{},
 	}
 }
 

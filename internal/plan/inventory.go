@@ -93,6 +93,13 @@ func (e *Engine) inventoryRef(env *repoconfig.Environment) (name, namespace stri
 	return inventoryNamePrefix + env.Name, namespace
 }
 
+// InventoryNamespace is the namespace env's inventory is recorded in; it
+// has to exist before an apply can record anything.
+func (e *Engine) InventoryNamespace(env *repoconfig.Environment) string {
+	_, namespace := e.inventoryRef(env)
+	return namespace
+}
+
 // Inventory lists the objects slipway has applied for env, as recorded in the
 // cluster, sorted in plan order.
 func (e *Engine) Inventory(ctx context.Context, env *repoconfig.Environment) ([]Ref, error) {
