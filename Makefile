@@ -13,7 +13,7 @@ TESTFLAGS ?= -count=1 -timeout 30m
 
 export SLIPWAY_TESTBIN := $(TESTBIN)
 
-.PHONY: all build test testbin lint bench clean
+.PHONY: all build test testbin lint bench clean demo
 
 all: build
 
@@ -27,6 +27,13 @@ testbin:
 ## test: every test, against a real kube-apiserver and the GitHub simulator
 test: testbin
 	$(GO) test $(TESTFLAGS) ./...
+
+## demo: play a pull request from plan to production on this machine, offline
+## (a real control plane, githubsim, slipway serve); DEMO_PACE=0 for no pauses
+DEMO_PACE ?= 1.5s
+demo: testbin build
+	$(GO) build -trimpath -o bin/slipway-demo ./cmd/slipway-demo
+	bin/slipway-demo --slipway $(BIN) --html bin/slipway-demo.html --pace $(DEMO_PACE)
 
 lint:
 	@out="$$(gofmt -l cmd internal tools templates 2>/dev/null)"; \
