@@ -40,6 +40,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	t := newTranscript(ctx, opts.Out, opts.Pace)
 	t.Title("slipway demo: GitOps for Kubernetes through pull requests, all on this machine")
+	t.Say("Every comment, check run and Deployment below is read back from the GitHub simulator: what slipway sent it.\n" +
+		"Comments are shown as GitHub renders them; here collapsed sections are expanded.")
 	t.Step("Starting a cluster, GitHub and slipway")
 	began := time.Now()
 	w, err := startWorld(ctx, t, binary)

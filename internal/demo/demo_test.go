@@ -65,18 +65,19 @@ func TestRun(t *testing.T) {
 		{"the masked Secret in the plan", `~ update Secret shop-staging/db-credentials`},
 		{"the reader's refusal", `@rita /apply refused`},
 		{"the passing policy", `slipway/policy: staging on \w+: success`},
-		{"staging's Deployment record", `Deployment \d+ · environment staging · ref \w+ \(head of #1\)(\n.*)*?\n\s+\S+\s+success\s`},
-		{"production's Deployment record", `Deployment \d+ · environment production · ref \w+ \(main, the merge of #1\)(\n.*)*?\n\s+\S+\s+success\s`},
-		{"production after staging", `production \(depends_on: \[staging\]\) was created at \S+, after staging finished at \S+\.`},
+		{"staging's Deployment record", `Deployment \d+ · environment staging · ref \w+ \(head of #1\).*(\n.*)*?\n\s+\S+\s+success\s`},
+		{"production's Deployment record", `Deployment \d+ · environment production · ref \w+ \(main, the merge of #1\).*(\n.*)*?\n\s+\S+\s+success\s`},
+		{"production after staging", `staging succeeded at \S+ \(Deployment \d+.*\n.*got its Deployment \d+ at the merge commit at \S+, not before\.`},
 		{"the history table", `(?m)^\s+Environment\s+Ref\s+State\s+Created\n.*\n\s+production\s+\w+ \(main, the merge of #1\)\s+success\s.*\n\s+staging\s+\w+ \(head of #1\)\s+success\s`},
 		{"the page's path", regexp.QuoteMeta(page)},
+		{"no Secret value sent to GitHub", `✓ None of the \d+ requests carried the Secret's password`},
 		{"the cleanup", `everything stopped`},
 	} {
 		if !regexp.MustCompile(want.re).MatchString(transcript) {
 			t.Errorf("the transcript lacks %s (%s)", want.what, want.re)
 		}
 	}
-	if strings.Contains(transcript, "⚠ production was created") {
+	if strings.Contains(transcript, "⚠ production's Deployment was created") {
 		t.Error("production started before staging finished")
 	}
 	for _, want := range []string{"<table>", "<th>Environment</th>", "<details", `<span class="del">`, "@rita"} {

@@ -178,4 +178,4 @@ func short(sha string) string {
 	return sha
 }
 
-func clock(t time.Time) string { return t.Local().Format("15:04:05.000") }
+func clock(t time.Time) string { return t.Local().Format("15:04:05") }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -29,11 +30,12 @@ func (s *story) order(context.Context) error {
 		return fmt.Errorf("expected a staging and a production deployment, GitHub has %d records", len(recs))
 	}
 	st, pr := recs[staging], recs[prod]
-	if pr.d.GetCreatedAt().After(st.finished()) {
-		s.t.Say("production (depends_on: [staging]) was created at %s, after staging finished at %s.",
-			clock(pr.d.GetCreatedAt().Time), clock(st.finished()))
+	if created := pr.d.GetCreatedAt().Time; !created.Before(st.finished()) {
+		s.t.Say("staging succeeded at %s (Deployment %d, applied from the pull request); production, which depends on it,\n"+
+			"got its Deployment %d at the merge commit at %s, not before. (GitHub's timestamps are whole seconds.)",
+			clock(st.finished()), st.d.GetID(), pr.d.GetID(), clock(created))
 	} else {
-		s.t.Say("⚠ production was created at %s, before staging finished at %s.", clock(pr.d.GetCreatedAt().Time), clock(st.finished()))
+		s.t.Say("⚠ production's Deployment was created at %s, before staging finished at %s.", clock(created), clock(st.finished()))
 	}
 	return nil
 }
@@ -53,8 +55,9 @@ func (s *story) history(context.Context) error {
 }
 
 var (
-	hexID = regexp.MustCompile(`/[0-9a-f]{40}\b`)
-	numID = regexp.MustCompile(`/[0-9]+\b`)
+	hexID    = regexp.MustCompile(`/[0-9a-f]{40}\b`)
+	codeload = regexp.MustCompile(`^/_codeload/.*`)
+	numID    = regexp.MustCompile(`/[0-9]+\b`)
 )
 
 // requests sums up every request githubsim answered: all of them slipway's.
@@ -64,7 +67,8 @@ func (s *story) requests(context.Context) error {
 	counts := map[string]int{}
 	total := 0
 	for _, r := range s.w.sim.Requests() {
-		path := numID.ReplaceAllString(hexID.ReplaceAllString(r.Path, "/{sha}"), "/{id}")
+		path := codeload.ReplaceAllString(r.Path, "/_codeload/{token}/{tarball} (the archive download a tarball request redirects to)")
+		path = numID.ReplaceAllString(hexID.ReplaceAllString(path, "/{sha}"), "/{id}")
 		counts[r.Method+" "+path]++
 		total++
 	}
@@ -87,6 +91,30 @@ func (s *story) requests(context.Context) error {
 	}
 	s.t.Say("githubsim answered %d requests from slipway and delivered %d webhooks to it. By endpoint:", total, len(s.w.sim.Deliveries()))
 	s.t.Table(rows, true)
+	return s.secretsKept()
+}
+
+// secretsKept checks every request slipway sent for the Secret's values,
+// before and after the rotation, and says what it found (never the value).
+func (s *story) secretsKept() error {
+	original, err := secretValue(s.w.files[secretFile])
+	if err != nil {
+		return err
+	}
+	leaks := 0
+	reqs := s.w.sim.Requests()
+	for _, r := range reqs {
+		for _, v := range []string{original, rotatedPassword} {
+			if strings.Contains(string(r.Body), v) || strings.Contains(r.Path+"?"+r.Query, v) {
+				leaks++
+			}
+		}
+	}
+	if leaks == 0 {
+		s.t.Say("✓ None of the %d requests carried the Secret's password, old or new: slipway masks Secret values.", len(reqs))
+	} else {
+		s.t.Say("⚠ %d requests carried a value of the Secret db-credentials.", leaks)
+	}
 	return nil
 }
 

@@ -3,10 +3,14 @@ package demo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipwayhq/slipway/internal/githubsim"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -64,12 +68,17 @@ func (s *story) dayZero(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.createNamespaces(ctx, cfg); err != nil {
+		return err
+	}
 	var rows [][]string
 	rows = append(rows, []string{"Environment", "Rendered by", "Mode", "Cluster", "Namespace", "Applied"})
 	for _, name := range cfg.Order(cfg.Names()) {
 		env, _ := cfg.Environment(name)
 		began := time.Now()
-		out, err := command(ctx, s.w.binary, "apply", name, "--repo", checkout, "--config", s.w.config, "--yes").CombinedOutput()
+		cli := command(ctx, s.w.binary, "apply", name, "--repo", checkout, "--config", s.w.config, "--yes")
+		cli.Env = s.w.environ
+		out, err := cli.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("slipway apply %s: %v\n%s", name, err, out)
 		}
@@ -85,17 +94,41 @@ func (s *story) dayZero(ctx context.Context) error {
 	return nil
 }
 
-// applySummary finds the CLI's "ENV: applied (3 created)" line.
+// createNamespaces creates the environments' namespaces ahead of slipway.
+//
+// Workaround for a slipway bug: apply records the environment's inventory
+// (a ConfigMap in the environment's namespace) before it applies anything,
+// so the first apply of an environment whose manifests create its own
+// namespace fails with "namespaces ... not found". Remove this once apply
+// creates Namespaces before writing the inventory there.
+func (s *story) createNamespaces(ctx context.Context, cfg *repoconfig.Config) error {
+	var names []string
+	for _, env := range cfg.Environments {
+		if env.Namespace == "" || slices.Contains(names, env.Namespace) {
+			continue
+		}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: env.Namespace}}
+		if _, err := s.w.cluster.Client().CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create namespace %s: %w", env.Namespace, err)
+		}
+		names = append(names, env.Namespace)
+	}
+	s.t.Progress("✓ namespaces %s created beforehand: slipway's first apply cannot create its environment's namespace yet (it writes its inventory there first)", strings.Join(names, ", "))
+	return nil
+}
+
+// applySummary is the CLI's closing "ENV: applied (3 created)" line.
 func applySummary(out, env string) string {
+	summary := "applied"
 	for _, l := range strings.Split(out, "\n") {
-		if rest, ok := strings.CutPrefix(l, env+": "); ok {
-			return rest
+		if rest, ok := strings.CutPrefix(l, env+": "); ok && strings.Contains(rest, "applied") {
+			summary = rest
 		}
 		if strings.HasPrefix(l, "Nothing to apply") {
-			return "nothing to apply"
+			summary = "nothing to apply"
 		}
 	}
-	return "applied"
+	return summary
 }
 
 // change is the pull request's edit of the sample repository.
@@ -160,7 +193,7 @@ func (s *story) open(ctx context.Context) error {
 		return err
 	}
 	s.t.Progress("✓ planned in %s: one comment, edited in place on every new plan, and check runs on the head", since(began))
-	s.t.Markdown(fmt.Sprintf("%s commented on #%d (the plan, as GitHub shows it; collapsed sections expanded)", plan.GetUser().GetLogin(), s.pr), plan.GetBody())
+	s.t.Markdown(fmt.Sprintf("%s commented on #%d: the plan", plan.GetUser().GetLogin(), s.pr), plan.GetBody())
 	s.checks(s.head)
 	return nil
 }
@@ -240,18 +273,22 @@ func (s *story) apply(ctx context.Context) error {
 	s.t.Progress("✓ staging %s in %s", rec.state(), since(began))
 	s.t.Say("The Deployment record slipway created (the repository's Environments tab shows it):")
 	s.t.Pre(s.describe(rec)...)
-	s.t.Markdown(fmt.Sprintf("%s edited its comment on #%d (the top of it)", s.w.sim.BotLogin(), s.pr), outcomePart(body))
+	s.t.Markdown(fmt.Sprintf("%s edited its plan comment on #%d: the outcome, on top", s.w.sim.BotLogin(), s.pr), outcomePart(body))
 	s.checks(s.head)
 	return nil
 }
 
-// outcomePart is the plan comment up to its first environment's plan,
-// where slipway puts the outcome of an apply.
+// outcomePart is the apply's outcome, which slipway puts at the top of the
+// plan comment between markers (publish.Outcome's outcomeStart and
+// outcomeEnd); the whole comment if they are not found.
 func outcomePart(body string) string {
-	if i := strings.Index(body, "\n#### "); i > 0 {
-		return body[:i] + "\n\n*(the plan follows, as before)*"
+	const start, end = "<!-- slipway:outcome -->", "<!-- /slipway:outcome -->"
+	i := strings.Index(body, start)
+	j := strings.Index(body, end)
+	if i < 0 || j < i {
+		return body
 	}
-	return body
+	return strings.TrimSpace(body[i+len(start):j]) + "\n\n*(the plan follows, as before)*"
 }
 
 func (s *story) mergeIt(ctx context.Context) error {
