@@ -27,6 +27,9 @@ func main() {
 	defer stop()
 	if err := demo.Run(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "slipway-demo:", err)
+		if ctx.Err() != nil {
+			os.Exit(130) // interrupted, as a shell reports it
+		}
 		os.Exit(1)
 	}
 }

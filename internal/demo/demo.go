@@ -46,6 +46,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 	began := time.Now()
 	w, err := startWorld(ctx, t, binary)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted while starting: %w", ctx.Err())
+		}
 		return err
 	}
 	defer func() {

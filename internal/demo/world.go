@@ -47,7 +47,7 @@ type world struct {
 
 // startWorld starts everything, saying so on t. On error whatever started
 // is stopped again.
-func startWorld(ctx context.Context, t *transcript, binary string) (w *world, err error) {
+func startWorld(ctx context.Context, t *transcript, binary string) (*world, error) {
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("the slipway binary: %w; build it with `make build`", err)
 	}
@@ -55,11 +55,11 @@ func startWorld(ctx context.Context, t *transcript, binary string) (w *world, er
 	if err != nil {
 		return nil, err
 	}
-	w = &world{dir: dir, binary: binary}
+	w := &world{dir: dir, binary: binary}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			w.close()
-			w = nil
 		}
 	}()
 	if w.files, err = examples.Shop(); err != nil {
@@ -110,6 +110,7 @@ func startWorld(ctx context.Context, t *transcript, binary string) (w *world, er
 		"GITHUB_V3_API_URL and friends point at githubsim, GITHUB_APP_PRIVATE_KEY_PATH and GITHUB_APP_WEBHOOK_SECRET\n" +
 		"hold the simulated App's key and secret, SLIPWAY_CLUSTERS points staging and production at the test\n" +
 		"cluster, SLIPWAY_STORE_PATH keeps the bolt store in a temp dir.")
+	started = true
 	return w, nil
 }
 
