@@ -80,7 +80,9 @@ func TestRun(t *testing.T) {
 	if strings.Contains(transcript, "⚠ production's Deployment was created") {
 		t.Error("production started before staging finished")
 	}
-	for _, want := range []string{"<table>", "<th>Environment</th>", "<details", `<span class="del">`, "@rita"} {
+	// The plan comment's markdown rendered: its GFM table, its collapsible
+	// objects, its diffs.
+	for _, want := range []string{`<th style="text-align:left">Environment</th>`, "<details><summary>", `<span class="del">`, `<span class="add">`, "@rita"} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("the page lacks %s", want)
 		}
