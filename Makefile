@@ -13,7 +13,7 @@ TESTFLAGS ?= -count=1 -timeout 30m
 
 export SLIPWAY_TESTBIN := $(TESTBIN)
 
-.PHONY: all build static test testbin lint bench clean
+.PHONY: all build static test testbin lint bench clean demo
 
 all: build
 
@@ -32,6 +32,13 @@ testbin:
 ## test: every test, against a real kube-apiserver and the GitHub simulator
 test: testbin
 	$(GO) test $(TESTFLAGS) ./...
+
+## demo: play a pull request from plan to production on this machine, offline
+## (a real control plane, githubsim, slipway serve); DEMO_PACE=0 for no pauses
+DEMO_PACE ?= 1.5s
+demo: testbin build
+	$(GO) build -trimpath -o bin/slipway-demo ./cmd/slipway-demo
+	bin/slipway-demo --slipway $(BIN) --html bin/slipway-demo.html --pace $(DEMO_PACE)
 
 lint:
 	@out="$$(gofmt -l *.go cmd internal deploy tools templates 2>/dev/null)"; \

@@ -1,0 +1,5 @@
+{{- define "cache.labels" -}}
+app.kubernetes.io/name: cache
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end -}}

@@ -1,0 +1,233 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/slipwayhq/slipway/config/examples"
+	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/server"
+	"github.com/slipwayhq/slipway/internal/testenv"
+)
+
+// The people of the story and their permissions on the repository.
+const (
+	owner  = "acme"
+	repo   = "acme/shop"
+	author = "alice" // write: opens the pull request, applies, merges
+	review = "bob"   // write: approves
+	reader = "rita"  // read: may comment, not apply
+)
+
+// world is everything the demo runs: a cluster, the GitHub simulator with
+// the sample repository, and slipway serving webhooks from it.
+type world struct {
+	dir     string // temp dir: key, kubeconfig, store, logs; removed by close
+	cluster *testenv.Env
+	sim     *githubsim.Sim
+	server  *process
+	binary  string
+	config  string   // the server config file slipway runs with
+	environ []string // the environment slipway runs with
+	files   map[string]string
+}
+
+// startWorld starts everything, saying so on t. On error whatever started
+// is stopped again.
+func startWorld(ctx context.Context, t *transcript, binary string) (*world, error) {
+	if _, err := os.Stat(binary); err != nil {
+		return nil, fmt.Errorf("the slipway binary: %w; build it with `make build`", err)
+	}
+	dir, err := os.MkdirTemp("", "slipway-demo-")
+	if err != nil {
+		return nil, err
+	}
+	w := &world{dir: dir, binary: binary}
+	started := false
+	defer func() {
+		if !started {
+			w.close()
+		}
+	}()
+	if w.files, err = examples.Shop(); err != nil {
+		return nil, fmt.Errorf("read the sample repository: %w", err)
+	}
+
+	t.Progress("… starting a Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a kwok node")
+	began := time.Now()
+	if w.cluster, err = testenv.Start(ctx, testenv.Options{Nodes: true}); err != nil {
+		return nil, err
+	}
+	t.Progress("✓ cluster ready in %s (node %s)", since(began), testenv.NodeName)
+
+	if w.sim, err = githubsim.New(githubsim.Options{WebhookSecret: randomHex(20), Dir: filepath.Join(dir, "github")}); err != nil {
+		return nil, err
+	}
+	inst, err := w.sim.CreateInstallation(owner)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.sim.CreateRepo(inst, repo, w.files); err != nil {
+		return nil, err
+	}
+	for user, perm := range map[string]string{author: "write", review: "write", reader: "read"} {
+		if err := w.sim.SetPermission(repo, user, perm); err != nil {
+			return nil, err
+		}
+	}
+	t.Progress("✓ githubsim, a GitHub simulator, at %s: the App %q installed on %s, repository %s (config/examples/shop)", w.sim.URL(), w.sim.AppSlug(), owner, repo)
+
+	addr, err := freeAddress()
+	if err != nil {
+		return nil, err
+	}
+	if err := w.writeServerConfig(addr); err != nil {
+		return nil, err
+	}
+	w.sim.SetWebhookURL("http://" + addr + server.WebhookPath)
+	began = time.Now()
+	if w.server, err = startProcess(w.binary, []string{"serve", "--config", w.config}, w.environ, filepath.Join(dir, "slipway.log")); err != nil {
+		return nil, err
+	}
+	if err := w.server.waitReady(ctx, "http://"+addr+"/readyz", 30*time.Second); err != nil {
+		return nil, err
+	}
+	t.Progress("✓ slipway serve --config server.yaml (config/examples/server.yaml) on %s, ready in %s", addr, since(began))
+	t.Say("The server config is the example's, with what exists only on this machine taken from the environment:\n" +
+		"GITHUB_V3_API_URL and friends point at githubsim, GITHUB_APP_PRIVATE_KEY_PATH and GITHUB_APP_WEBHOOK_SECRET\n" +
+		"hold the simulated App's key and secret, SLIPWAY_CLUSTERS points staging and production at the test\n" +
+		"cluster, SLIPWAY_STORE_PATH keeps the bolt store in a temp dir.")
+	started = true
+	return w, nil
+}
+
+// writeServerConfig writes the example server config and the environment
+// that adapts it to this machine, and checks the result loads.
+func (w *world) writeServerConfig(addr string) error {
+	data, err := examples.ServerConfig()
+	if err != nil {
+		return err
+	}
+	w.config = filepath.Join(w.dir, examples.ServerConfigName)
+	if err := os.WriteFile(w.config, data, 0o600); err != nil {
+		return err
+	}
+	keyPath := filepath.Join(w.dir, "app-key.pem")
+	if err := os.WriteFile(keyPath, w.sim.PrivateKeyPEM(), 0o600); err != nil {
+		return err
+	}
+	clusters, err := w.clusters(data)
+	if err != nil {
+		return err
+	}
+	w.environ = []string{
+		"GITHUB_WEB_URL=" + w.sim.URL(),
+		"GITHUB_V3_API_URL=" + w.sim.V3URL(),
+		"GITHUB_V4_API_URL=" + w.sim.V4URL(),
+		"GITHUB_APP_INTEGRATION_ID=" + strconv.FormatInt(w.sim.AppID(), 10),
+		"GITHUB_APP_WEBHOOK_SECRET=" + w.sim.WebhookSecret(),
+		"GITHUB_APP_PRIVATE_KEY_PATH=" + keyPath,
+		"SLIPWAY_SERVER_ADDRESS=" + addr,
+		"SLIPWAY_STORE_PATH=" + filepath.Join(w.dir, "slipway.db"),
+		"SLIPWAY_CLUSTERS=" + clusters,
+	}
+	if _, err := config.Parse(examples.ServerConfigName, data, w.environ); err != nil {
+		return fmt.Errorf("the example server config with the demo's overrides: %w", err)
+	}
+	// slipway sees only these overrides, not any GITHUB_* or SLIPWAY_* of
+	// whoever runs the demo.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GITHUB_") && !strings.HasPrefix(kv, "SLIPWAY_") {
+			w.environ = append(w.environ, kv)
+		}
+	}
+	return nil
+}
+
+// clusters is the example's cluster list as YAML, each cluster reaching
+// the test cluster through a kubeconfig context named like it.
+func (w *world) clusters(serverYAML []byte) (string, error) {
+	var example struct {
+		Clusters []config.Cluster `yaml:"clusters"`
+	}
+	if err := yaml.Unmarshal(serverYAML, &example); err != nil {
+		return "", fmt.Errorf("read the example server config: %w", err)
+	}
+	kc, err := clientcmd.Load(w.cluster.KubeconfigBytes())
+	if err != nil {
+		return "", err
+	}
+	src, ok := kc.Contexts[kc.CurrentContext]
+	if !ok {
+		return "", errors.New("the test cluster's kubeconfig has no current context")
+	}
+	path := filepath.Join(w.dir, "kubeconfig")
+	for i := range example.Clusters {
+		c := &example.Clusters[i]
+		name := c.Context
+		if name == "" {
+			name = c.Name
+		}
+		kc.Contexts[name] = src.DeepCopy()
+		c.Context, c.Kubeconfig, c.InCluster = name, path, false
+	}
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		return "", err
+	}
+	out, err := yaml.Marshal(example.Clusters)
+	return string(out), err
+}
+
+// checkout clones main of the repository into a directory.
+func (w *world) checkout(ctx context.Context) (string, error) {
+	dir := filepath.Join(w.dir, "checkout")
+	out, err := command(ctx, "git", "clone", "--quiet", w.sim.Repo(repo).Dir, dir).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git clone: %v: %s", err, out)
+	}
+	return dir, nil
+}
+
+// close stops everything startWorld started and removes its files.
+func (w *world) close() {
+	if w.server != nil {
+		w.server.stop()
+	}
+	if w.sim != nil {
+		w.sim.Close()
+	}
+	if w.cluster != nil {
+		_ = w.cluster.Stop()
+	}
+	_ = os.RemoveAll(w.dir)
+}
+
+func freeAddress() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
