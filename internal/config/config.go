@@ -11,6 +11,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/slipwayhq/slipway/internal/ghclient"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
 
@@ -26,6 +27,8 @@ const (
 	DefaultWebURL          = "https://github.com"
 	DefaultV3APIURL        = "https://api.github.com/"
 	DefaultV4APIURL        = "https://api.github.com/graphql"
+	DefaultMaxRetryWait    = ghclient.DefaultMaxRetryWait
+	DefaultMaxConcurrent   = ghclient.DefaultMaxConcurrentRequests
 	DefaultStoreKind       = StoreBolt
 	DefaultStorePath       = "/var/lib/slipway/slipway.db"
 	DefaultStoreNamespace  = "slipway"
@@ -61,12 +64,19 @@ type Server struct {
 	DriftInterval Duration `yaml:"drift_interval"`
 }
 
-// GitHub mirrors go-githubapp's Config, plus private_key_path.
+// GitHub mirrors go-githubapp's Config, plus private_key_path and the
+// limits slipway keeps to in its calls.
 type GitHub struct {
 	WebURL   string `yaml:"web_url"`
 	V3APIURL string `yaml:"v3_api_url"`
 	V4APIURL string `yaml:"v4_api_url"`
 	App      App    `yaml:"app"`
+	// MaxRetryWait is the longest one API call waits, in all, for GitHub's
+	// rate limits to lift before it fails saying when they do.
+	MaxRetryWait Duration `yaml:"max_retry_wait"`
+	// MaxConcurrentRequests is how many API calls of one installation may be
+	// in flight at once (GitHub's secondary limits punish more).
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
 }
 
 // App identifies the GitHub App and holds its secrets.
@@ -152,6 +162,9 @@ func Defaults() *Config {
 			WebURL:   DefaultWebURL,
 			V3APIURL: DefaultV3APIURL,
 			V4APIURL: DefaultV4APIURL,
+
+			MaxRetryWait:          Duration(DefaultMaxRetryWait),
+			MaxConcurrentRequests: DefaultMaxConcurrent,
 		},
 		Store: Store{
 			Kind:      DefaultStoreKind,
@@ -176,6 +189,14 @@ func (c *Config) AppConfig() (githubapp.Config, error) {
 	}
 	gc.App.PrivateKey = string(key)
 	return gc, nil
+}
+
+// ClientOptions are the limits the GitHub clients keep to.
+func (c *Config) ClientOptions() ghclient.Options {
+	return ghclient.Options{
+		MaxRetryWait:          time.Duration(c.GitHub.MaxRetryWait),
+		MaxConcurrentRequests: c.GitHub.MaxConcurrentRequests,
+	}
 }
 
 func (c *Config) privateKey() ([]byte, error) {

@@ -105,6 +105,23 @@ func TestParse(t *testing.T) {
 		}},
 		{name: "unreadable kubeconfig", yaml: good + "clusters:\n  - name: a\n    kubeconfig: /nope\n    repos: [a/b]\n", wantErr: []string{"clusters[0].kubeconfig: cannot read the kubeconfig"}},
 		{name: "unknown store kind", yaml: good + "store:\n  kind: redis\n", wantErr: []string{`store.kind: must be "bolt" or "kubernetes", got "redis"`}},
+		{
+			name: "github limits from file and environment",
+			yaml: good + "  max_retry_wait: 30s\n",
+			env:  []string{"GITHUB_MAX_CONCURRENT_REQUESTS=3"},
+			check: func(t *testing.T, c *Config) {
+				if o := c.ClientOptions(); o.MaxRetryWait != 30*time.Second || o.MaxConcurrentRequests != 3 {
+					t.Errorf("client options %+v", o)
+				}
+			},
+		},
+		{name: "github limit defaults", yaml: good, check: func(t *testing.T, c *Config) {
+			if time.Duration(c.GitHub.MaxRetryWait) != DefaultMaxRetryWait || c.GitHub.MaxConcurrentRequests != DefaultMaxConcurrent {
+				t.Errorf("defaults %+v", c.GitHub)
+			}
+		}},
+		{name: "max_retry_wait too short", yaml: good + "  max_retry_wait: 0s\n", wantErr: []string{"slipway.yaml:6: github.max_retry_wait: must be at least 1s"}},
+		{name: "no concurrent requests", yaml: good, env: []string{"GITHUB_MAX_CONCURRENT_REQUESTS=0"}, wantErr: []string{"github.max_concurrent_requests: must be at least 1, got 0"}},
 		{name: "relative v3 url", yaml: good + "  v3_api_url: api/v3\n", wantErr: []string{"github.v3_api_url: must be an absolute URL"}},
 	}
 	for _, tt := range tests {

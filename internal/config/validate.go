@@ -59,6 +59,12 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 			fail(k.key, "must be an absolute URL, got %q", k.val)
 		}
 	}
+	if c.GitHub.MaxRetryWait < Duration(time.Second) {
+		fail("github.max_retry_wait", "must be at least 1s, got %s (for example %s)", time.Duration(c.GitHub.MaxRetryWait), DefaultMaxRetryWait)
+	}
+	if c.GitHub.MaxConcurrentRequests < 1 {
+		fail("github.max_concurrent_requests", "must be at least 1, got %d (for example %d)", c.GitHub.MaxConcurrentRequests, DefaultMaxConcurrent)
+	}
 	app := c.GitHub.App
 	if app.IntegrationID <= 0 {
 		fail("github.app.integration_id", "is required: the GitHub App's ID from its settings page (or GITHUB_APP_INTEGRATION_ID)")

@@ -27,6 +27,12 @@ type Metrics struct {
 	GitHubRequests *prometheus.CounterVec
 	// GitHubRateLimited counts answers that were a rate limit (primary or secondary).
 	GitHubRateLimited *prometheus.CounterVec
+	// GitHubRetries counts calls sent again, by reason (primary, secondary,
+	// server_error, transport).
+	GitHubRetries *prometheus.CounterVec
+	// GitHubCached counts answers served from the HTTP cache after GitHub
+	// confirmed them unchanged (304).
+	GitHubCached prometheus.Counter
 }
 
 // New registers every metric on a fresh registry.
@@ -59,10 +65,18 @@ func New() *Metrics {
 			Name: "slipway_github_rate_limited_total",
 			Help: "GitHub API answers that were a rate limit, by kind (primary, secondary).",
 		}, []string{"kind"}),
+		GitHubRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipway_github_retries_total",
+			Help: "GitHub API calls sent again, by reason (primary, secondary, server_error, transport).",
+		}, []string{"reason"}),
+		GitHubCached: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slipway_github_cached_total",
+			Help: "GitHub API answers served from the HTTP cache after GitHub confirmed them unchanged.",
+		}),
 	}
 	reg.MustRegister(
 		m.Deliveries, m.QueueDepth, m.Running, m.HandlerDuration,
-		m.GitHubRequests, m.GitHubRateLimited,
+		m.GitHubRequests, m.GitHubRateLimited, m.GitHubRetries, m.GitHubCached,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

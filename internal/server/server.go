@@ -105,7 +105,7 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 		return nil, errEmptySecret
 	}
 	m := metrics.New()
-	clients, err := ghclient.NewCreator(appCfg, m)
+	clients, err := ghclient.NewCreator(appCfg, cfg.ClientOptions(), m)
 	if err != nil {
 		return nil, fmt.Errorf("github clients: %w", err)
 	}

@@ -41,7 +41,7 @@ func newWorld(t *testing.T) *world {
 	cfg.V3APIURL, cfg.V4APIURL = sim.V3URL(), sim.V4URL()
 	cfg.App.IntegrationID = sim.AppID()
 	cfg.App.PrivateKey = string(sim.PrivateKeyPEM())
-	creator, err := ghclient.NewCreator(cfg, metrics.New())
+	creator, err := ghclient.NewCreator(cfg, ghclient.Options{}, metrics.New())
 	if err != nil {
 		t.Fatal(err)
 	}
