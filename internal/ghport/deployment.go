@@ -3,6 +3,7 @@ package ghport
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -38,11 +39,29 @@ func (c *Client) CreateDeployment(ctx context.Context, repo Repo, d Deployment) 
 		Description:           optional(truncate(d.Description, 140)),
 		ProductionEnvironment: github.Bool(d.Production),
 	}
-	dep, _, err := c.gh.Repositories.CreateDeployment(ctx, repo.Owner, repo.Name, req)
+	var id int64
+	start := time.Now()
+	err := writeOnce(ctx, "deployment", func() error {
+		dep, _, err := c.gh.Repositories.CreateDeployment(ctx, repo.Owner, repo.Name, req)
+		id = dep.GetID()
+		return err
+	}, func() (bool, error) {
+		// GitHub lists a ref's deployments newest first.
+		deps, _, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{
+			Ref: d.Ref, Environment: d.Environment, Task: "deploy", ListOptions: github.ListOptions{PerPage: 30},
+		})
+		for _, dep := range deps {
+			if dep.GetDescription() == req.GetDescription() && dep.GetCreator().GetType() == "Bot" && after(dep.GetCreatedAt(), start) {
+				id = dep.GetID()
+				return true, nil
+			}
+		}
+		return false, err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("create deployment of %s to %s: %w", repo, d.Environment, err)
 	}
-	return dep.GetID(), nil
+	return id, nil
 }
 
 // CreateDeploymentStatus adds status to deployment id.
@@ -53,7 +72,21 @@ func (c *Client) CreateDeploymentStatus(ctx context.Context, repo Repo, id int64
 		LogURL:         optional(s.LogURL),
 		EnvironmentURL: optional(s.EnvironmentURL),
 	}
-	if _, _, err := c.gh.Repositories.CreateDeploymentStatus(ctx, repo.Owner, repo.Name, id, req); err != nil {
+	start := time.Now()
+	err := writeOnce(ctx, "deployment status", func() error {
+		_, _, err := c.gh.Repositories.CreateDeploymentStatus(ctx, repo.Owner, repo.Name, id, req)
+		return err
+	}, func() (bool, error) {
+		// Newest first; the status just written would be among the first.
+		statuses, _, err := c.gh.Repositories.ListDeploymentStatuses(ctx, repo.Owner, repo.Name, id, &github.ListOptions{PerPage: 30})
+		for _, st := range statuses {
+			if st.GetState() == s.State && st.GetDescription() == req.GetDescription() && after(st.GetCreatedAt(), start) {
+				return true, nil
+			}
+		}
+		return false, err
+	})
+	if err != nil {
 		return fmt.Errorf("deployment %d status %s: %w", id, s.State, err)
 	}
 	return nil

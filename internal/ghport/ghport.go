@@ -7,6 +7,7 @@ package ghport
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -177,13 +178,45 @@ func (c *Client) Comments(ctx context.Context, repo Repo, number int) ([]Comment
 	}
 }
 
-// CreateComment implements Port.
+// CreateComment implements Port. A comment whose answer was lost is looked
+// for before it is posted again, so a 502 never leaves two.
 func (c *Client) CreateComment(ctx context.Context, repo Repo, number int, body string) (int64, error) {
-	cm, _, err := c.gh.Issues.CreateComment(ctx, repo.Owner, repo.Name, number, &github.IssueComment{Body: github.String(body)})
+	var id int64
+	start := time.Now()
+	err := writeOnce(ctx, "comment", func() error {
+		cm, _, err := c.gh.Issues.CreateComment(ctx, repo.Owner, repo.Name, number, &github.IssueComment{Body: github.String(body)})
+		id = cm.GetID()
+		return err
+	}, func() (bool, error) {
+		var err error
+		id, err = c.findComment(ctx, repo, number, body, start)
+		return id != 0, err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("comment on %s#%d: %w", repo, number, err)
 	}
-	return cm.GetID(), nil
+	return id, nil
+}
+
+// findComment is the id of a comment with body that a bot wrote since start.
+func (c *Client) findComment(ctx context.Context, repo Repo, number int, body string, start time.Time) (int64, error) {
+	since := start.Add(-clockSkew)
+	opts := &github.IssueListCommentsOptions{Since: &since, ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, res, err := c.gh.Issues.ListComments(ctx, repo.Owner, repo.Name, number, opts)
+		if err != nil {
+			return 0, err
+		}
+		for _, cm := range page {
+			if cm.GetBody() == body && cm.GetUser().GetType() == "Bot" && after(cm.GetCreatedAt(), start) {
+				return cm.GetID(), nil
+			}
+		}
+		if res.NextPage == 0 {
+			return 0, nil
+		}
+		opts.Page = res.NextPage
+	}
 }
 
 // EditComment implements Port.
@@ -194,9 +227,13 @@ func (c *Client) EditComment(ctx context.Context, repo Repo, id int64, body stri
 	return nil
 }
 
-// DeleteComment implements Port.
+// DeleteComment implements Port. A comment already gone counts as deleted:
+// a delete repeated after a lost answer finds it so.
 func (c *Client) DeleteComment(ctx context.Context, repo Repo, id int64) error {
-	if _, err := c.gh.Issues.DeleteComment(ctx, repo.Owner, repo.Name, id); err != nil {
+	if res, err := c.gh.Issues.DeleteComment(ctx, repo.Owner, repo.Name, id); err != nil {
+		if res != nil && res.StatusCode == http.StatusNotFound {
+			return nil
+		}
 		return fmt.Errorf("delete comment %d: %w", id, err)
 	}
 	return nil
@@ -206,7 +243,9 @@ func (c *Client) DeleteComment(ctx context.Context, repo Repo, id int64) error {
 const maxAnnotationsPerRequest = 50
 
 // CreateCheckRun implements Port. Annotations beyond GitHub's 50 per request
-// are sent in follow-up updates.
+// are sent in follow-up updates. A run whose answer was lost is looked for
+// (by name, commit and the start time slipway gave it) before it is created
+// again, so a 502 never leaves a second run spinning.
 func (c *Client) CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (int64, string, error) {
 	first, rest := splitAnnotations(run.Annotations)
 	opts := github.CreateCheckRunOptions{
@@ -218,21 +257,57 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (i
 		DetailsURL: optional(run.DetailsURL),
 		Output:     output(run, first),
 	}
-	now := github.Timestamp{Time: time.Now()}
+	// Whole seconds, as GitHub keeps them, so the run can be recognised.
+	now := github.Timestamp{Time: time.Now().UTC().Truncate(time.Second)}
 	if run.Status == "in_progress" || run.Status == "completed" {
 		opts.StartedAt = &now
 	}
 	if run.Status == "completed" {
 		opts.CompletedAt = &now
 	}
-	cr, _, err := c.gh.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, opts)
+	var cr *github.CheckRun
+	err := writeOnce(ctx, "check run", func() error {
+		var err error
+		cr, _, err = c.gh.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, opts)
+		return err
+	}, func() (bool, error) {
+		var err error
+		cr, err = c.findCheckRun(ctx, repo, opts)
+		return cr != nil, err
+	})
 	if err != nil {
 		return 0, "", fmt.Errorf("create check run %q on %s: %w", run.Name, repo, err)
 	}
 	return cr.GetID(), cr.GetHTMLURL(), c.moreAnnotations(ctx, repo, cr.GetID(), run, rest)
 }
 
-// UpdateCheckRun implements Port.
+// findCheckRun is the run that opts created, if it was.
+func (c *Client) findCheckRun(ctx context.Context, repo Repo, opts github.CreateCheckRunOptions) (*github.CheckRun, error) {
+	if opts.StartedAt == nil {
+		return nil, nil // nothing tells it from an older run of the same name
+	}
+	list := &github.ListCheckRunsOptions{CheckName: github.String(opts.Name), Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, res, err := c.gh.Checks.ListCheckRunsForRef(ctx, repo.Owner, repo.Name, opts.HeadSHA, list)
+		if err != nil {
+			return nil, err
+		}
+		for _, cr := range page.CheckRuns {
+			if cr.GetName() == opts.Name && cr.GetStatus() == opts.GetStatus() && cr.GetExternalID() == opts.GetExternalID() &&
+				cr.StartedAt != nil && cr.StartedAt.Time.Equal(opts.StartedAt.Time) {
+				return cr, nil
+			}
+		}
+		if res.NextPage == 0 {
+			return nil, nil
+		}
+		list.Page = res.NextPage
+	}
+}
+
+// UpdateCheckRun implements Port. An update is repeated freely, except
+// that GitHub appends annotations: one that carries them and lost its
+// answer is checked for before it is sent again.
 func (c *Client) UpdateCheckRun(ctx context.Context, repo Repo, id int64, run CheckRun) error {
 	first, rest := splitAnnotations(run.Annotations)
 	opts := github.UpdateCheckRunOptions{
@@ -246,20 +321,59 @@ func (c *Client) UpdateCheckRun(ctx context.Context, repo Repo, id int64, run Ch
 	if run.Status == "completed" {
 		opts.CompletedAt = &github.Timestamp{Time: time.Now()}
 	}
-	if _, _, err := c.gh.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, id, opts); err != nil {
+	update := func() error {
+		_, _, err := c.gh.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, id, opts)
+		return err
+	}
+	var err error
+	if len(first) == 0 {
+		err = update()
+	} else {
+		err = writeOnce(ctx, "check run update", update, func() (bool, error) {
+			cr, _, err := c.gh.Checks.GetCheckRun(ctx, repo.Owner, repo.Name, id)
+			if err != nil {
+				return false, err
+			}
+			return (opts.Status == nil || cr.GetStatus() == *opts.Status) &&
+				(opts.Conclusion == nil || cr.GetConclusion() == *opts.Conclusion) &&
+				(opts.ExternalID == nil || cr.GetExternalID() == *opts.ExternalID) &&
+				cr.GetOutput().GetTitle() == opts.Output.GetTitle(), nil
+		})
+	}
+	if err != nil {
 		return fmt.Errorf("update check run %q on %s: %w", run.Name, repo, err)
 	}
 	return c.moreAnnotations(ctx, repo, id, run, rest)
 }
 
+// moreAnnotations sends annotations past the first 50, a batch at a time,
+// checking the run's annotation count before repeating a batch whose
+// answer was lost.
 func (c *Client) moreAnnotations(ctx context.Context, repo Repo, id int64, run CheckRun, rest []Annotation) error {
+	if len(rest) == 0 {
+		return nil
+	}
+	cr, _, err := c.gh.Checks.GetCheckRun(ctx, repo.Owner, repo.Name, id)
+	if err != nil {
+		return fmt.Errorf("annotate check run %q: %w", run.Name, err)
+	}
+	have := cr.GetOutput().GetAnnotationsCount()
 	for len(rest) > 0 {
 		var batch []Annotation
 		batch, rest = splitAnnotations(rest)
 		opts := github.UpdateCheckRunOptions{Name: run.Name, Output: output(run, batch)}
-		if _, _, err := c.gh.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, id, opts); err != nil {
+		want := have + len(batch)
+		err := writeOnce(ctx, "check run annotations", func() error {
+			_, _, err := c.gh.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, id, opts)
+			return err
+		}, func() (bool, error) {
+			cr, _, err := c.gh.Checks.GetCheckRun(ctx, repo.Owner, repo.Name, id)
+			return err == nil && cr.GetOutput().GetAnnotationsCount() >= want, err
+		})
+		if err != nil {
 			return fmt.Errorf("annotate check run %q: %w", run.Name, err)
 		}
+		have = want
 	}
 	return nil
 }
