@@ -18,6 +18,10 @@ type Fault struct {
 	Message string      // GitHub error message; defaults to the status text
 	DocURL  string      // documentation_url; go-github classifies some errors by it
 	Header  http.Header // extra response headers, e.g. Retry-After
+	// AfterEffect lets the request reach its endpoint and take effect, and
+	// only then answers with the fault: GitHub's 502 after the back end did
+	// the work, the case a client must not repeat blindly.
+	AfterEffect bool
 
 	re *regexp.Regexp
 }
@@ -54,6 +58,12 @@ func PrimaryRateLimit(method, path string, reset time.Time) Fault {
 // front end produces under load.
 func ServerError(method, path string, status int) Fault {
 	return Fault{Method: method, Path: path, Status: status, Message: "Server Error"}
+}
+
+// LostAnswer is a 5xx answered after the request took effect, as GitHub's
+// front end answers 502 or 504 when the back end was slow but finished.
+func LostAnswer(method, path string, status int) Fault {
+	return Fault{Method: method, Path: path, Status: status, Message: "Server Error", AfterEffect: true}
 }
 
 // InjectFault arms f; faults are matched in the order they were injected.

@@ -3,6 +3,7 @@ package githubsim
 import (
 	"net/http"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
@@ -107,9 +108,19 @@ func (s *Sim) listComments(c *call) {
 	if !ok {
 		return
 	}
+	// since: only comments updated at or after it, as GitHub filters.
+	var since time.Time
+	if v := c.query("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			c.invalid("IssueComment", "since", "invalid", "since must be an ISO 8601 timestamp")
+			return
+		}
+		since = t
+	}
 	out := []*github.IssueComment{}
 	for _, cm := range c.repo.comments {
-		if cm.number == p.number {
+		if cm.number == p.number && !cm.c.GetUpdatedAt().Time.Before(since) {
 			out = append(out, s.commentObj(c.repo, cm))
 		}
 	}

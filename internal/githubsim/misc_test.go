@@ -132,3 +132,31 @@ func TestPermissionsAndTeams(t *testing.T) {
 		t.Errorf("bot comment %v", c)
 	}
 }
+
+func TestLostAnswerTakesEffect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	n := f.openPR(t, "lost", map[string]string{"a.txt": "a"})
+	must(t, f.sim.InjectFault(LostAnswer("POST", `/issues/\d+/comments$`, http.StatusBadGateway)))
+	_, _, err := f.client.Issues.CreateComment(f.ctx, "acme", "deploy", n, &github.IssueComment{Body: github.String("hello")})
+	if statusOf(err) != http.StatusBadGateway {
+		t.Fatalf("create comment: %v, want the 502", err)
+	}
+	if got := f.sim.Comments(testRepo, n); len(got) != 1 || got[0].GetBody() != "hello" {
+		t.Fatalf("comments %v, want the one written despite the 502", got)
+	}
+
+	// since filters by last update, as GitHub does.
+	future := time.Now().Add(time.Hour)
+	list, _, err := f.client.Issues.ListComments(f.ctx, "acme", "deploy", n, &github.IssueListCommentsOptions{Since: &future})
+	must(t, err)
+	if len(list) != 0 {
+		t.Errorf("since an hour ahead: %d comments", len(list))
+	}
+	past := time.Now().Add(-time.Hour)
+	list, _, err = f.client.Issues.ListComments(f.ctx, "acme", "deploy", n, &github.IssueListCommentsOptions{Since: &past})
+	must(t, err)
+	if len(list) != 1 {
+		t.Errorf("since an hour ago: %d comments, want 1", len(list))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/statusrec"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"time"
 )
@@ -68,6 +69,9 @@ func (s *Sim) middleware(next http.Handler) http.Handler {
 		sw.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 		if f := s.log.takeFault(r.Method, r.URL.Path); f != nil {
 			rec.Fault = true
+			if f.AfterEffect {
+				next.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.WithValue(r.Context(), requestKey{}, rec)))
+			}
 			f.write(sw)
 		} else {
 			next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, rec)))
