@@ -61,6 +61,11 @@ func retrying(o Options, g *gate, m *metrics.Metrics) githubapp.ClientMiddleware
 			if err != nil {
 				return nil, err
 			}
+			if r.Body != nil {
+				// Every attempt sends a copy from GetBody; the original is
+				// closed as a RoundTripper must.
+				defer r.Body.Close()
+			}
 			ctx := r.Context()
 			var failures, limits int
 			var waited time.Duration
