@@ -52,6 +52,8 @@ func TestPlanSurvivesGitHubLimitsAndFailures(t *testing.T) {
 		c := w.stickyComments(n)
 		return len(c) == 1 && strings.Contains(c[0].GetBody(), first[:7]) && strings.Contains(c[0].GetBody(), `"n": "11"`)
 	})
+	// The policy check comes after the comment: the plan's work is done.
+	w.completed(first, "slipway/policy: staging")
 	w.eventually("every fault met", func() bool { return w.sim.PendingFaults() == 0 })
 	w.sim.Flush()
 	w.assertOneOfEach(t, n, first)
@@ -72,6 +74,7 @@ func TestPlanSurvivesGitHubLimitsAndFailures(t *testing.T) {
 		c := w.stickyComments(n)
 		return len(c) == 1 && strings.Contains(c[0].GetBody(), second[:7]) && strings.Contains(c[0].GetBody(), `"n": "12"`)
 	})
+	w.completed(second, "slipway/policy: staging")
 	w.eventually("every fault met", func() bool { return w.sim.PendingFaults() == 0 })
 	w.sim.Flush()
 	w.assertOneOfEach(t, n, second)
