@@ -2,11 +2,14 @@ package ghport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/slipwayhq/slipway/internal/backoff"
@@ -173,4 +176,31 @@ func countRuns(sim *githubsim.Sim, name string) int {
 		}
 	}
 	return n
+}
+
+func TestUncertain(t *testing.T) {
+	answered := func(code int) error {
+		return &github.ErrorResponse{Response: &http.Response{StatusCode: code, Request: &http.Request{Method: "POST", URL: &url.URL{}}}}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no error", nil, false},
+		{"502", fmt.Errorf("comment: %w", answered(502)), true},
+		{"504", answered(504), true},
+		{"422", answered(422), false},
+		{"404", answered(404), false},
+		{"secondary limit", &github.AbuseRateLimitError{}, false},
+		{"primary limit", &github.RateLimitError{}, false},
+		{"limit slipway did not sit out", &url.Error{Op: "Post", URL: "u", Err: &ghclient.LimitError{Kind: ghclient.Primary}}, false},
+		{"connection reset", &url.Error{Op: "Post", URL: "u", Err: errors.New("read: connection reset by peer")}, true},
+		{"attempt timed out", &url.Error{Op: "Post", URL: "u", Err: context.DeadlineExceeded}, true},
+	}
+	for _, tt := range tests {
+		if got := Uncertain(tt.err); got != tt.want {
+			t.Errorf("%s: Uncertain = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

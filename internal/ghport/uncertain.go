@@ -15,12 +15,12 @@ import (
 )
 
 // Uncertain tells whether err leaves it unknown if GitHub carried out a
-// write: a 5xx answer, or a connection lost without an answer. GitHub's
-// front end answers 502 when the back end is slow, and the back end often
-// finishes the work anyway. Refusals (4xx, rate limits) and cancellations
-// are certain: nothing was done, or nothing more will be.
+// write: a 5xx answer, or a connection lost or timed out without an
+// answer. GitHub's front end answers 502 when the back end is slow, and the
+// back end often finishes the work anyway. Refusals (4xx, rate limits) are
+// certain: nothing was done.
 func Uncertain(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil {
 		return false
 	}
 	var answered *github.ErrorResponse
@@ -47,6 +47,7 @@ const clockSkew = time.Minute
 // writeOnce performs a write that creates something on GitHub, so that a
 // lost answer never makes it twice: after an uncertain failure it waits,
 // asks landed whether the write took effect, and writes again only if not.
+// When ctx ends it stops with the write's error.
 func writeOnce(ctx context.Context, what string, write func() error, landed func() (bool, error)) error {
 	err := write()
 	for attempt := 1; Uncertain(err) && attempt < writeAttempts; attempt++ {
