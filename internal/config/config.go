@@ -32,6 +32,10 @@ const (
 	DefaultStoreKind       = StoreBolt
 	DefaultStorePath       = "/var/lib/slipway/slipway.db"
 	DefaultStoreNamespace  = "slipway"
+	DefaultLeaseDuration   = 15 * time.Second
+	// MinLeaseDuration keeps renewals (a third of the duration apart) well
+	// clear of request latency.
+	MinLeaseDuration = 3 * time.Second
 )
 
 // Store kinds.
@@ -101,6 +105,12 @@ type Store struct {
 	Kind      string `yaml:"kind"`
 	Path      string `yaml:"path"`
 	Namespace string `yaml:"namespace"`
+	// Cluster names the entry of clusters whose API server keeps the
+	// Leases (kind kubernetes); empty means the cluster slipway runs in.
+	Cluster string `yaml:"cluster"`
+	// LeaseDuration is how long a replica's claim (leadership, an apply in
+	// progress) outlives the replica if it dies without releasing it.
+	LeaseDuration Duration `yaml:"lease_duration"`
 }
 
 // Duration is a time.Duration written as "30s" or "5m" in YAML.
@@ -167,9 +177,10 @@ func Defaults() *Config {
 			MaxConcurrentRequests: DefaultMaxConcurrent,
 		},
 		Store: Store{
-			Kind:      DefaultStoreKind,
-			Path:      DefaultStorePath,
-			Namespace: DefaultStoreNamespace,
+			Kind:          DefaultStoreKind,
+			Path:          DefaultStorePath,
+			Namespace:     DefaultStoreNamespace,
+			LeaseDuration: Duration(DefaultLeaseDuration),
 		},
 	}
 }

@@ -122,6 +122,32 @@ func TestParse(t *testing.T) {
 		}},
 		{name: "max_retry_wait too short", yaml: good + "  max_retry_wait: 0s\n", wantErr: []string{"slipway.yaml:6: github.max_retry_wait: must be at least 1s"}},
 		{name: "no concurrent requests", yaml: good, env: []string{"GITHUB_MAX_CONCURRENT_REQUESTS=0"}, wantErr: []string{"github.max_concurrent_requests: must be at least 1, got 0"}},
+		{
+			name: "kubernetes store on a named cluster",
+			yaml: good + "clusters:\n  - name: staging\n    kubeconfig: " + kubeconfig + "\n    repos: [\"acme/*\"]\n" +
+				"store:\n  kind: kubernetes\n  cluster: staging\n",
+			env: []string{"SLIPWAY_STORE_LEASE_DURATION=20s"},
+			check: func(t *testing.T, c *Config) {
+				if c.Store.Cluster != "staging" || c.Store.Namespace != DefaultStoreNamespace || time.Duration(c.Store.LeaseDuration) != 20*time.Second {
+					t.Errorf("store decoded to %+v", c.Store)
+				}
+			},
+		},
+		{
+			name: "kubernetes store in the cluster slipway runs in",
+			yaml: good + "store:\n  kind: kubernetes\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Store.Cluster != "" || time.Duration(c.Store.LeaseDuration) != DefaultLeaseDuration {
+					t.Errorf("store decoded to %+v", c.Store)
+				}
+			},
+		},
+		{name: "store cluster must be defined", yaml: good + "clusters:\n  - name: staging\n    in_cluster: true\n    repos: [a/b]\nstore:\n  kind: kubernetes\n  cluster: prod\n",
+			wantErr: []string{`slipway.yaml:12: store.cluster: no cluster "prod" in clusters (defined: "staging")`}},
+		{name: "store cluster from the environment must be defined", yaml: good + "store:\n  kind: kubernetes\n", env: []string{"SLIPWAY_STORE_CLUSTER=prod"},
+			wantErr: []string{`store.cluster: no cluster "prod" in clusters (defined: none)`}},
+		{name: "lease duration too short", yaml: good + "store:\n  kind: kubernetes\n  lease_duration: 1s\n", wantErr: []string{"slipway.yaml:8: store.lease_duration: must be at least 3s, got 1s"}},
+		{name: "store namespace must be a namespace name", yaml: good + "store:\n  kind: kubernetes\n  namespace: Ops_Team\n", wantErr: []string{`slipway.yaml:8: store.namespace: "Ops_Team" is not a namespace name`}},
 		{name: "relative v3 url", yaml: good + "  v3_api_url: api/v3\n", wantErr: []string{"github.v3_api_url: must be an absolute URL"}},
 	}
 	for _, tt := range tests {

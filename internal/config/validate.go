@@ -7,10 +7,12 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
@@ -129,11 +131,30 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 	case StoreKubernetes:
 		if c.Store.Namespace == "" {
 			fail("store.namespace", "is required for the kubernetes store")
+		} else if errs := validation.IsDNS1123Label(c.Store.Namespace); len(errs) > 0 {
+			fail("store.namespace", "%q is not a namespace name: %s", c.Store.Namespace, strings.Join(errs, "; "))
+		}
+		if c.Store.Cluster != "" && !names[c.Store.Cluster] {
+			fail("store.cluster", "no cluster %q in clusters (defined: %s); name one of them, or leave store.cluster empty for the cluster slipway runs in", c.Store.Cluster, listOrNone(c.Clusters))
+		}
+		if c.Store.LeaseDuration < Duration(MinLeaseDuration) {
+			fail("store.lease_duration", "must be at least %s, got %s", MinLeaseDuration, time.Duration(c.Store.LeaseDuration))
 		}
 	default:
 		fail("store.kind", "must be %q or %q, got %q", StoreBolt, StoreKubernetes, c.Store.Kind)
 	}
 	return errs
+}
+
+func listOrNone(clusters []Cluster) string {
+	var out []string
+	for _, cl := range clusters {
+		out = append(out, strconv.Quote(cl.Name))
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
 }
 
 // checkRSAKey fails early on a key GitHub App authentication would reject

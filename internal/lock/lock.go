@@ -1,6 +1,6 @@
 // Package lock holds per-environment locks: which pull request may apply an
-// environment. Stored behind one interface; bolt (embedded) here, Kubernetes
-// Leases later.
+// environment (Store: bolt, embedded, for one replica; or Kubernetes Leases
+// shared by several), and which replica is applying it right now (Runs).
 //
 // slipway otherwise keeps its state in GitHub and the cluster. Locks are the
 // exception because GitHub has nothing that says "this pull request owns

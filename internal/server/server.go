@@ -17,7 +17,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/ghclient"
 	"github.com/slipwayhq/slipway/internal/handler"
-	"github.com/slipwayhq/slipway/internal/lock"
+	"github.com/slipwayhq/slipway/internal/leader"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/runqueue"
 	"github.com/slipwayhq/slipway/internal/scheduler"
@@ -56,6 +56,9 @@ type Server struct {
 	// started is when this process began: work GitHub shows in progress
 	// since before then was left by a stopped process.
 	started time.Time
+	// elector picks the replica that runs the periodic loops.
+	elector  leader.Elector
+	identity string
 }
 
 // New builds the server from cfg. It does not listen yet.
@@ -63,12 +66,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	if cfg.GitHub.App.WebhookSecret == "" {
 		return nil, errEmptySecret
 	}
-	if cfg.Store.Kind != config.StoreBolt {
-		return nil, fmt.Errorf("store.kind %q: only the bolt store is available in this version; use store.kind: bolt with a single replica", cfg.Store.Kind)
-	}
-	locks, err := lock.OpenBolt(cfg.Store.Path)
+	state, err := openStore(cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("store.path: %w", err)
+		return nil, err
 	}
 	queue := runqueue.New(cfg.Server.Workers)
 	targets := newClusterTargets(cfg)
@@ -77,7 +77,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		deps = &handler.Deps{
 			Clients: clients,
 			Queue:   queue,
-			Runner:  &workflow.Runner{Targets: targets.forRepo, Locks: locks, Rendered: workflow.NewFilesCache(renderedCommits)},
+			Runner:  &workflow.Runner{Targets: targets.forRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits)},
 		}
 		return []githubapp.EventHandler{
 			&handler.Installation{Clients: clients},
@@ -89,10 +89,11 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		}
 	})
 	if err != nil {
-		locks.Close()
+		state.locks.Close()
 		return nil, err
 	}
-	s.queue, s.closers, s.deps = queue, append(s.closers, locks.Close), deps
+	s.queue, s.closers, s.deps = queue, append(s.closers, state.locks.Close), deps
+	s.identity, s.elector = state.identity, state.elector
 	return s, nil
 }
 
@@ -115,6 +116,7 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 		log:     log,
 		metrics: m,
 		sched:   scheduler.New(cfg.Server.Workers, cfg.Server.QueueSize, m),
+		elector: leader.Alone{},
 	}
 	dispatcher := githubapp.NewEventDispatcher(
 		makeHandlers(clients),
@@ -156,7 +158,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	loops, stopLoops := context.WithCancel(s.log.WithContext(context.Background()))
 	defer stopLoops()
-	go s.runLoops(loops)
+	led := make(chan struct{})
+	go func() {
+		defer close(led)
+		s.elector.Run(loops, s.runLoops)
+	}()
 	s.ready.Store(true)
 	s.log.Info().Str("address", ln.Addr().String()).Msg("serving")
 
@@ -175,6 +181,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	httpErr := srv.Shutdown(shutdownCtx)
 	drainErr := s.sched.Drain(shutdownCtx)
+	// Leadership is handed over once the loops have stopped.
+	select {
+	case <-led:
+	case <-shutdownCtx.Done():
+	}
 	var queueErr error
 	if s.queue != nil {
 		queueErr = s.queue.Drain(shutdownCtx)

@@ -39,6 +39,9 @@ type Runner struct {
 	// Targets resolves the clusters a repository may plan against.
 	Targets func(repo string) Targets
 	Locks   lock.Store
+	// Runs keeps two applies of one environment (here or on another
+	// replica) from running at once.
+	Runs    lock.Runs
 	Options PlanOptions
 	// Rendered remembers which files each environment reads at a commit.
 	Rendered *FilesCache

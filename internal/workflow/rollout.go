@@ -44,6 +44,14 @@ func (r rolled) ok() bool {
 func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string, ro rollout) rolled {
 	log := zerolog.Ctx(ctx).With().Str("env", ro.env.Name).Str("sha", ro.commit).Logger()
 	out := rolled{env: ro.env.Name}
+	// One apply of an environment at a time, across replicas.
+	ctx, end, err := s.Runs.Begin(ctx, lockKey(s.Repo, ro.env.Name), ro.what())
+	if err != nil {
+		out.refused = err
+		log.Info().Err(err).Msg("apply refused")
+		return out
+	}
+	defer end()
 	var checkID, deployID int64
 	started := func(p *plan.Plan) error {
 		var err error
@@ -93,6 +101,14 @@ type deploymentPayload struct {
 	PullRequest int    `json:"pull_request,omitempty"`
 	PlanDigest  string `json:"plan_digest"`
 	Tool        string `json:"tool"`
+}
+
+// what names the rollout for a replica that finds it running.
+func (ro rollout) what() string {
+	if ro.number != 0 {
+		return fmt.Sprintf("#%d at %s", ro.number, short(ro.commit))
+	}
+	return "push at " + short(ro.commit)
 }
 
 func deploymentDescription(ro rollout, p *plan.Plan) string {
