@@ -102,15 +102,16 @@ func (r *LeaseRuns) Begin(ctx context.Context, key Key, what string) (context.Co
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	log := zerolog.Ctx(ctx).With().Str("lease", r.namespace+"/"+name).Logger()
-	stop, renewed := make(chan struct{}), make(chan struct{})
+	stopCtx, stop := context.WithCancel(context.Background())
+	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		r.renew(log, held, id, stop, cancel)
+		r.renew(stopCtx, log, held, id, cancel)
 	}()
 	var once sync.Once
 	end := func() {
 		once.Do(func() {
-			close(stop)
+			stop()
 			<-renewed
 			cancel(nil)
 			r.release(log, name, id)
@@ -153,28 +154,30 @@ func (r *LeaseRuns) live(l *coordinationv1.Lease, now time.Time) (Run, bool) {
 	return run, now.Before(s.RenewTime.Add(d))
 }
 
-// renew keeps the run's Lease fresh until stop closes. When it cannot, and
+// renew keeps the run's Lease fresh until stop ends. When it cannot, and
 // the next try would come too close to the moment the other replicas see
 // the Lease expire (or another replica already holds it), it cancels the
 // run with ErrRunLost, so that this apply stops before another may begin.
-func (r *LeaseRuns) renew(log zerolog.Logger, held *coordinationv1.Lease, id string, stop <-chan struct{}, lost context.CancelCauseFunc) {
+func (r *LeaseRuns) renew(stop context.Context, log zerolog.Logger, held *coordinationv1.Lease, id string, lost context.CancelCauseFunc) {
 	every := r.duration / 3
 	last := r.now() // no later than the renewTime the Lease holds
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-stop.Done():
 			return
 		case <-tick.C:
 		}
 		at := r.now()
-		ctx, cancel := context.WithTimeout(context.Background(), every)
+		ctx, cancel := context.WithTimeout(stop, every)
 		next, err := r.renewOnce(ctx, held, id)
 		cancel()
 		// Half a period of margin for request latency and clock skew.
 		giveUp := last.Add(r.duration - every/2)
 		switch {
+		case stop.Err() != nil:
+			return // the run ended during the request
 		case err == nil:
 			held, last = next, at
 		case errors.Is(err, errNotOurs):

@@ -81,6 +81,24 @@ func newWorld(t *testing.T, workers int) *world {
 // the server config adjusted by each of tweak.
 func newWorldWith(t *testing.T, workers int, files func(*world) map[string]string, tweak ...func(*config.Config)) *world {
 	t.Helper()
+	w := newSimWorld(t)
+	cfg := w.serverConfig(workers)
+	cfg.Store.Path = filepath.Join(t.TempDir(), "slipway.db")
+	for _, f := range tweak {
+		f(cfg)
+	}
+	w.cfg = cfg
+	var addr string
+	w.srv, addr = startServer(t, cfg)
+	w.sim.SetWebhookURL("http://" + addr + WebhookPath)
+	w.populate(files)
+	return w
+}
+
+// newSimWorld is a world with githubsim and the environments' namespaces,
+// but no slipway yet and an empty githubsim.
+func newSimWorld(t *testing.T) *world {
+	t.Helper()
 	env := testenv.Get(t)
 	w := &world{t: t, patience: time.Minute, repo: shopRepo, staging: testenv.NewNamespace(t, env), prod: testenv.NewNamespace(t, env), kubeconf: env.Kubeconfig(), env: env}
 	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, Dir: t.TempDir(), CacheControl: "no-cache"})
@@ -89,38 +107,40 @@ func newWorldWith(t *testing.T, workers int, files func(*world) map[string]strin
 	}
 	t.Cleanup(sim.Close)
 	w.sim = sim
+	return w
+}
 
+// serverConfig is a slipway config for w's githubsim and the test cluster,
+// with the default (bolt) store.
+func (w *world) serverConfig(workers int) *config.Config {
 	cfg := config.Defaults()
-	cfg.GitHub.WebURL, cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = sim.URL(), sim.V3URL(), sim.V4URL()
-	cfg.GitHub.App.IntegrationID = sim.AppID()
+	cfg.GitHub.WebURL, cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = w.sim.URL(), w.sim.V3URL(), w.sim.V4URL()
+	cfg.GitHub.App.IntegrationID = w.sim.AppID()
 	cfg.GitHub.App.WebhookSecret = secret
-	cfg.GitHub.App.PrivateKey = string(sim.PrivateKeyPEM())
+	cfg.GitHub.App.PrivateKey = string(w.sim.PrivateKeyPEM())
 	cfg.Server.Workers = workers
 	cfg.Server.QueueSize = 1000
 	cfg.Server.ShutdownTimeout = config.Duration(30 * time.Second)
-	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: env.Kubeconfig(), Context: "testenv", Repos: []string{"acme/*"}}}
-	cfg.Store.Path = filepath.Join(t.TempDir(), "slipway.db")
+	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: w.kubeconf, Context: "testenv", Repos: []string{"acme/*"}}}
+	return cfg
+}
 
-	for _, f := range tweak {
-		f(cfg)
+// populate installs the App on acme and creates acme/shop with files; its
+// webhooks go wherever githubsim's webhook URL points.
+func (w *world) populate(files func(*world) map[string]string) {
+	w.t.Helper()
+	var err error
+	if w.inst, err = w.sim.CreateInstallation("acme"); err != nil {
+		w.t.Fatal(err)
 	}
-	w.cfg = cfg
-	var addr string
-	w.srv, addr = startServer(t, cfg)
-	sim.SetWebhookURL("http://" + addr + WebhookPath)
-
-	if w.inst, err = sim.CreateInstallation("acme"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateRepo(w.inst, shopRepo, files(w)); err != nil {
-		t.Fatal(err)
+	if _, err := w.sim.CreateRepo(w.inst, shopRepo, files(w)); err != nil {
+		w.t.Fatal(err)
 	}
 	for user, perm := range map[string]string{"alice": "write", "bob": "write", "rita": "read"} {
-		if err := sim.SetPermission(shopRepo, user, perm); err != nil {
-			t.Fatal(err)
+		if err := w.sim.SetPermission(shopRepo, user, perm); err != nil {
+			w.t.Fatal(err)
 		}
 	}
-	return w
 }
 
 // shopFiles is a shop with a shared Kustomize base and two overlays.
