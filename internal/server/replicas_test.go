@@ -245,6 +245,7 @@ func TestReplicaDiesMidApply(t *testing.T) {
 	w, dying, survivor := rs.w, rs.replicas[0], rs.replicas[1]
 	web := strings.Replace(deploymentYAML("web", "registry.example/web:1.0", false), "spec:\n  replicas: 1", "spec:\n  minReadySeconds: 15\n  replicas: 1", 1)
 	pr := w.openPR("slow", "alice", map[string]string{"deploy/staging/web.yaml": web})
+	t.Cleanup(func() { w.logConversation(pr) })
 	w.completed(w.head(pr), "slipway/plan: staging")
 
 	rs.front.pin(pr, 0)
@@ -299,6 +300,19 @@ func TestReplicaDiesMidApply(t *testing.T) {
 		c := w.stickyComments(pr)
 		return len(c) == 1 && strings.Contains(c[0].GetBody(), "/apply by @alice") && strings.Contains(c[0].GetBody(), "✅")
 	})
+}
+
+// logConversation logs slipway's comments on pr after a failure.
+func (w *world) logConversation(pr int) {
+	if !w.t.Failed() {
+		return
+	}
+	for _, c := range w.sim.Comments(w.repo, pr) {
+		w.t.Logf("comment by %s:\n%s", c.GetUser().GetLogin(), c.GetBody())
+	}
+	for _, d := range w.deployments("staging") {
+		w.t.Logf("deployment %d of %s: %v (%s)", d.d.GetID(), d.d.GetRef(), d.states, d.last.GetDescription())
+	}
 }
 
 // front is the test's load balancer: each webhook goes to one live replica,
