@@ -16,6 +16,7 @@ import (
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
 )
 
 // LeaseName is the Lease the replicas compete for.
@@ -82,7 +83,7 @@ func (e *Lease) term(ctx context.Context, fn func(ctx context.Context)) error {
 	// The election outlives ctx until fn has returned, so that releasing
 	// the Lease (ReleaseOnCancel) never lets another replica lead while
 	// this one's fn still runs.
-	electCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	electCtx, stopElection := context.WithCancel(klog.NewContext(context.WithoutCancel(ctx), newLogr(e.log)))
 	defer stopElection()
 	var (
 		mu       sync.Mutex
