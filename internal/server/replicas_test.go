@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,14 +11,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
@@ -196,7 +193,7 @@ func TestReplicasApplyOneAtATime(t *testing.T) {
 		}
 	}
 
-	recs := w.recorded("staging", 1)
+	recs := w.settled("staging", 1)
 	var payload struct {
 		PR int `json:"pull_request"`
 	}
@@ -212,7 +209,7 @@ func TestReplicasApplyOneAtATime(t *testing.T) {
 	}
 	w.reply(loser, fmt.Sprintf("`staging` is locked by #%d", winner))
 	w.sim.Flush()
-	if n := len(w.records("staging")); n != 1 {
+	if n := len(w.deployments("staging")); n != 1 {
 		t.Errorf("%d Deployment records of staging, want 1", n)
 	}
 	if w.configMap(w.staging, winnerCM) == nil {
@@ -254,7 +251,7 @@ func TestReplicaDiesMidApply(t *testing.T) {
 	rs.front.pin(pr, 0)
 	w.command(pr, "alice", "/apply staging")
 	w.eventually("replica-0 applying staging", func() bool {
-		d := w.records("staging")
+		d := w.deployments("staging")
 		return len(d) == 1 && !d[0].done() && rs.runHolder() == dying.srv.identity
 	})
 
@@ -292,7 +289,7 @@ func TestReplicaDiesMidApply(t *testing.T) {
 		return len(runs) > plans
 	})
 	w.command(pr, "alice", "/apply staging")
-	recs := w.recorded("staging", 2)
+	recs := w.settled("staging", 2)
 	if got := strings.Join(recs[0].states, ","); got != "in_progress" {
 		t.Errorf("the dead replica's Deployment record: %s, want it left in_progress", got)
 	}
@@ -305,33 +302,6 @@ func TestReplicaDiesMidApply(t *testing.T) {
 	})
 }
 
-// records are env's Deployment records, oldest first, each with its
-// statuses in the order they were made (by ID).
-func (w *world) records(env string) []deploymentRecord {
-	recs := w.deployments(env)
-	for i := range recs {
-		statuses := w.sim.DeploymentStatuses(w.repo, recs[i].d.GetID())
-		slices.SortFunc(statuses, func(a, b *github.DeploymentStatus) int { return cmp.Compare(a.GetID(), b.GetID()) })
-		recs[i].states = nil
-		for _, st := range statuses {
-			recs[i].states = append(recs[i].states, st.GetState())
-			recs[i].last = st
-		}
-	}
-	return recs
-}
-
-// recorded waits until env has n Deployment records, the last finished.
-func (w *world) recorded(env string, n int) []deploymentRecord {
-	w.t.Helper()
-	var got []deploymentRecord
-	w.eventually(fmt.Sprintf("%d Deployment records of %s, the last finished", n, env), func() bool {
-		got = w.records(env)
-		return len(got) == n && got[n-1].done()
-	})
-	return got
-}
-
 // logConversation logs slipway's comments on pr after a failure.
 func (w *world) logConversation(pr int) {
 	if !w.t.Failed() {
@@ -340,7 +310,7 @@ func (w *world) logConversation(pr int) {
 	for _, c := range w.sim.Comments(w.repo, pr) {
 		w.t.Logf("comment by %s:\n%s", c.GetUser().GetLogin(), c.GetBody())
 	}
-	for _, d := range w.records("staging") {
+	for _, d := range w.deployments("staging") {
 		w.t.Logf("deployment %d of %s: %v (%s)", d.d.GetID(), d.d.GetRef(), d.states, d.last.GetDescription())
 	}
 }
