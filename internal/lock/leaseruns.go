@@ -137,6 +137,24 @@ func (r *LeaseRuns) claim(l *coordinationv1.Lease, key Key, what, id string, now
 	l.Spec.RenewTime = &t
 }
 
+// Running implements Runs.
+func (r *LeaseRuns) Running(ctx context.Context, key Key) (*Run, error) {
+	if err := key.validate(); err != nil {
+		return nil, err
+	}
+	l, err := r.leases().Get(ctx, leaseName(kindRun, key), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the run lease of %s: %w", key.Env, err)
+	}
+	if run, ok := r.live(l, r.now()); ok {
+		return &run, nil
+	}
+	return nil, nil
+}
+
 // live reports whether l is held and was renewed within its duration.
 func (r *LeaseRuns) live(l *coordinationv1.Lease, now time.Time) (Run, bool) {
 	s := l.Spec

@@ -21,6 +21,8 @@ type Runs interface {
 	// ctx, cancelled (with cause ErrRunLost) if the run's claim lapses
 	// before end is called; end must be called when the apply is over.
 	Begin(ctx context.Context, key Key, what string) (context.Context, func(), error)
+	// Running returns the apply of key in progress on any replica, or nil.
+	Running(ctx context.Context, key Key) (*Run, error)
 }
 
 // Run is an apply in progress.
@@ -65,6 +67,16 @@ var _ Runs = (*Local)(nil)
 // replica in errors.
 func NewLocal(replica string) *Local {
 	return &Local{replica: replica, now: time.Now, running: map[string]Run{}}
+}
+
+// Running implements Runs.
+func (l *Local) Running(_ context.Context, key Key) (*Run, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r, ok := l.running[strings.ToLower(key.Repo)+"\x00"+key.Env]; ok {
+		return &r, nil
+	}
+	return nil, nil
 }
 
 // Begin implements Runs.

@@ -68,6 +68,32 @@ func testRuns(t *testing.T, open func(t *testing.T, replica string) Runs) {
 		end() // ending twice is harmless
 		begin(t, r, key("staging"), "#2 at bbbbbbb")
 	})
+	t.Run("running", func(t *testing.T) {
+		r := open(t, "replica-1")
+		running := func(k Key) *Run {
+			t.Helper()
+			run, err := r.Running(ctx, k)
+			if err != nil {
+				t.Fatalf("Running(%v): %v", k, err)
+			}
+			return run
+		}
+		if got := running(key("staging")); got != nil {
+			t.Fatalf("Running before Begin = %+v, want nil", got)
+		}
+		end := begin(t, r, key("staging"), first.What)
+		if got := running(key("staging")); got == nil || got.Replica != first.Replica || got.What != first.What {
+			t.Errorf("Running during the run = %+v, want %+v", got, first)
+		}
+		if got := running(key("production")); got != nil {
+			t.Errorf("Running of another environment = %+v, want nil", got)
+		}
+		end()
+		if got := running(key("staging")); got != nil {
+			t.Errorf("Running after end = %+v, want nil", got)
+		}
+	})
+
 	t.Run("message", func(t *testing.T) {
 		r := open(t, "replica-1")
 		begin(t, r, key("staging"), first.What)

@@ -88,7 +88,14 @@ func (s *Session) plannedHead(ctx context.Context, pr ghport.PR, runs []ghport.C
 func (s *Session) finishInterruptedRuns(ctx context.Context, runs []ghport.CheckRunState, interrupted Interrupted) bool {
 	plan := false
 	for _, r := range runs {
-		if !strings.HasPrefix(r.Name, "slipway/") || r.Status == "completed" || !interrupted(r.StartedAt) {
+		if !strings.HasPrefix(r.Name, "slipway/") || r.Status == "completed" {
+			continue
+		}
+		env, _ := strings.CutPrefix(r.Name, checkApplyPrefix)
+		if env == r.Name {
+			env = ""
+		}
+		if !s.abandoned(ctx, env, r.StartedAt, interrupted) {
 			continue
 		}
 		err := s.GitHub.UpdateCheckRun(ctx, s.Repo, r.ID, ghport.CheckRun{
@@ -112,6 +119,26 @@ func retryHint(check string) string {
 	return "slipway plans this head again by itself."
 }
 
+// abandoned reports whether work GitHub shows in progress since started
+// is no longer being done: a stopped process left it, or, for an apply of
+// env, no replica runs an apply of env now (records of an apply are made
+// and completed while its run is held, so one left in progress without a
+// run was cut off).
+func (s *Session) abandoned(ctx context.Context, env string, started time.Time, interrupted Interrupted) bool {
+	if interrupted(started) {
+		return true
+	}
+	if env == "" || s.Runs == nil {
+		return false
+	}
+	run, err := s.Runs.Running(ctx, lockKey(s.Repo, env))
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Str("env", env).Msg("resync: read the run lease")
+		return false
+	}
+	return run == nil
+}
+
 // finishInterruptedDeployments marks rollouts a stopped process left in
 // progress as errors, with their apply check runs.
 func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted Interrupted) error {
@@ -120,7 +147,7 @@ func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted 
 		return err
 	}
 	for _, d := range recs {
-		if (d.State != "in_progress" && d.State != "queued" && d.State != "pending") || !interrupted(d.Created) {
+		if (d.State != "in_progress" && d.State != "queued" && d.State != "pending") || !s.abandoned(ctx, d.Environment, d.Created, interrupted) {
 			continue
 		}
 		if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, d.ID, ghport.DeploymentStatus{

@@ -2,12 +2,14 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/apply"
 	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
@@ -78,6 +80,12 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 	}
 	p, result, err := ApplyEnvironment(ctx, tree, cfg, ro.env.Name, ro.commit, s.Targets(s.Repo.String()), s.Options, ro.reviewed, started)
 	out.plan, out.result = p, result
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, lock.ErrRunLost) {
+		err = cause // say why the apply stopped, not just "context canceled"
+		if result != nil && result.Err == "" {
+			result.Err = cause.Error()
+		}
+	}
 	if checkID == 0 && deployID == 0 && err != nil {
 		// Refused before anything was recorded or applied.
 		out.refused = err
