@@ -151,9 +151,9 @@ func TestValidateCommand(t *testing.T) {
 			"d/a.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
 		}, ".slipway.yaml:8: environments[0].policy.rules[0]"},
 		{"rule violated names the object", map[string]string{
-			".slipway.yaml": "version: 1\nenvironments:\n  - name: dev\n    path: d\n    cluster: c\n    policy:\n      rules:\n        - {name: named-a, expr: \"object.metadata.name == 'a'\", message: only a}\n",
+			".slipway.yaml": "version: 1\nenvironments:\n  - name: dev\n    path: d\n    cluster: c\n    namespace: shop\n    policy:\n      rules:\n        - {name: named-a, match: {namespaces: [shop]}, expr: \"object.metadata.name == 'a'\", message: only a}\n",
 			"d/a.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
-		}, "dev: rule \"named-a\": 1 of 2 objects violates: only a\n  ConfigMap/b"},
+		}, "dev: rule \"named-a\": 1 of 2 objects violates: only a\n  ConfigMap/shop/b"},
 		{"kustomize path escape refused", map[string]string{
 			".slipway.yaml":        "version: 1\nenvironments:\n  - {name: dev, path: d, cluster: c}\n",
 			"d/kustomization.yaml": "resources:\n  - ../../../../../../etc/passwd\n",

@@ -28,7 +28,7 @@ func newValidate() *cobra.Command {
 			failed, violated := 0, 0
 			for i := range cfg.Environments {
 				env := &cfg.Environments[i]
-				res, err := render.Render(cmd.Context(), repo, env, render.Options{})
+				res, err := render.Render(cmd.Context(), repo, env, render.Options{Scope: render.Offline})
 				if err != nil {
 					failed++
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", env.Name, err)
