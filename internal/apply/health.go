@@ -14,6 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/slipwayhq/slipway/internal/recovery"
 )
 
 // wait waits, up to env's wait, for every applied object to become ready
@@ -104,8 +106,10 @@ func (r *run) diagnose(ctx context.Context, slots []int) []health {
 	found := make([]*health, len(slots))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(concurrency)
+	var caught recovery.Caught
 	for n, i := range slots {
 		g.Go(func() error {
+			defer caught.Recover()
 			want := r.payload[i]
 			live := &unstructured.Unstructured{}
 			live.SetGroupVersionKind(want.GroupVersionKind())
@@ -130,6 +134,7 @@ func (r *run) diagnose(ctx context.Context, slots []int) []health {
 		})
 	}
 	_ = g.Wait() // every goroutine records its own failure
+	caught.Repanic()
 	var out []health
 	for _, h := range found {
 		if h != nil {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/recovery"
 )
 
 // applyStaged sends the plan's objects and records each one's outcome. It
@@ -135,6 +136,7 @@ func (r *run) sendGroup(ctx context.Context, slots []int) bool {
 	}
 	var (
 		wg       sync.WaitGroup
+		caught   recovery.Caught
 		stop     atomic.Bool
 		mu       sync.Mutex
 		refusals []refusal
@@ -154,6 +156,7 @@ func (r *run) sendGroup(ctx context.Context, slots []int) bool {
 		go func() {
 			defer wg.Done()
 			defer func() { <-inFlight }()
+			defer caught.Recover()
 			obj := r.payload[i].DeepCopy() // the response is decoded into it
 			err := r.m.Client().Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
 				client.ForceOwnership, client.FieldOwner(r.fieldManager))
@@ -168,6 +171,7 @@ func (r *run) sendGroup(ctx context.Context, slots []int) bool {
 		}()
 	}
 	wg.Wait()
+	caught.Repanic()
 	if len(refusals) == 0 {
 		if ctx.Err() != nil {
 			r.cancelled(ctx)

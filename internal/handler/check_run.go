@@ -42,11 +42,11 @@ func (h *CheckRun) Handle(ctx context.Context, _, _ string, payload []byte) erro
 		}
 		log.Info().Str("check", name).Msg("check run re-requested")
 		if isPolicy {
-			h.submit(ctx, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Coalesce: true}, "policy",
+			h.submit(ctx, s, number, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Coalesce: true}, "policy",
 				func(ctx context.Context) error { return s.PolicyPR(ctx, number) })
 			continue
 		}
-		h.submit(ctx, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Supersedes: true, Interruptible: true}, "plan",
+		h.submit(ctx, s, number, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Supersedes: true, Interruptible: true}, "plan",
 			func(ctx context.Context) error {
 				return s.PlanPR(ctx, workflow.PlanRequest{Number: number, Envs: []string{env}})
 			})

@@ -8,9 +8,12 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
 	"github.com/slipwayhq/slipway/internal/source"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -23,6 +26,8 @@ type Deps struct {
 	Runner  *workflow.Runner
 	Queue   *runqueue.Queue
 	Source  source.Options
+	// Panics counts the queued jobs that panicked; nil counts nothing.
+	Panics prometheus.Counter
 
 	mu   sync.Mutex
 	slug string
@@ -35,15 +40,11 @@ func (d *Deps) AppSlug(ctx context.Context) (string, error) {
 	if d.slug != "" {
 		return d.slug, nil
 	}
-	client, err := d.Clients.NewAppClient()
-	if err != nil {
-		return "", err
-	}
-	app, _, err := client.Apps.Get(ctx, "")
+	slug, err := appSlug(ctx, d.Clients)
 	if err != nil {
 		return "", fmt.Errorf("get the App's slug: %w", err)
 	}
-	d.slug = app.GetSlug()
+	d.slug = slug
 	return d.slug, nil
 }
 
@@ -67,13 +68,19 @@ func (d *Deps) session(ctx context.Context, installationID int64, repo *github.R
 	}, nil
 }
 
-// submit queues work for a pull request, carrying the event's logger.
-func (d *Deps) submit(ctx context.Context, job runqueue.Job, what string, work func(context.Context) error) {
+// submit queues work for pull request number of s's repository (0: none),
+// carrying the event's logger. A panic in work is logged with its stack,
+// counted and told to the pull request; the queue goes on.
+func (d *Deps) submit(ctx context.Context, s *workflow.Session, number int, job runqueue.Job, what string, work func(context.Context) error) {
 	logger := *zerolog.Ctx(ctx)
+	delivery := deliveryOf(ctx)
 	job.Run = func(ctx context.Context) {
 		ctx = logger.WithContext(ctx)
-		err := work(ctx)
+		err := recovery.Call(func() error { return work(ctx) })
+		var p *recovery.Panic
 		switch {
+		case errors.As(err, &p):
+			d.jobPanicked(ctx, s, number, what, delivery, p)
 		case err != nil && errors.Is(context.Cause(ctx), runqueue.ErrSuperseded):
 			logger.Info().Msg(what + " superseded by newer work")
 		case err != nil:
@@ -81,4 +88,22 @@ func (d *Deps) submit(ctx context.Context, job runqueue.Job, what string, work f
 		}
 	}
 	d.Queue.Submit(job)
+}
+
+func (d *Deps) jobPanicked(ctx context.Context, s *workflow.Session, number int, what, delivery string, p *recovery.Panic) {
+	logPanic(ctx, p, "job "+what)
+	if d.Panics != nil {
+		d.Panics.Inc()
+	}
+	if number == 0 {
+		return // a push to the default branch: no pull request to tell
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+	defer cancel()
+	err := recovery.Call(func() error {
+		return publish.InternalError(ctx, s.GitHub, s.Repo, number, s.Bot, what, delivery)
+	})
+	if err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("could not tell the pull request about the internal error")
+	}
 }

@@ -49,6 +49,6 @@ func (h *IssueComment) Handle(ctx context.Context, _, _ string, payload []byte) 
 	if err != nil || work == nil {
 		return err
 	}
-	h.submit(ctx, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Supersedes: true, Interruptible: true}, "command", work)
+	h.submit(ctx, s, number, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Supersedes: true, Interruptible: true}, "command", work)
 	return nil
 }

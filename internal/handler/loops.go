@@ -23,7 +23,7 @@ func (d *Deps) Resync(ctx context.Context, interrupted workflow.Interrupted) err
 			zerolog.Ctx(ctx).Error().Err(err).Msg("resync")
 		}
 		for _, n := range unplanned {
-			d.submit(ctx, runqueue.Job{Key: workflow.Key(full, n), Interruptible: true, Coalesce: true}, "plan", func(ctx context.Context) error {
+			d.submit(ctx, s, n, runqueue.Job{Key: workflow.Key(full, n), Interruptible: true, Coalesce: true}, "plan", func(ctx context.Context) error {
 				return s.PlanUnplanned(ctx, n)
 			})
 		}
@@ -33,7 +33,7 @@ func (d *Deps) Resync(ctx context.Context, interrupted workflow.Interrupted) err
 // Drift queues a drift check of every repository, behind its deploys.
 func (d *Deps) Drift(ctx context.Context) error {
 	return d.eachRepo(ctx, func(ctx context.Context, s *workflow.Session, full string) {
-		d.submit(ctx, runqueue.Job{Key: workflow.DeployKey(full), Coalesce: true}, "drift", s.Drift)
+		d.submit(ctx, s, 0, runqueue.Job{Key: workflow.DeployKey(full), Coalesce: true}, "drift", s.Drift)
 	})
 }
 

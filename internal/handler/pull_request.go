@@ -36,7 +36,7 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 			return err
 		}
 		log.Info().Str("action", ev.GetAction()).Str("sha", ev.GetPullRequest().GetHead().GetSHA()).Msg("autoplan")
-		h.submit(ctx, runqueue.Job{Key: key, Supersedes: true, Interruptible: true, Coalesce: true}, "plan",
+		h.submit(ctx, s, number, runqueue.Job{Key: key, Supersedes: true, Interruptible: true, Coalesce: true}, "plan",
 			func(ctx context.Context) error {
 				return s.PlanPR(ctx, workflow.PlanRequest{Number: number, Auto: true})
 			})
@@ -49,12 +49,12 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 			// Merges deploy one at a time per repository, in arrival order;
 			// the deploy releases the pull request's locks when it is done.
 			log.Info().Str("sha", ev.GetPullRequest().GetMergeCommitSHA()).Msg("merged: deploy")
-			h.submit(ctx, runqueue.Job{Key: workflow.DeployKey(repo.GetFullName())}, "deploy", func(ctx context.Context) error {
+			h.submit(ctx, s, number, runqueue.Job{Key: workflow.DeployKey(repo.GetFullName())}, "deploy", func(ctx context.Context) error {
 				return s.DeployMerged(ctx, number)
 			})
 			return nil
 		}
-		h.submit(ctx, runqueue.Job{Key: key, Supersedes: true}, "close", func(ctx context.Context) error {
+		h.submit(ctx, s, number, runqueue.Job{Key: key, Supersedes: true}, "close", func(ctx context.Context) error {
 			return s.Closed(ctx, number)
 		})
 	}

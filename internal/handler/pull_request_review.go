@@ -38,7 +38,7 @@ func (h *PullRequestReview) Handle(ctx context.Context, _, _ string, payload []b
 	if err != nil {
 		return err
 	}
-	h.submit(ctx, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Coalesce: true}, "policy",
+	h.submit(ctx, s, number, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Coalesce: true}, "policy",
 		func(ctx context.Context) error { return s.PolicyPR(ctx, number) })
 	return nil
 }

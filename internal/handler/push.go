@@ -47,7 +47,7 @@ func (h *Push) Handle(ctx context.Context, _, _ string, payload []byte) error {
 	}
 	before, after := ev.GetBefore(), ev.GetAfter()
 	log.Info().Str("sha", after).Int("files", len(changed)).Msg("push to the default branch")
-	h.submit(ctx, runqueue.Job{Key: workflow.DeployKey(repo.GetFullName())}, "deploy", func(ctx context.Context) error {
+	h.submit(ctx, s, 0, runqueue.Job{Key: workflow.DeployKey(repo.GetFullName())}, "deploy", func(ctx context.Context) error {
 		return s.DeployPush(ctx, before, after, changed, complete)
 	})
 	return nil

@@ -33,6 +33,12 @@ type Metrics struct {
 	// GitHubCached counts answers served from the HTTP cache after GitHub
 	// confirmed them unchanged (304).
 	GitHubCached prometheus.Counter
+	// DuplicateDeliveries counts deliveries answered without being handled
+	// again: GitHub reuses a delivery's id when it redelivers it.
+	DuplicateDeliveries prometheus.Counter
+	// Panics counts panics recovered, by where they happened (handler: a
+	// webhook handler; job: queued work; loop: a resync or drift pass).
+	Panics *prometheus.CounterVec
 }
 
 // New registers every metric on a fresh registry.
@@ -73,10 +79,19 @@ func New() *Metrics {
 			Name: "slipway_github_cached_total",
 			Help: "GitHub API answers served from the HTTP cache after GitHub confirmed them unchanged.",
 		}),
+		DuplicateDeliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slipway_webhook_duplicate_deliveries_total",
+			Help: "Webhook deliveries whose id was handled before (redeliveries), answered without handling them again.",
+		}),
+		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipway_panics_total",
+			Help: "Panics recovered, by where they happened (handler, job, loop).",
+		}, []string{"where"}),
 	}
 	reg.MustRegister(
 		m.Deliveries, m.QueueDepth, m.Running, m.HandlerDuration,
 		m.GitHubRequests, m.GitHubRateLimited, m.GitHubRetries, m.GitHubCached,
+		m.DuplicateDeliveries, m.Panics,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

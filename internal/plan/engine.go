@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
+	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
@@ -184,12 +185,19 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 }
 
 // parallel runs fn for 0..n-1 with at most Concurrency in flight, stopping
-// at the first error.
+// at the first error. A panic in fn is raised again in the caller's
+// goroutine, where the job's recovery can report it.
 func (e *Engine) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.Concurrency)
+	var caught recovery.Caught
 	for i := range n {
-		g.Go(func() error { return fn(ctx, i) })
+		g.Go(func() error {
+			defer caught.Recover()
+			return fn(ctx, i)
+		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	caught.Repanic()
+	return err
 }

@@ -1,12 +1,15 @@
 // Package runqueue runs work for one pull request at a time, on a bounded
 // pool, coalescing bursts: of several jobs queued for a pull request only
-// the newest runs, and a push can cut short the plan it makes stale.
+// the newest runs, and a push can cut short the plan it makes stale. A job
+// that panics is recovered: the key's next job and every other key go on.
 package runqueue
 
 import (
 	"context"
 	"errors"
 	"sync"
+
+	"github.com/slipwayhq/slipway/internal/recovery"
 )
 
 // ErrSuperseded is the cause of a running job's cancellation when a newer
@@ -30,9 +33,10 @@ type Job struct {
 
 // Queue runs jobs, one at a time per key, at most workers at once.
 type Queue struct {
-	slots chan struct{}
-	base  context.Context
-	stop  context.CancelCauseFunc
+	slots    chan struct{}
+	base     context.Context
+	stop     context.CancelCauseFunc
+	panicked func(key string, p *recovery.Panic)
 
 	mu   sync.Mutex
 	keys map[string]*keyState
@@ -45,10 +49,33 @@ type keyState struct {
 	pending []*Job
 }
 
+// Option tunes a Queue.
+type Option func(*Queue)
+
+// WithPanicHandler calls fn with every panic a job's Run let out. Jobs
+// should recover their own (to tell the user); this is the last resort that
+// keeps the worker alive.
+func WithPanicHandler(fn func(key string, p *recovery.Panic)) Option {
+	return func(q *Queue) { q.panicked = fn }
+}
+
 // New returns a queue running at most workers jobs at once.
-func New(workers int) *Queue {
+func New(workers int, opts ...Option) *Queue {
 	base, stop := context.WithCancelCause(context.Background())
-	return &Queue{slots: make(chan struct{}, max(1, workers)), base: base, stop: stop, keys: map[string]*keyState{}}
+	q := &Queue{slots: make(chan struct{}, max(1, workers)), base: base, stop: stop, keys: map[string]*keyState{}}
+	for _, o := range opts {
+		o(q)
+	}
+	return q
+}
+
+// run runs j, recovering a panic it lets out.
+func (q *Queue) run(ctx context.Context, key string, j *Job) {
+	err := recovery.Call(func() error { j.Run(ctx); return nil })
+	var p *recovery.Panic
+	if errors.As(err, &p) && q.panicked != nil {
+		q.panicked(key, p)
+	}
 }
 
 // Submit queues j behind the jobs of the same key.
@@ -90,11 +117,11 @@ func (q *Queue) loop(key string, st *keyState) {
 
 		select {
 		case q.slots <- struct{}{}:
-			j.Run(ctx)
+			q.run(ctx, key, j)
 			<-q.slots
 		case <-ctx.Done():
 			// Cancelled while waiting for a slot: let it see the cause.
-			j.Run(ctx)
+			q.run(ctx, key, j)
 		}
 		cancel(nil)
 

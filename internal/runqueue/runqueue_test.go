@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/internal/recovery"
 )
 
 func TestOneAtATimePerKeyAndCoalescing(t *testing.T) {
@@ -106,5 +110,40 @@ func TestDrainBoundCancels(t *testing.T) {
 	defer cancel()
 	if err := q.Drain(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Drain = %v, want deadline exceeded", err)
+	}
+}
+
+// A job that panics costs that job only: the handler hears of it, the
+// worker slot is freed, and the same key's next job and other keys run.
+func TestPanickingJobDoesNotStopTheQueue(t *testing.T) {
+	var mu sync.Mutex
+	var panics []string
+	q := New(1, WithPanicHandler(func(key string, p *recovery.Panic) {
+		mu.Lock()
+		defer mu.Unlock()
+		panics = append(panics, key+": "+p.Error())
+		if !strings.Contains(string(p.Stack), "runqueue_test.go") {
+			t.Errorf("stack does not show the job:\n%s", p.Stack)
+		}
+	}))
+	var ran atomic.Int32
+	q.Submit(Job{Key: "pr1", Run: func(context.Context) { panic("boom") }})
+	q.Submit(Job{Key: "pr1", Run: func(context.Context) { ran.Add(1) }})
+	q.Submit(Job{Key: "pr2", Run: func(context.Context) { var m map[string]int; m["x"] = 1 }})
+	q.Submit(Job{Key: "pr3", Run: func(context.Context) { ran.Add(1) }})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.Drain(ctx); err != nil {
+		t.Fatalf("drain: %v (a panic kept a worker slot?)", err)
+	}
+	if ran.Load() != 2 {
+		t.Errorf("%d jobs ran after the panics, want 2", ran.Load())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(panics)
+	want := []string{"pr1: panic: boom", "pr2: panic: assignment to entry in nil map"}
+	if fmt.Sprint(panics) != fmt.Sprint(want) {
+		t.Errorf("panics %q, want %q", panics, want)
 	}
 }

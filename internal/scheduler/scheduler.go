@@ -1,5 +1,6 @@
 // Package scheduler runs webhook handlers on go-githubapp's bounded worker
-// queue, measures them, and lets the server drain them on shutdown.
+// queue, once per delivery, measures them, and lets the server drain them on
+// shutdown.
 package scheduler
 
 import (
@@ -13,7 +14,16 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/metrics"
+	"github.com/slipwayhq/slipway/internal/recent"
+	"github.com/slipwayhq/slipway/internal/recovery"
 )
+
+// RecentDeliveries is how many delivery ids a scheduler remembers to answer
+// a redelivery without handling it twice. GitHub redelivers with the same
+// X-GitHub-Delivery; the set lives in memory, so each replica (and each
+// restart) has its own: a redelivery reaching another replica is handled
+// again, which the workflows tolerate (they are level-triggered).
+const RecentDeliveries = 10_000
 
 // ErrDraining is returned for deliveries that arrive after shutdown began.
 var ErrDraining = errors.New("scheduler: shutting down")
@@ -28,6 +38,9 @@ type Scheduler struct {
 	base   context.Context
 	cancel context.CancelFunc
 
+	// seen holds the ids of deliveries scheduled and not failed.
+	seen *recent.Set
+
 	mu       sync.Mutex
 	draining bool
 	inflight sync.WaitGroup
@@ -36,21 +49,32 @@ type Scheduler struct {
 // New starts workers that take deliveries from a queue of queueSize.
 func New(workers, queueSize int, m *metrics.Metrics) *Scheduler {
 	base, cancel := context.WithCancel(context.Background())
-	s := &Scheduler{metrics: m, base: base, cancel: cancel}
+	s := &Scheduler{metrics: m, base: base, cancel: cancel, seen: recent.New(RecentDeliveries)}
 	s.inner = githubapp.QueueAsyncScheduler(queueSize, workers,
 		githubapp.WithContextDeriver(s.derive),
-		githubapp.WithAsyncErrorCallback(onError),
+		githubapp.WithAsyncErrorCallback(s.onError),
 	)
 	return s
 }
 
 // Schedule queues d, or fails with githubapp.ErrCapacityExceeded when the
-// queue is full and ErrDraining once shutdown began.
+// queue is full and ErrDraining once shutdown began. A delivery whose id was
+// scheduled before is not queued again (the dispatcher answers it 200),
+// unless its handling failed: then GitHub's redelivery is the retry.
+//
+// The dispatcher calls Schedule only for a delivery whose signature it
+// verified, so a forged request cannot claim an id before GitHub sends it.
 func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
 		return ErrDraining
+	}
+	if d.DeliveryID != "" && !s.seen.Add(d.DeliveryID) {
+		s.mu.Unlock()
+		s.metrics.DuplicateDeliveries.Inc()
+		zerolog.Ctx(ctx).Info().Msg("delivery already handled; answered without handling it again")
+		return nil
 	}
 	s.inflight.Add(1)
 	s.mu.Unlock()
@@ -60,9 +84,17 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	if err := s.inner.Schedule(ctx, d); err != nil {
 		s.metrics.QueueDepth.Dec()
 		s.inflight.Done()
+		s.forget(d.DeliveryID)
 		return err
 	}
 	return nil
+}
+
+// forget lets a later delivery of id be handled.
+func (s *Scheduler) forget(id string) {
+	if id != "" {
+		s.seen.Forget(id)
+	}
 }
 
 // Drain refuses new deliveries and waits for queued and running ones until
@@ -93,10 +125,18 @@ func (s *Scheduler) derive(ctx context.Context) context.Context {
 	return zerolog.Ctx(ctx).WithContext(githubapp.InitializeResponder(s.base))
 }
 
-func onError(ctx context.Context, d githubapp.Dispatch, err error) {
+// onError logs a handler's failure. A *recovery.Panic was logged, counted
+// and reported by the handler's own recovery (handler.Recovering); a panic
+// that reaches go-githubapp's recovery is logged and counted here.
+func (s *Scheduler) onError(ctx context.Context, d githubapp.Dispatch, err error) {
+	var recovered *recovery.Panic
+	if errors.As(err, &recovered) {
+		return
+	}
 	ev := zerolog.Ctx(ctx).Error().Err(err)
 	var panicErr githubapp.HandlerPanicError
 	if errors.As(err, &panicErr) {
+		s.metrics.Panics.WithLabelValues("handler").Inc()
 		ev = ev.Str("stack", fmt.Sprintf("%+v", panicErr))
 	}
 	ev.Msg("handler failed")
@@ -114,14 +154,22 @@ func (m *measured) Handle(ctx context.Context, eventType, deliveryID string, pay
 	start := time.Now()
 	outcome := "panic"
 	defer func() {
+		if outcome != "ok" {
+			m.s.forget(deliveryID)
+		}
 		met.Running.Dec()
 		met.HandlerDuration.WithLabelValues(eventType, outcome).Observe(time.Since(start).Seconds())
 		m.s.inflight.Done()
 	}()
 	err = m.EventHandler.Handle(ctx, eventType, deliveryID, payload)
-	outcome = "ok"
-	if err != nil {
+	var recovered *recovery.Panic
+	switch {
+	case errors.As(err, &recovered):
+		outcome = "panic"
+	case err != nil:
 		outcome = "error"
+	default:
+		outcome = "ok"
 	}
 	return err
 }

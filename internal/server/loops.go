@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/recovery"
 )
 
 // interruptedAfter is how long work may stay in progress, with several
@@ -27,11 +29,20 @@ func (s *Server) runLoops(ctx context.Context) {
 	defer resync.Stop()
 	drift := time.NewTicker(time.Duration(s.cfg.Server.DriftInterval))
 	defer drift.Stop()
-	resyncNow := func() {
-		if err := s.deps.Resync(ctx, s.interrupted); err != nil && ctx.Err() == nil {
-			log.Error().Err(err).Msg("resync")
+	// pass runs one pass; a panic in it is logged and counted, and the
+	// loop goes on to the next tick.
+	pass := func(what string, fn func() error) {
+		err := recovery.Call(fn)
+		var p *recovery.Panic
+		switch {
+		case errors.As(err, &p):
+			s.metrics.Panics.WithLabelValues("loop").Inc()
+			log.Error().Str("panic", p.Error()).Str("stack", string(p.Stack)).Msg("internal error: the " + what + " pass panicked")
+		case err != nil && ctx.Err() == nil:
+			log.Error().Err(err).Msg(what)
 		}
 	}
+	resyncNow := func() { pass("resync", func() error { return s.deps.Resync(ctx, s.interrupted) }) }
 	resyncNow()
 	for {
 		select {
@@ -40,9 +51,7 @@ func (s *Server) runLoops(ctx context.Context) {
 		case <-resync.C:
 			resyncNow()
 		case <-drift.C:
-			if err := s.deps.Drift(ctx); err != nil && ctx.Err() == nil {
-				log.Error().Err(err).Msg("drift")
-			}
+			pass("drift", func() error { return s.deps.Drift(ctx) })
 		}
 	}
 }

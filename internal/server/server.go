@@ -19,6 +19,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/handler"
 	"github.com/slipwayhq/slipway/internal/leader"
 	"github.com/slipwayhq/slipway/internal/metrics"
+	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
 	"github.com/slipwayhq/slipway/internal/scheduler"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -70,14 +71,21 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	queue := runqueue.New(cfg.Server.Workers)
 	targets := newClusterTargets(cfg)
-	var deps *handler.Deps
-	s, err := build(cfg, log, func(clients githubapp.ClientCreator) []githubapp.EventHandler {
+	var (
+		queue *runqueue.Queue
+		deps  *handler.Deps
+	)
+	s, err := build(cfg, log, func(clients githubapp.ClientCreator, m *metrics.Metrics) []githubapp.EventHandler {
+		queue = runqueue.New(cfg.Server.Workers, runqueue.WithPanicHandler(func(key string, p *recovery.Panic) {
+			m.Panics.WithLabelValues("job").Inc()
+			log.Error().Str("key", key).Str("panic", p.Error()).Str("stack", string(p.Stack)).Msg("internal error: a queued job panicked")
+		}))
 		deps = &handler.Deps{
 			Clients: clients,
 			Queue:   queue,
 			Runner:  &workflow.Runner{Targets: targets.forRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits)},
+			Panics:  m.Panics.WithLabelValues("job"),
 		}
 		return []githubapp.EventHandler{
 			&handler.Installation{Clients: clients},
@@ -97,7 +105,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	return s, nil
 }
 
-func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.ClientCreator) []githubapp.EventHandler) (*Server, error) {
+// build makes the server around the handlers makeHandlers returns, each
+// wrapped so that a panic in it is recovered, logged, counted and reported.
+func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.ClientCreator, *metrics.Metrics) []githubapp.EventHandler) (*Server, error) {
 	appCfg, err := cfg.AppConfig()
 	if err != nil {
 		return nil, err
@@ -118,8 +128,12 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 		sched:   scheduler.New(cfg.Server.Workers, cfg.Server.QueueSize, m),
 		elector: leader.Alone{},
 	}
+	handlers := makeHandlers(clients, m)
+	for i, h := range handlers {
+		handlers[i] = handler.Recovering(h, clients, m.Panics.WithLabelValues("handler"))
+	}
 	dispatcher := githubapp.NewEventDispatcher(
-		makeHandlers(clients),
+		handlers,
 		appCfg.App.WebhookSecret,
 		githubapp.WithScheduler(s.sched),
 		githubapp.WithErrorCallback(webhookError),

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/metrics"
 )
 
 const secret = "test-secret"
@@ -51,12 +53,15 @@ func sign(body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// deliveries numbers test deliveries: each is new, as GitHub's are.
+var deliveries atomic.Int64
+
 func deliver(t *testing.T, h http.Handler, event string, body []byte, signature string) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, WebhookPath, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", "d-"+event)
+	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("d-%s-%d", event, deliveries.Add(1)))
 	if signature != "" {
 		req.Header.Set("X-Hub-Signature-256", signature)
 	}
@@ -92,7 +97,7 @@ func newBlocking(events ...string) *blocking {
 
 func buildWith(t *testing.T, cfg *config.Config, hs ...githubapp.EventHandler) *Server {
 	t.Helper()
-	s, err := build(cfg, zerolog.Nop(), func(githubapp.ClientCreator) []githubapp.EventHandler { return hs })
+	s, err := build(cfg, zerolog.Nop(), func(githubapp.ClientCreator, *metrics.Metrics) []githubapp.EventHandler { return hs })
 	if err != nil {
 		t.Fatal(err)
 	}

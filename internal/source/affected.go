@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
@@ -47,9 +48,11 @@ func RenderedFiles(ctx context.Context, dir string, cfg *repoconfig.Config) (map
 	errs := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var caught recovery.Caught
 	for i := range cfg.Environments {
 		env := &cfg.Environments[i]
 		wg.Go(func() {
+			defer caught.Recover()
 			res, err := render.Render(ctx, dir, env, render.Options{})
 			mu.Lock()
 			defer mu.Unlock()
@@ -61,6 +64,7 @@ func RenderedFiles(ctx context.Context, dir string, cfg *repoconfig.Config) (map
 		})
 	}
 	wg.Wait()
+	caught.Repanic()
 	return files, errs
 }
 

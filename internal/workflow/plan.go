@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
@@ -38,14 +39,17 @@ type PlanOptions struct {
 func PlanEnvironments(ctx context.Context, tree string, cfg *repoconfig.Config, names []string, commit string, targets Targets, opts PlanOptions) ([]*plan.Plan, error) {
 	plans := make([]*plan.Plan, len(names))
 	var wg sync.WaitGroup
+	var caught recovery.Caught
 	for i, name := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer caught.Recover()
 			plans[i] = planOne(ctx, tree, cfg, name, commit, targets, opts)
 		}()
 	}
 	wg.Wait()
+	caught.Repanic()
 	return plans, ctx.Err()
 }
 

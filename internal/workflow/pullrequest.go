@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/source"
@@ -116,14 +117,17 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 
 	plans := make([]*plan.Plan, len(envs))
 	var wg sync.WaitGroup
+	var caught recovery.Caught // a panic goes to the job's recovery, not the process
 	for i, name := range envs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer caught.Recover()
 			plans[i] = s.planEnvironment(ctx, cfg, pr, head, name)
 		}()
 	}
 	wg.Wait()
+	caught.Repanic()
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
