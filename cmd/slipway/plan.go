@@ -135,10 +135,11 @@ func (f *clusterFlags) targets() (workflow.Targets, error) {
 			return nil, err
 		}
 	}
-	return workflow.NewTargetCache(func(_ context.Context, name string) (workflow.Target, error) {
+	return workflow.NewTargetCache(func(_ context.Context, key workflow.TargetKey) (workflow.Target, error) {
 		var (
 			restCfg *rest.Config
 			err     error
+			name    = key.Cluster
 		)
 		switch {
 		case srv != nil:
@@ -150,6 +151,11 @@ func (f *clusterFlags) targets() (workflow.Targets, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if !key.ServiceAccount.IsZero() {
+			// As the server would: the plan shows what the environment's
+			// service account may do, not what the caller may.
+			restCfg = cluster.Impersonating(restCfg, key.ServiceAccount.User())
 		}
 		return workflow.NewClusterTarget(restCfg, plan.Options{})
 	}), nil

@@ -58,6 +58,16 @@ func FromKubeconfig(path, context string) (*rest.Config, error) {
 	return tune(rc), nil
 }
 
+// Impersonating returns a copy of rc whose requests act as user, a service
+// account's "system:serviceaccount:NAMESPACE:NAME": the apiserver then
+// authorizes each request against that account's RBAC, not rc's. rc's own
+// identity needs the impersonate verb on serviceaccounts.
+func Impersonating(rc *rest.Config, user string) *rest.Config {
+	out := rest.CopyConfig(rc)
+	out.Impersonate = rest.ImpersonationConfig{UserName: user}
+	return out
+}
+
 func tune(rc *rest.Config) *rest.Config {
 	rc.QPS, rc.Burst = QPS, Burst
 	rc.UserAgent = "slipway"

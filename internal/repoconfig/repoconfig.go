@@ -69,6 +69,11 @@ type Environment struct {
 	URL string `yaml:"url"`
 	// Production marks its Deployments as production ones.
 	Production bool `yaml:"production"`
+	// ServiceAccount is who slipway plans and applies as in the cluster:
+	// NAME (in the environment's namespace) or NAMESPACE/NAME. slipway
+	// impersonates it, so the service account's RBAC bounds what this
+	// environment's manifests can touch. Empty: slipway's own identity.
+	ServiceAccount string `yaml:"service_account"`
 }
 
 // Helm says how to render a chart path.

@@ -57,6 +57,25 @@ func TestParse(t *testing.T) {
 		{name: "missing required keys", yaml: "version: 1\nenvironments:\n  - {name: a}\n", wantErr: []string{"environments[0].path: is required", "environments[0].cluster: is required"}},
 		{name: "version", yaml: "version: 2\nenvironments:\n  - {name: a, path: a, cluster: c}\n", wantErr: []string{".slipway.yaml:1: version: must be 1"}},
 		{name: "ignore needs pointers", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    ignore:\n      - kind: Deployment\n        paths: [spec.replicas]\n", wantErr: []string{`environments[0].ignore[0].paths[0]: "spec.replicas" must be a JSON pointer`}},
+		{
+			name: "service_account NAME is in the environment's namespace, NAMESPACE/NAME anywhere",
+			yaml: "version: 1\nenvironments:\n  - {name: a, path: a, cluster: c, namespace: shop-a, service_account: deployer}\n  - {name: b, path: b, cluster: c, service_account: ops/deployer.b}\n  - {name: c, path: c, cluster: c}\n",
+			check: func(t *testing.T, c *Config) {
+				want := map[string]string{"a": "system:serviceaccount:shop-a:deployer", "b": "system:serviceaccount:ops:deployer.b", "c": ""}
+				for name, user := range want {
+					e, _ := c.Environment(name)
+					sa := e.ServiceAccountRef()
+					if got := map[bool]string{true: "", false: sa.User()}[sa.IsZero()]; got != user {
+						t.Errorf("%s: impersonates %q, want %q", name, got, user)
+					}
+				}
+			},
+		},
+		{name: "service_account without a namespace", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    service_account: deployer\n", wantErr: []string{`.slipway.yaml:6: environments[0].service_account: "deployer" names no namespace and the environment sets none: write NAMESPACE/deployer or set namespace`}},
+		{name: "service_account with two slashes", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    service_account: a/b/c\n", wantErr: []string{`.slipway.yaml:6: environments[0].service_account: "a/b/c" must be NAME`}},
+		{name: "service_account with a bad name", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    namespace: ns\n    service_account: Deployer_1\n", wantErr: []string{`.slipway.yaml:7: environments[0].service_account: "Deployer_1" is not a valid service account name`}},
+		{name: "service_account with a bad namespace", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    service_account: Ops/deployer\n", wantErr: []string{`.slipway.yaml:6: environments[0].service_account: namespace "Ops" of "Ops/deployer" is not a valid namespace name`}},
+		{name: "service_account with an empty part", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    service_account: ops/\n", wantErr: []string{`environments[0].service_account: "" is not a valid service account name`}},
 		{name: "bad wait", yaml: "version: 1\nenvironments:\n  - {name: a, path: a, cluster: c, wait: soon}\n", wantErr: []string{"environments[0].wait", "expected a duration"}},
 	}
 	for _, tt := range tests {

@@ -48,6 +48,9 @@ func (c *Config) validate() strictyaml.Errors {
 		if e.Cluster == "" {
 			fail(key+".cluster", "is required: a cluster named in the server config")
 		}
+		if msg := validateServiceAccount(&e); msg != "" {
+			fail(key+".service_account", "%s", msg)
+		}
 		oneOf(fail, key+".mode", e.Mode, ModeOnMerge, ModeBeforeMerge)
 		oneOf(fail, key+".drift", e.Drift, DriftReport, DriftReconcile, DriftOff)
 		oneOf(fail, key+".lock", e.Lock, LockOnPlan, LockOnApply)

@@ -12,18 +12,22 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// clusterTargets connects to each configured cluster once, and lets a
-// repository use only the clusters whose repos list matches it.
+// clusterTargets connects to each configured cluster once per identity (its
+// own, or a service account an environment names), and lets a repository
+// use only the clusters whose repos list matches it.
 type clusterTargets struct {
 	cfg   *config.Config
 	cache *workflow.TargetCache
 }
 
 func newClusterTargets(cfg *config.Config) *clusterTargets {
-	return &clusterTargets{cfg: cfg, cache: workflow.NewTargetCache(func(_ context.Context, name string) (workflow.Target, error) {
-		rc, err := cluster.FromServerConfig(cfg, name)
+	return &clusterTargets{cfg: cfg, cache: workflow.NewTargetCache(func(_ context.Context, key workflow.TargetKey) (workflow.Target, error) {
+		rc, err := cluster.FromServerConfig(cfg, key.Cluster)
 		if err != nil {
 			return nil, err
+		}
+		if !key.ServiceAccount.IsZero() {
+			rc = cluster.Impersonating(rc, key.ServiceAccount.User())
 		}
 		return workflow.NewClusterTarget(rc, plan.Options{})
 	})}
@@ -39,17 +43,24 @@ type repoTargets struct {
 	repo string
 }
 
-func (r repoTargets) Target(ctx context.Context, name string) (workflow.Target, error) {
+func (r repoTargets) Target(ctx context.Context, key workflow.TargetKey) (workflow.Target, error) {
 	for _, cl := range r.c.cfg.Clusters {
-		if cl.Name != name {
+		if cl.Name != key.Cluster {
 			continue
 		}
 		if !allowed(cl.Repos, r.repo) {
-			return nil, fmt.Errorf("%s may not deploy to cluster %q: the server config lists only %s for it", r.repo, name, strings.Join(cl.Repos, ", "))
+			return nil, fmt.Errorf("%s may not deploy to cluster %q: the server config lists only %s for it", r.repo, key.Cluster, listed(cl.Repos))
 		}
-		return r.c.cache.Target(ctx, name)
+		return r.c.cache.Target(ctx, key)
 	}
-	return nil, fmt.Errorf("no cluster %q in the server config", name)
+	return nil, fmt.Errorf("no cluster %q in the server config", key.Cluster)
+}
+
+func listed(patterns []string) string {
+	if len(patterns) == 0 {
+		return "no repositories"
+	}
+	return strings.Join(patterns, ", ")
 }
 
 // allowed matches owner/repo against patterns like acme/* (case-insensitive,

@@ -55,7 +55,7 @@ func (f *fakeApplier) Apply(_ context.Context, env *repoconfig.Environment, p *p
 
 type oneTarget struct{ t Target }
 
-func (o oneTarget) Target(context.Context, string) (Target, error) { return o.t, nil }
+func (o oneTarget) Target(context.Context, TargetKey) (Target, error) { return o.t, nil }
 
 func applyRepo(t *testing.T) (string, *repoconfig.Config) {
 	t.Helper()

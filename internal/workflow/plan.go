@@ -21,9 +21,21 @@ type Target interface {
 	Compute(ctx context.Context, env *repoconfig.Environment, commit string, rendered *render.Result) (*plan.Plan, error)
 }
 
-// Targets resolves an environment's cluster name.
+// TargetKey is a cluster and who slipway is on it: itself, or the service
+// account an environment names, which it impersonates.
+type TargetKey struct {
+	Cluster        string
+	ServiceAccount repoconfig.ServiceAccount // zero: slipway's own identity
+}
+
+// TargetKeyOf is where env is planned and applied, and as whom.
+func TargetKeyOf(env *repoconfig.Environment) TargetKey {
+	return TargetKey{Cluster: env.Cluster, ServiceAccount: env.ServiceAccountRef()}
+}
+
+// Targets resolves an environment's cluster and identity.
 type Targets interface {
-	Target(ctx context.Context, cluster string) (Target, error)
+	Target(ctx context.Context, key TargetKey) (Target, error)
 }
 
 // PlanOptions tune PlanEnvironments.
@@ -84,8 +96,12 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 // the cluster's discovery deciding which kinds are namespaced: the step
 // plan and apply share.
 func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, targets Targets, opts PlanOptions) (Target, *render.Result, error) {
-	target, err := targets.Target(ctx, env.Cluster)
+	key := TargetKeyOf(env)
+	target, err := targets.Target(ctx, key)
 	if err != nil {
+		if !key.ServiceAccount.IsZero() {
+			return nil, nil, fmt.Errorf("cluster %q as service account %s: %w", env.Cluster, key.ServiceAccount, err)
+		}
 		return nil, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
 	}
 	ropts := opts.Render

@@ -44,11 +44,13 @@ func (t *ClusterTarget) Apply(ctx context.Context, env *repoconfig.Environment, 
 	return apply.Run(ctx, t.Engine, env, p, objects)
 }
 
-// TargetCache resolves each cluster name once, with resolve.
+// TargetCache resolves each cluster and identity once, with resolve: a
+// target holds a connection and discovery, worth keeping, and one per
+// service account keeps each environment's requests under its own identity.
 type TargetCache struct {
-	resolve func(ctx context.Context, cluster string) (Target, error)
+	resolve func(ctx context.Context, key TargetKey) (Target, error)
 	mu      sync.Mutex
-	done    map[string]cached
+	done    map[TargetKey]cached
 }
 
 type cached struct {
@@ -56,19 +58,19 @@ type cached struct {
 	err    error
 }
 
-// NewTargetCache returns Targets that call resolve once per cluster name.
-func NewTargetCache(resolve func(ctx context.Context, cluster string) (Target, error)) *TargetCache {
-	return &TargetCache{resolve: resolve, done: map[string]cached{}}
+// NewTargetCache returns Targets that call resolve once per key.
+func NewTargetCache(resolve func(ctx context.Context, key TargetKey) (Target, error)) *TargetCache {
+	return &TargetCache{resolve: resolve, done: map[TargetKey]cached{}}
 }
 
 // Target implements Targets.
-func (c *TargetCache) Target(ctx context.Context, cluster string) (Target, error) {
+func (c *TargetCache) Target(ctx context.Context, key TargetKey) (Target, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r, ok := c.done[cluster]; ok {
+	if r, ok := c.done[key]; ok {
 		return r.target, r.err
 	}
-	t, err := c.resolve(ctx, cluster)
-	c.done[cluster] = cached{t, err}
+	t, err := c.resolve(ctx, key)
+	c.done[key] = cached{t, err}
 	return t, err
 }
