@@ -16,6 +16,11 @@ type PROptions struct {
 	Title, Body string
 	User        string // author; defaults to the repository owner
 	Draft       bool
+	// Fork, when set, is the owner of a fork the head branch comes from:
+	// head.repo is then OWNER/NAME (fork: true) and head.label OWNER:BRANCH.
+	// The branch itself is pushed to the base repository, as GitHub keeps
+	// a fork's commits under refs/pull/N/head.
+	Fork string
 }
 
 // OpenPR opens a pull request from head into base as user and sends
@@ -53,6 +58,7 @@ func (s *Sim) OpenPRWith(fullName string, o PROptions) (int, error) {
 		p := &pull{
 			id: s.st.next("pull"), issueID: s.st.next("issue"), number: number, title: o.Title, body: o.Body,
 			author: o.User, headRef: o.Head, baseRef: o.Base, draft: o.Draft, state: "open", created: t, updated: t,
+			headOwner: o.Fork,
 		}
 		r.pulls[number] = p
 		_, _ = g.run(nil, nil, "update-ref", "refs/pull/"+itoa(number)+"/head", head)

@@ -94,6 +94,12 @@ func (s *Sim) prObj(r *repo, p *pull, view prView) *github.PullRequest {
 		Head:                branch(p.headRef, head),
 		Base:                branch(p.baseRef, base),
 	}
+	if p.headOwner != "" {
+		fork := s.repoObj(r)
+		fork.FullName, fork.Owner, fork.Fork = github.String(p.headOwner+"/"+r.name), s.userObj(p.headOwner), github.Bool(true)
+		fork.ID = github.Int64(-r.id) // an id of its own, never another repository's
+		pr.Head.Label, pr.Head.Repo, pr.Head.User = github.String(p.headOwner+":"+p.headRef), fork, s.userObj(p.headOwner)
+	}
 	if p.closedAt != nil {
 		pr.ClosedAt = ts(*p.closedAt)
 	}

@@ -222,3 +222,30 @@ func TestReviews(t *testing.T) {
 		t.Errorf("reviews = %v", reviews)
 	}
 }
+
+// A pull request from a fork names the fork as its head repository, in the
+// API and in its webhook, while its base stays the repository itself.
+func TestForkPullRequest(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"a.txt": "a\n"})
+	f.push(t, "evil", map[string]string{"a.txt": "b\n"})
+	n, err := f.sim.OpenPRWith(testRepo, PROptions{Head: "evil", User: "mallory", Fork: "mallory"})
+	must(t, err)
+	pr, _, err := f.client.PullRequests.Get(f.ctx, "acme", "deploy", n)
+	must(t, err)
+	head, base := pr.GetHead(), pr.GetBase()
+	if head.GetRepo().GetFullName() != "mallory/deploy" || !head.GetRepo().GetFork() || head.GetLabel() != "mallory:evil" || head.GetUser().GetLogin() != "mallory" {
+		t.Errorf("head = %+v", github.Stringify(head))
+	}
+	if base.GetRepo().GetFullName() != testRepo || base.GetRepo().GetFork() {
+		t.Errorf("base = %+v", github.Stringify(base))
+	}
+	if head.GetRepo().GetID() == base.GetRepo().GetID() {
+		t.Error("the fork has the base repository's id")
+	}
+	evs := f.hooks.events()
+	last, ok := evs[len(evs)-1].Payload.(*github.PullRequestEvent)
+	if !ok || last.GetPullRequest().GetHead().GetRepo().GetFullName() != "mallory/deploy" {
+		t.Errorf("opened event head repo = %v", last.GetPullRequest().GetHead().GetRepo().GetFullName())
+	}
+}

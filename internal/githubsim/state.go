@@ -80,6 +80,7 @@ type pull struct {
 	body       string
 	author     string
 	headRef    string
+	headOwner  string // owner of the fork the head comes from; "" for the repository itself
 	baseRef    string
 	draft      bool
 	state      string // open or closed

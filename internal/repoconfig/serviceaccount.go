@@ -34,6 +34,9 @@ func (sa ServiceAccount) User() string {
 // the service account in the environment's namespace, NAMESPACE/NAME for
 // one anywhere. Zero when the key is unset.
 func (e *Environment) ServiceAccountRef() ServiceAccount {
+	if e.ServiceAccount == "" {
+		return ServiceAccount{}
+	}
 	ns, name, ok := strings.Cut(e.ServiceAccount, "/")
 	if !ok {
 		return ServiceAccount{Namespace: e.Namespace, Name: e.ServiceAccount}

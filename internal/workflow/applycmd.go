@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/slipwayhq/slipway/internal/ghport"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/publish"
@@ -41,6 +42,9 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 	}
 	if pr.State != "open" {
 		return s.reply(ctx, req, fmt.Sprintf("#%d is closed without merging, so there is nothing to apply.", pr.Number))
+	}
+	if why := fromFork(pr, s.Repo); why != "" {
+		return s.reply(ctx, req, refusal{why}.text(req.User))
 	}
 	cfg, err := s.config(ctx, pr.BaseSHA)
 	if err != nil {
@@ -114,6 +118,20 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 	}
 	return publish.Outcome(ctx, s.GitHub, s.Repo, pr.Number, s.Bot,
 		outcomeText(fmt.Sprintf("/apply by @%s at %s", req.User, short(pr.HeadSHA)), results))
+}
+
+// fromFork says why /apply refuses pr when its head is not a branch of repo
+// itself: a fork's code is the fork owner's, and applying it before merge
+// would run it with this repository's cluster rights on the word of one
+// comment. Once merged, it is the repository's own and deploys as usual.
+func fromFork(pr *ghport.PR, repo ghport.Repo) string {
+	switch {
+	case pr.HeadRepo == "":
+		return fmt.Sprintf("#%d comes from a repository GitHub no longer shows (a deleted fork?); `/apply` runs only pull requests from branches of %s. Merge it to deploy it, or push the branch to %s and open a pull request from there.", pr.Number, repo, repo)
+	case !strings.EqualFold(pr.HeadRepo, repo.String()):
+		return fmt.Sprintf("#%d comes from the fork %s; `/apply` runs only pull requests from branches of %s itself. Merge it to deploy it, or push the branch to %s and open a pull request from there.", pr.Number, pr.HeadRepo, repo, repo)
+	}
+	return ""
 }
 
 // applyTargets picks the environments /apply acts on at an open pull
