@@ -27,6 +27,9 @@ func renderKustomize(src *source) (*rendered, error) {
 	kfile := src.entry
 	fsys := newJailFS(src.jail)
 	fsys.inspect = func(p string, data []byte) error {
+		if err := vetAliases(src.jail.show(p), data); err != nil {
+			return err
+		}
 		if !slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(p)) {
 			return nil
 		}
