@@ -163,6 +163,7 @@ func (r *CompiledRule) check(ctx context.Context, obj *unstructured.Unstructured
 		if p := recover(); p != nil {
 			msg = fmt.Sprintf("rule could not be evaluated: %v", p)
 		}
+		msg = withholdSecrets(msg, obj)
 	}()
 	out, details, err := r.program.ContextEval(ctx, map[string]any{"object": obj.Object})
 	if details != nil && details.ActualCost() != nil {

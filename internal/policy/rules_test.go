@@ -236,6 +236,42 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// A rule's evaluation error on a Secret is withheld when it would quote one
+// of the Secret's values; other errors, and other objects, keep theirs.
+func TestRuleErrorsNeverQuoteSecretValues(t *testing.T) {
+	const value = "hunter2("
+	secret := object("Secret", "shop", "db", nil)
+	delete(secret.Object, "spec")
+	secret.Object["stringData"] = map[string]any{"password": value}
+	secret.Object["data"] = map[string]any{"token": "czNjcjN0LXQwa2Vu"} // s3cr3t-t0ken
+	cm := object("ConfigMap", "shop", "settings", nil)
+	cm.Object["data"] = map[string]any{"password": value}
+	tests := []struct {
+		name, expr string
+		obj        *unstructured.Unstructured
+		want       string
+	}{
+		{"a value used as a key", "object.stringData[object.stringData.password] == 'x'", secret, "the error is not shown because it quotes one of the Secret's values"},
+		{"a value used as a regexp", "object.stringData.password.matches(object.stringData.password)", secret, "the error is not shown"},
+		{"a data value (base64) used as a key", "object.stringData[object.data.token] == 'x'", secret, "the error is not shown"},
+		{"an error that quotes no value is kept", "int(object.stringData.password) > 0", secret, "type conversion error from 'string' to 'int'"},
+		{"not a Secret: kept", "object.data[object.data.password] == 'x'", cm, "no such key: " + value},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, rules := compileOne(t, "        - name: r\n          expr: \""+strings.ReplaceAll(tt.expr, `"`, `\"`)+"\"\n")
+			res := Evaluate(t.Context(), Input{Env: env, Rules: rules, HeadSHA: head, Objects: []*unstructured.Unstructured{tt.obj}}, &fakeDir{})
+			it := res.Items[len(res.Items)-1]
+			if len(it.Violations) != 1 || !strings.Contains(it.Violations[0].Message, tt.want) {
+				t.Fatalf("violations %+v: want one containing %q", it.Violations, tt.want)
+			}
+			if isSecret(tt.obj) && (strings.Contains(it.Violations[0].Message, value) || strings.Contains(it.Violations[0].Message, "czNjcjN0LXQwa2Vu")) {
+				t.Errorf("violation %q quotes a Secret value", it.Violations[0].Message)
+			}
+		})
+	}
+}
+
 // Thousands of objects that each run a rule to its cost limit cannot keep
 // Evaluate busy for long: once the budget is spent the rest fail.
 func TestEvaluationBudget(t *testing.T) {

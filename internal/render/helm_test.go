@@ -195,3 +195,32 @@ func removeAll(t *testing.T, p string) {
 		t.Fatal(err)
 	}
 }
+
+// A values.schema.json error never quotes the value it rejects: values are
+// often secrets, and the error goes to a check run.
+func TestHelmSchemaErrorsHideValues(t *testing.T) {
+	const password = "Hunter2-s3cret"
+	tests := []struct {
+		name, schema, want string
+	}{
+		{"pattern", `{"properties": {"password": {"type": "string", "pattern": "^[a-z]+$"}}}`, "at '/password': value does not match pattern '^[a-z]+$' (the value is not shown)"},
+		{"pattern in a nested allOf", `{"allOf": [{"properties": {"password": {"pattern": "^x"}}}]}`, "value does not match pattern '^x'"},
+		{"type", `{"properties": {"password": {"type": "integer"}}}`, "at '/password': got string, want integer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := copyTree(t, "testdata/helm")
+			writeFiles(t, filepath.Join(root, "deploy", "shop"), map[string]string{
+				"values.schema.json": tt.schema,
+				"values-prod.yaml":   "password: " + password + "\n",
+			})
+			err := renderError(t, root, helmEnv("values-prod.yaml"), Options{})
+			if !strings.Contains(err.Msg, tt.want) {
+				t.Errorf("error %q does not say %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("error %q quotes the value", err)
+			}
+		})
+	}
+}

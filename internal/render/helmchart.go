@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/message"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -151,10 +153,38 @@ func validateSchema(schemaJSON []byte, values map[string]any) error {
 		return err
 	}
 	if err := schema.Validate(chartutil.Values(values).AsMap()); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			hideValues(ve)
+		}
 		return errors.New(strings.TrimPrefix(err.Error(), "jsonschema validation failed with '"+schemaURL+"#'\n"))
 	}
 	return nil
 }
+
+// hideValues rewrites the errors that would quote the value they reject
+// (pattern, format): values are often passwords and tokens, and the message
+// goes to a check run.
+func hideValues(ve *jsonschema.ValidationError) {
+	switch k := ve.ErrorKind.(type) {
+	case *kind.Pattern:
+		ve.ErrorKind = hiddenValue{path: k.KeywordPath(), msg: "value does not match pattern '" + k.Want + "' (the value is not shown)"}
+	case *kind.Format:
+		ve.ErrorKind = hiddenValue{path: k.KeywordPath(), msg: "value is not a valid " + k.Want + " (the value is not shown)"}
+	}
+	for _, c := range ve.Causes {
+		hideValues(c)
+	}
+}
+
+// hiddenValue is a schema error kind whose message does not quote the value.
+type hiddenValue struct {
+	path []string
+	msg  string
+}
+
+func (h hiddenValue) KeywordPath() []string                   { return h.path }
+func (h hiddenValue) LocalizedString(*message.Printer) string { return h.msg }
 
 // refusingLoader is asked for every schema a $ref names outside the chart's
 // own schema, and refuses.
