@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/config"
@@ -45,12 +47,28 @@ type world struct {
 // the test ends, and returns it with its address.
 func startServer(t *testing.T, cfg *config.Config) (*Server, string) {
 	t.Helper()
+	return startServerWith(t, cfg, worldOptions{})
+}
+
+// worldOptions are the less common ways to set up a world.
+type worldOptions struct {
+	log   io.Writer                // also receives the server's log, at debug level
+	extra []githubapp.EventHandler // handlers beside slipway's own
+	tweak []func(*config.Config)   // last changes to the server config
+}
+
+// startServerWith is startServer with o's log and extra handlers.
+func startServerWith(t *testing.T, cfg *config.Config, o worldOptions) (*Server, string) {
+	t.Helper()
 	level := zerolog.WarnLevel
 	if l, err := zerolog.ParseLevel(os.Getenv("SLIPWAY_TEST_LOG")); err == nil && l != zerolog.NoLevel {
 		level = l // SLIPWAY_TEST_LOG=debug shows what the server did
 	}
 	logger := zerolog.New(testWriter{t}).Level(level)
-	srv, err := New(cfg, logger)
+	if o.log != nil {
+		logger = zerolog.New(zerolog.MultiLevelWriter(levelWriter{testWriter{t}, level}, o.log)).Level(zerolog.DebugLevel)
+	}
+	srv, err := newServer(cfg, logger, o.extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,15 +99,21 @@ func newWorld(t *testing.T, workers int) *world {
 // the server config adjusted by each of tweak.
 func newWorldWith(t *testing.T, workers int, files func(*world) map[string]string, tweak ...func(*config.Config)) *world {
 	t.Helper()
+	return newWorldOpts(t, workers, files, worldOptions{tweak: tweak})
+}
+
+// newWorldOpts is newWorldWith with every option.
+func newWorldOpts(t *testing.T, workers int, files func(*world) map[string]string, o worldOptions) *world {
+	t.Helper()
 	w := newSimWorld(t)
 	cfg := w.serverConfig(workers)
 	cfg.Store.Path = filepath.Join(t.TempDir(), "slipway.db")
-	for _, f := range tweak {
+	for _, f := range o.tweak {
 		f(cfg)
 	}
 	w.cfg = cfg
 	var addr string
-	w.srv, addr = startServer(t, cfg)
+	w.srv, addr = startServerWith(t, cfg, o)
 	w.sim.SetWebhookURL("http://" + addr + WebhookPath)
 	w.populate(files)
 	return w
@@ -244,6 +268,21 @@ func (w *world) completed(sha, name string) *github.CheckRun {
 }
 
 type testWriter struct{ t *testing.T }
+
+// levelWriter passes on only the lines at min or above.
+type levelWriter struct {
+	w   io.Writer
+	min zerolog.Level
+}
+
+func (lw levelWriter) Write(p []byte) (int, error) { return lw.w.Write(p) }
+
+func (lw levelWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
+	if l < lw.min {
+		return len(p), nil
+	}
+	return lw.w.Write(p)
+}
 
 func (tw testWriter) Write(p []byte) (int, error) {
 	tw.t.Log(strings.TrimSpace(string(p)))

@@ -64,6 +64,12 @@ type Server struct {
 
 // New builds the server from cfg. It does not listen yet.
 func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
+	return newServer(cfg, log, nil)
+}
+
+// newServer is New with extra handlers beside slipway's own, for tests that
+// need a handler to misbehave (panic) inside a real server.
+func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHandler) (*Server, error) {
 	if cfg.GitHub.App.WebhookSecret == "" {
 		return nil, errEmptySecret
 	}
@@ -87,14 +93,14 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 			Runner:  &workflow.Runner{Targets: targets.forRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits)},
 			Panics:  m.Panics.WithLabelValues("job"),
 		}
-		return []githubapp.EventHandler{
+		return append([]githubapp.EventHandler{
 			&handler.Installation{Clients: clients},
 			&handler.PullRequest{Deps: deps},
 			&handler.IssueComment{Deps: deps},
 			&handler.PullRequestReview{Deps: deps},
 			&handler.CheckRun{Deps: deps},
 			&handler.Push{Deps: deps},
-		}
+		}, extra...)
 	})
 	if err != nil {
 		state.locks.Close()

@@ -49,18 +49,14 @@ func (r repoTargets) Target(ctx context.Context, key workflow.TargetKey) (workfl
 			continue
 		}
 		if !allowed(cl.Repos, r.repo) {
-			return nil, fmt.Errorf("%s may not deploy to cluster %q: the server config lists only %s for it", r.repo, key.Cluster, listed(cl.Repos))
+			if len(cl.Repos) == 0 {
+				return nil, fmt.Errorf("%s may not deploy to cluster %q: its repos list in the server config is empty", r.repo, key.Cluster)
+			}
+			return nil, fmt.Errorf("%s may not deploy to cluster %q: the server config lists only %s for it", r.repo, key.Cluster, strings.Join(cl.Repos, ", "))
 		}
 		return r.c.cache.Target(ctx, key)
 	}
 	return nil, fmt.Errorf("no cluster %q in the server config", key.Cluster)
-}
-
-func listed(patterns []string) string {
-	if len(patterns) == 0 {
-		return "no repositories"
-	}
-	return strings.Join(patterns, ", ")
 }
 
 // allowed matches owner/repo against patterns like acme/* (case-insensitive,
