@@ -26,7 +26,8 @@ func (h *IssueComment) Handle(ctx context.Context, _, _ string, payload []byte) 
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return fmt.Errorf("parse issue_comment event: %w", err)
 	}
-	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() || ev.GetComment().GetUser().GetType() == "Bot" || ev.GetSender().GetType() == "Bot" {
+	// IsPullRequest, unlike the getters, panics on a payload without issue.
+	if ev.GetAction() != "created" || ev.GetIssue() == nil || !ev.GetIssue().IsPullRequest() || ev.GetComment().GetUser().GetType() == "Bot" || ev.GetSender().GetType() == "Bot" {
 		return nil
 	}
 	repo, number := ev.GetRepo(), ev.GetIssue().GetNumber()

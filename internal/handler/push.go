@@ -61,6 +61,9 @@ func pushedFiles(ev *github.PushEvent) (files []string, complete bool) {
 	}
 	seen := map[string]bool{}
 	for _, c := range ev.Commits {
+		if c == nil {
+			return nil, false // a malformed payload: the event cannot say
+		}
 		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
 			for _, f := range list {
 				if !seen[f] {

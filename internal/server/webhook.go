@@ -54,7 +54,7 @@ func webhookError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ve) && errors.As(ve.Cause, &tooBig):
 		logger.Warn().Msg("webhook rejected: body larger than 25 MiB")
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-	case errors.As(err, &ve) && strings.Contains(ve.Cause.Error(), "signature"):
+	case errors.As(err, &ve) && (strings.Contains(ve.Cause.Error(), "signature") || strings.Contains(ve.Cause.Error(), "hash type")):
 		logger.Warn().Err(ve.Cause).Msg("webhook rejected: bad signature")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 	case errors.As(err, &ve):
