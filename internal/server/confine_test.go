@@ -55,6 +55,18 @@ func (w *world) grantEdit(ns, name string) {
 func TestServiceAccountConfinesEnvironment(t *testing.T) {
 	w := newWorldWith(t, 2, (*world).confinedFiles)
 	w.patience = 2 * time.Minute
+	defer func() {
+		if t.Failed() {
+			for _, r := range w.replies(1) {
+				t.Logf("reply: %s", r)
+			}
+			for _, d := range w.sim.Deployments(w.repo) {
+				for _, st := range w.sim.DeploymentStatuses(w.repo, d.GetID()) {
+					t.Logf("deployment %s: %s %s", d.GetEnvironment(), st.GetState(), st.GetDescription())
+				}
+			}
+		}
+	}()
 	w.grantEdit(w.staging, "deployer")
 	theirs := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: theirs\n  namespace: %s\ndata:\n  owner: team-b\n", w.prod)
 	pr := w.openPR("reach", "alice", map[string]string{
