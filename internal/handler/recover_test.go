@@ -91,7 +91,7 @@ func newSimPR(t *testing.T) *simPR {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients, err := ghclient.NewCreator(appCfg, metrics.New())
+	clients, err := ghclient.NewCreator(appCfg, cfg.ClientOptions(), metrics.New())
 	if err != nil {
 		t.Fatal(err)
 	}
