@@ -113,7 +113,7 @@ func TestSlipwayAppliesTheBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets := workflow.NewTargetCache(func(context.Context, string) (workflow.Target, error) {
+	targets := workflow.NewTargetCache(func(context.Context, workflow.TargetKey) (workflow.Target, error) {
 		return workflow.NewClusterTarget(env.Config(), plan.Options{})
 	})
 
