@@ -181,6 +181,16 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 	if err != nil {
 		log.Error().Err(err).Msg("create check run")
 	}
+	defer func() {
+		// A panic is the job's to report; the check run must not spin.
+		if r := recover(); r != nil {
+			if id != 0 {
+				_ = s.GitHub.UpdateCheckRun(context.WithoutCancel(ctx), s.Repo, id, ghport.CheckRun{Name: run.Name, Status: "completed",
+					Conclusion: "failure", Title: "Internal error", Summary: "slipway hit an internal error while planning, so this plan was not done. Comment `/plan " + name + "` to try again."})
+			}
+			panic(r)
+		}
+	}()
 
 	p, cause := PlanEnvironment(ctx, head, cfg, name, pr.HeadSHA, s.Targets(s.Repo.String()), s.Options)
 	if ctx.Err() != nil {
