@@ -7,12 +7,15 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/slipwayhq/slipway/internal/backoff"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/recovery"
 )
@@ -157,9 +160,7 @@ func (r *run) sendGroup(ctx context.Context, slots []int) bool {
 			defer wg.Done()
 			defer func() { <-inFlight }()
 			defer caught.Recover()
-			obj := r.payload[i].DeepCopy() // the response is decoded into it
-			err := r.m.Client().Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
-				client.ForceOwnership, client.FieldOwner(r.fieldManager))
+			err := r.send(ctx, i)
 			if err != nil {
 				stop.Store(true)
 				mu.Lock()
@@ -201,6 +202,30 @@ func (r *run) sendGroup(ctx context.Context, slots []int) bool {
 	r.stopAt(ctx, "the cluster refused "+first.String()+", and apply stops at the first refusal",
 		"%s: %s%s", first, r.res.Objects[refused[0]].Message, more)
 	return false
+}
+
+// A kind whose CRD this apply just established may not be in the API
+// server's discovery yet: its objects are sent again for up to
+// kindDiscoveryWait before "no matches for kind" counts as a refusal.
+const (
+	kindDiscoveryWait = 15 * time.Second
+	kindDiscoveryPoll = 250 * time.Millisecond
+)
+
+// send applies the object in slot i.
+func (r *run) send(ctx context.Context, i int) error {
+	deadline := time.Now().Add(kindDiscoveryWait)
+	for {
+		obj := r.payload[i].DeepCopy() // the response is decoded into it
+		err := r.m.Client().Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
+			client.ForceOwnership, client.FieldOwner(r.fieldManager))
+		if !meta.IsNoMatchError(err) || time.Now().After(deadline) {
+			return err
+		}
+		if err := backoff.Sleep(ctx, kindDiscoveryPoll); err != nil {
+			return err
+		}
+	}
 }
 
 // plannedOutcome is what applying an object the plan creates, updates or
