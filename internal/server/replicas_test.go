@@ -250,9 +250,10 @@ func TestReplicaDiesMidApply(t *testing.T) {
 
 	rs.front.pin(pr, 0)
 	w.command(pr, "alice", "/apply staging")
-	w.eventually("replica-0 applying staging", func() bool {
+	w.eventually("replica-0 applying staging, waiting for web to roll out", func() bool {
 		d := w.deployments("staging")
-		return len(d) == 1 && !d[0].done() && rs.runHolder() == dying.srv.identity
+		_, err := w.env.Client().AppsV1().Deployments(w.staging).Get(context.Background(), "web", metav1.GetOptions{})
+		return len(d) == 1 && !d[0].done() && rs.runHolder() == dying.srv.identity && err == nil
 	})
 
 	// While it runs, the other replica refuses and says where it runs.
