@@ -2,6 +2,7 @@ package ghport
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,6 +17,8 @@ type DeploymentRecord struct {
 	Ref         string
 	Created     time.Time
 	State       string
+	// Tool is the payload's "tool": "slipway" for slipway's own records.
+	Tool string
 }
 
 // OpenPullRequests lists a repository's open pull requests, every page.
@@ -60,6 +63,12 @@ func (c *Client) RecentDeployments(ctx context.Context, repo Repo, n int) ([]Dep
 	out := make([]DeploymentRecord, 0, len(list))
 	for _, d := range list {
 		rec := DeploymentRecord{ID: d.GetID(), Environment: d.GetEnvironment(), Ref: d.GetRef(), Created: d.GetCreatedAt().Time}
+		var payload struct {
+			Tool string `json:"tool"`
+		}
+		if json.Unmarshal(d.Payload, &payload) == nil {
+			rec.Tool = payload.Tool
+		}
 		statuses, _, err := c.gh.Repositories.ListDeploymentStatuses(ctx, repo.Owner, repo.Name, d.GetID(), &github.ListOptions{PerPage: 1})
 		if err != nil {
 			return nil, fmt.Errorf("list statuses of deployment %d: %w", d.GetID(), err)

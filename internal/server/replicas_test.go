@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/githubsim"
 	"github.com/slipwayhq/slipway/internal/leader"
 	"github.com/slipwayhq/slipway/internal/testenv"
 )
@@ -220,8 +221,7 @@ func TestReplicasApplyOneAtATime(t *testing.T) {
 	}
 }
 
-// slowFiles is a repository whose PR rolls out a Deployment that takes
-// 15s to count as available, so a replica can die while it waits.
+// slowFiles is a repository with one before-merge environment.
 func (w *world) slowFiles() map[string]string {
 	return map[string]string{
 		".slipway.yaml": fmt.Sprintf(`version: 1
@@ -239,21 +239,29 @@ environments:
 
 // A replica dies mid-apply. While its run Lease is live, another replica
 // refuses to apply the environment and names it; once the Lease expires,
-// the other replica applies, and takes over leadership too.
+// the other replica applies, and takes over leadership too. The dying
+// replica is held mid-apply by GitHub: a secondary rate limit on its first
+// Deployment status makes it wait a minute, holding the run Lease, after
+// the Deployment record exists and before anything reaches the cluster.
 func TestReplicaDiesMidApply(t *testing.T) {
 	rs := newReplicaSet(t, (*world).slowFiles, true, false)
 	w, dying, survivor := rs.w, rs.replicas[0], rs.replicas[1]
-	web := strings.Replace(deploymentYAML("web", "registry.example/web:1.0", false), "spec:\n  replicas: 1", "spec:\n  minReadySeconds: 15\n  replicas: 1", 1)
-	pr := w.openPR("slow", "alice", map[string]string{"deploy/staging/web.yaml": web})
+	pr := w.openPR("slow", "alice", map[string]string{"deploy/staging/slow.yaml": configMapYAML("slow", "1")})
 	t.Cleanup(func() { w.logConversation(pr) })
 	w.completed(w.head(pr), "slipway/plan: staging")
+	w.eventually("policy passes", func() bool {
+		runs := w.checkRuns(w.head(pr), "slipway/policy: staging")
+		return len(runs) > 0 && runs[0].GetConclusion() == "success"
+	})
 
+	if err := w.sim.InjectFault(githubsim.SecondaryRateLimit("POST", `/deployments/\d+/statuses$`, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	rs.front.pin(pr, 0)
 	w.command(pr, "alice", "/apply staging")
-	w.eventually("replica-0 applying staging, waiting for web to roll out", func() bool {
+	w.eventually("replica-0 applying staging, held by GitHub's rate limit", func() bool {
 		d := w.deployments("staging")
-		_, err := w.env.Client().AppsV1().Deployments(w.staging).Get(context.Background(), "web", metav1.GetOptions{})
-		return len(d) == 1 && !d[0].done() && rs.runHolder() == dying.srv.identity && err == nil
+		return len(d) == 1 && rs.runHolder() == dying.srv.identity && w.sim.PendingFaults() == 0
 	})
 
 	// While it runs, the other replica refuses and says where it runs.
@@ -270,33 +278,23 @@ func TestReplicaDiesMidApply(t *testing.T) {
 	if expired > 2*replicaLease {
 		t.Errorf("run lease took %s to expire, want at most about %s", expired, replicaLease)
 	}
+	if w.configMap(w.staging, "slow") != nil {
+		t.Fatal("the dying replica applied although GitHub held it before it sent anything")
+	}
 
-	// The dead replica had applied part-way, so the reviewed plan no
-	// longer matches the cluster: re-plan once the rollout has settled,
-	// then apply on the survivor.
-	w.eventually("web available", func() bool {
-		d, err := w.env.Client().AppsV1().Deployments(w.staging).Get(context.Background(), "web", metav1.GetOptions{})
-		return err == nil && d.Status.AvailableReplicas == 1 && d.Status.ObservedGeneration == d.Generation
-	})
-	plans := len(w.checkRuns(w.head(pr), "slipway/plan: staging"))
-	w.command(pr, "alice", "/plan staging")
-	w.eventually("a new plan", func() bool {
-		runs := w.checkRuns(w.head(pr), "slipway/plan: staging")
-		for _, r := range runs {
-			if r.GetStatus() != "completed" {
-				return false
-			}
-		}
-		return len(runs) > plans
-	})
+	// Nothing reached the cluster, so the reviewed plan still stands: the
+	// pull request runs /apply again and the survivor applies it.
 	w.command(pr, "alice", "/apply staging")
 	recs := w.settled("staging", 2)
 	// The new leader's resync finds no replica running the dead one's apply
 	// and completes its record as interrupted.
 	w.eventually("the dead replica's Deployment record completed as interrupted", func() bool {
 		d := w.deployments("staging")[0]
-		return strings.Join(d.states, ",") == "in_progress,error" && strings.Contains(d.last.GetDescription(), "interrupted")
+		return d.last != nil && d.last.GetState() == "error" && strings.Contains(d.last.GetDescription(), "interrupted")
 	})
+	if w.configMap(w.staging, "slow") == nil {
+		t.Error("the survivor's apply did not create the ConfigMap")
+	}
 	if got := strings.Join(recs[1].states, ","); got != "in_progress,success" {
 		t.Errorf("the survivor's Deployment record: %s (%s)", got, recs[1].last.GetDescription())
 	}

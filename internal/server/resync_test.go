@@ -79,15 +79,22 @@ func TestResyncFinishesInterruptedWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dep, _, err := gh.Repositories.CreateDeployment(ctx, "acme", "shop", &github.DeploymentRequest{
-		Ref: github.String(head), Environment: github.String("staging"), AutoMerge: github.Bool(false), RequiredContexts: &[]string{},
-	})
-	if err != nil {
-		t.Fatal(err)
+	deploy := func(tool string) *github.Deployment {
+		d, _, err := gh.Repositories.CreateDeployment(ctx, "acme", "shop", &github.DeploymentRequest{
+			Ref: github.String(head), Environment: github.String("staging"), AutoMerge: github.Bool(false), RequiredContexts: &[]string{},
+			Payload: map[string]any{"tool": tool, "pull_request": pr},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := gh.Repositories.CreateDeploymentStatus(ctx, "acme", "shop", d.GetID(), &github.DeploymentStatusRequest{State: github.String("in_progress")}); err != nil {
+			t.Fatal(err)
+		}
+		return d
 	}
-	if _, _, err := gh.Repositories.CreateDeploymentStatus(ctx, "acme", "shop", dep.GetID(), &github.DeploymentStatusRequest{State: github.String("in_progress")}); err != nil {
-		t.Fatal(err)
-	}
+	dep := deploy("slipway")
+	// Another tool's rollout in progress is not slipway's to finish.
+	other := deploy("another-deployer")
 	// A slipway that starts after the crash completes them as interrupted.
 	cfg := *w.cfg
 	cfg.Store.Path = filepath.Join(t.TempDir(), "restarted.db")
@@ -96,6 +103,11 @@ func TestResyncFinishesInterruptedWork(t *testing.T) {
 		st := w.sim.DeploymentStatuses(w.repo, dep.GetID())
 		return len(st) == 2 && st[1].GetState() == "error" && strings.Contains(st[1].GetDescription(), "interrupted")
 	})
+	defer func() {
+		if got := w.sim.DeploymentStatuses(w.repo, other.GetID()); len(got) != 1 {
+			t.Errorf("another tool's deployment got %d statuses; slipway must leave it alone", len(got))
+		}
+	}()
 	w.eventually("the apply check run completed as interrupted", func() bool {
 		for _, cr := range w.checkRuns(head, "slipway/apply: staging") {
 			if cr.GetID() == run.GetID() {

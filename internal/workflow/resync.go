@@ -147,7 +147,10 @@ func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted 
 		return err
 	}
 	for _, d := range recs {
-		if (d.State != "in_progress" && d.State != "queued" && d.State != "pending") || !s.abandoned(ctx, d.Environment, d.Created, interrupted) {
+		// Only slipway's own records; one without a status yet never got
+		// past its start.
+		unfinished := d.State == "" || d.State == "in_progress" || d.State == "queued" || d.State == "pending"
+		if d.Tool != deploymentTool || !unfinished || !s.abandoned(ctx, d.Environment, d.Created, interrupted) {
 			continue
 		}
 		if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, d.ID, ghport.DeploymentStatus{

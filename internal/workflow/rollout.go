@@ -69,7 +69,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 			Environment: ro.env.Name,
 			Description: deploymentDescription(ro, p),
 			Production:  ro.env.Production,
-			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: p.Digest, Tool: "slipway"},
+			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: p.Digest, Tool: deploymentTool},
 		})
 		if err != nil {
 			return err
@@ -102,6 +102,9 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 	log.Info().Bool("ok", out.ok()).Str("summary", out.summary()).Msg("applied")
 	return out
 }
+
+// deploymentTool marks slipway's Deployments among other tools' records.
+const deploymentTool = "slipway"
 
 // deploymentPayload travels with each Deployment, for tools that read the
 // deployment history.
