@@ -2,7 +2,6 @@ package leader
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -10,10 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 
 	"github.com/slipwayhq/slipway/internal/testenv"
 )
@@ -55,7 +52,7 @@ func TestIdentity(t *testing.T) {
 // checks that no two replicas ever lead at once.
 type candidate struct {
 	name    string
-	client  *cuttable
+	client  *testenv.CuttableLeases
 	cancel  context.CancelFunc
 	done    chan struct{}
 	terms   atomic.Int32
@@ -75,7 +72,7 @@ func (f *field) campaign(name string) *candidate {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	c.client = &cuttable{LeasesGetter: client.CoordinationV1()}
+	c.client = &testenv.CuttableLeases{LeasesGetter: client.CoordinationV1()}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	e := NewLease(c.client, f.ns, name, lease, zerolog.New(zerolog.NewTestWriter(f.t)))
@@ -158,11 +155,11 @@ func TestLeaseLostLeadership(t *testing.T) {
 	f.waitFor("a leads", 2*lease, a.leading.Load)
 	b := f.campaign("replica-b")
 
-	a.client.cut.Store(true)
+	a.client.Cut.Store(true)
 	f.waitFor("a stops leading once cut off", 2*lease, func() bool { return !a.leading.Load() })
 	f.waitFor("b leads after a's lease expired", 3*lease, b.leading.Load)
 
-	a.client.cut.Store(false)
+	a.client.Cut.Store(false)
 	time.Sleep(lease)
 	if a.leading.Load() || a.terms.Load() != 1 {
 		t.Fatalf("a back online while b leads: leading %v after %d terms", a.leading.Load(), a.terms.Load())
@@ -172,43 +169,4 @@ func TestLeaseLostLeadership(t *testing.T) {
 	if got := a.terms.Load(); got != 2 {
 		t.Errorf("a ran fn %d times, want 2 (one per term)", got)
 	}
-}
-
-// cuttable fails every Lease request once cut, like a replica that lost
-// the API server.
-type cuttable struct {
-	coordinationv1client.LeasesGetter
-	cut atomic.Bool
-}
-
-var errCut = errors.New("cut off from the API server")
-
-func (c *cuttable) Leases(ns string) coordinationv1client.LeaseInterface {
-	return cutLeases{c.LeasesGetter.Leases(ns), &c.cut}
-}
-
-type cutLeases struct {
-	coordinationv1client.LeaseInterface
-	cut *atomic.Bool
-}
-
-func (l cutLeases) Get(ctx context.Context, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
-	if l.cut.Load() {
-		return nil, errCut
-	}
-	return l.LeaseInterface.Get(ctx, name, o)
-}
-
-func (l cutLeases) Create(ctx context.Context, x *coordinationv1.Lease, o metav1.CreateOptions) (*coordinationv1.Lease, error) {
-	if l.cut.Load() {
-		return nil, errCut
-	}
-	return l.LeaseInterface.Create(ctx, x, o)
-}
-
-func (l cutLeases) Update(ctx context.Context, x *coordinationv1.Lease, o metav1.UpdateOptions) (*coordinationv1.Lease, error) {
-	if l.cut.Load() {
-		return nil, errCut
-	}
-	return l.LeaseInterface.Update(ctx, x, o)
 }

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 
 	"github.com/slipwayhq/slipway/internal/testenv"
 )
@@ -168,7 +165,7 @@ func TestLeaseRunsRenewAndExpire(t *testing.T) {
 	ns := testenv.NewNamespace(t, env)
 	ctx := context.Background()
 	const lease = 2 * time.Second
-	dying := &cuttable{LeasesGetter: newClient(t, env).CoordinationV1()}
+	dying := &testenv.CuttableLeases{LeasesGetter: newClient(t, env).CoordinationV1()}
 	a := NewLeaseRuns(dying, ns, "replica-a", lease)
 	b := NewLeaseRuns(newClient(t, env).CoordinationV1(), ns, "replica-b", lease)
 
@@ -186,7 +183,7 @@ func TestLeaseRunsRenewAndExpire(t *testing.T) {
 		t.Fatalf("a's run ended while renewing: %v", context.Cause(aCtx))
 	}
 
-	dying.cut.Store(true)
+	dying.Cut.Store(true)
 	cut := time.Now()
 	var bEnd func()
 	deadline := cut.Add(3 * lease)
@@ -216,7 +213,7 @@ func TestLeaseRunsRenewAndExpire(t *testing.T) {
 	}
 
 	// a comes back and ends its run: b's must survive it.
-	dying.cut.Store(false)
+	dying.Cut.Store(false)
 	aEnd()
 	l, err := env.Client().CoordinationV1().Leases(ns).Get(ctx, leaseName(kindRun, key("staging")), metav1.GetOptions{})
 	if err != nil || *l.Spec.HolderIdentity != "replica-b" {
@@ -226,50 +223,4 @@ func TestLeaseRunsRenewAndExpire(t *testing.T) {
 	if _, err := env.Client().CoordinationV1().Leases(ns).Get(ctx, l.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("after b ended, its Lease: %v, want it deleted", err)
 	}
-}
-
-// cuttable fails every Lease request once cut, like a replica that lost
-// the API server or died.
-type cuttable struct {
-	coordinationv1client.LeasesGetter
-	cut atomic.Bool
-}
-
-var errCut = errors.New("cut off from the API server")
-
-func (c *cuttable) Leases(ns string) coordinationv1client.LeaseInterface {
-	return cutLeases{c.LeasesGetter.Leases(ns), &c.cut}
-}
-
-type cutLeases struct {
-	coordinationv1client.LeaseInterface
-	cut *atomic.Bool
-}
-
-func (l cutLeases) Get(ctx context.Context, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
-	if l.cut.Load() {
-		return nil, errCut
-	}
-	return l.LeaseInterface.Get(ctx, name, o)
-}
-
-func (l cutLeases) Create(ctx context.Context, x *coordinationv1.Lease, o metav1.CreateOptions) (*coordinationv1.Lease, error) {
-	if l.cut.Load() {
-		return nil, errCut
-	}
-	return l.LeaseInterface.Create(ctx, x, o)
-}
-
-func (l cutLeases) Update(ctx context.Context, x *coordinationv1.Lease, o metav1.UpdateOptions) (*coordinationv1.Lease, error) {
-	if l.cut.Load() {
-		return nil, errCut
-	}
-	return l.LeaseInterface.Update(ctx, x, o)
-}
-
-func (l cutLeases) Delete(ctx context.Context, name string, o metav1.DeleteOptions) error {
-	if l.cut.Load() {
-		return errCut
-	}
-	return l.LeaseInterface.Delete(ctx, name, o)
 }
