@@ -144,9 +144,9 @@ func (rs *replicaSet) runHolder() string {
 	return ""
 }
 
-// twoPRFiles is a repository whose staging is applied before merge and
+// stagingFiles is a repository whose staging is applied before merge and
 // locked at /apply, so two pull requests can both plan it.
-func (w *world) twoPRFiles() map[string]string {
+func (w *world) stagingFiles() map[string]string {
 	return map[string]string{
 		".slipway.yaml": fmt.Sprintf(`version: 1
 environments:
@@ -166,7 +166,7 @@ environments:
 // replica: the Lease lock lets exactly one through; the other is told who
 // holds staging.
 func TestReplicasApplyOneAtATime(t *testing.T) {
-	rs := newReplicaSet(t, (*world).twoPRFiles, false, false)
+	rs := newReplicaSet(t, (*world).stagingFiles, false, false)
 	w := rs.w
 	prs := []int{
 		w.openPR("from-a", "alice", map[string]string{"deploy/staging/a.yaml": configMapYAML("from-a", "a")}),
@@ -221,22 +221,6 @@ func TestReplicasApplyOneAtATime(t *testing.T) {
 	}
 }
 
-// slowFiles is a repository with one before-merge environment.
-func (w *world) slowFiles() map[string]string {
-	return map[string]string{
-		".slipway.yaml": fmt.Sprintf(`version: 1
-environments:
-  - name: staging
-    path: deploy/staging
-    cluster: test
-    namespace: %s
-    mode: before-merge
-    wait: 90s
-`, w.staging),
-		"deploy/staging/base.yaml": configMapYAML("base", "1"),
-	}
-}
-
 // A replica dies mid-apply. While its run Lease is live, another replica
 // refuses to apply the environment and names it; once the Lease expires,
 // the other replica applies, and takes over leadership too. The dying
@@ -244,7 +228,7 @@ environments:
 // Deployment status makes it wait a minute, holding the run Lease, after
 // the Deployment record exists and before anything reaches the cluster.
 func TestReplicaDiesMidApply(t *testing.T) {
-	rs := newReplicaSet(t, (*world).slowFiles, true, false)
+	rs := newReplicaSet(t, (*world).stagingFiles, true, false)
 	w, dying, survivor := rs.w, rs.replicas[0], rs.replicas[1]
 	pr := w.openPR("slow", "alice", map[string]string{"deploy/staging/slow.yaml": configMapYAML("slow", "1")})
 	t.Cleanup(func() { w.logConversation(pr) })

@@ -121,9 +121,6 @@ func TestResyncFinishesInterruptedWork(t *testing.T) {
 
 // driftFiles has one environment of each drift mode.
 func (w *world) driftFiles() map[string]string {
-	cm := func(name, v string) string {
-		return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  v: %q\n", name, v)
-	}
 	return map[string]string{
 		".slipway.yaml": fmt.Sprintf(`version: 1
 environments:
@@ -144,9 +141,9 @@ environments:
     namespace: %s
     drift: "off"
 `, w.staging, w.prod, w.prod),
-		"deploy/staging/app.yaml":    cm("app", "1"),
-		"deploy/production/app.yaml": cm("app", "1"),
-		"deploy/quiet/other.yaml":    cm("other", "1"),
+		"deploy/staging/app.yaml":    configMapYAML("app", "1"),
+		"deploy/production/app.yaml": configMapYAML("app", "1"),
+		"deploy/quiet/other.yaml":    configMapYAML("other", "1"),
 	}
 }
 
@@ -192,13 +189,13 @@ func TestDrift(t *testing.T) {
 
 	// A hand edit in staging is undone by the next pass.
 	cm := w.configMap(w.staging, "app")
-	cm.Data = map[string]string{"v": "edited by hand"}
+	cm.Data = map[string]string{"value": "edited by hand"}
 	if _, err := w.env.Client().CoreV1().ConfigMaps(w.staging).Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	w.eventually("the hand edit undone", func() bool {
 		got := w.configMap(w.staging, "app")
-		return got != nil && got.Data["v"] == "1"
+		return got != nil && got.Data["value"] == "1"
 	})
 	w.settled("staging", 2)
 	w.eventually("staging in sync again", inSync("staging"))

@@ -93,13 +93,7 @@ func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string
 		}
 	}
 	run.Summary = body
-	var err error
-	if old, ok := latestRun(runs, run.Name); ok {
-		err = s.GitHub.UpdateCheckRun(ctx, s.Repo, old.ID, run)
-	} else {
-		_, _, err = s.GitHub.CreateCheckRun(ctx, s.Repo, run)
-	}
-	if err != nil {
+	if err := s.editOrCreateRun(ctx, runs, run); err != nil {
 		log.Error().Err(err).Msg("publish drift check")
 	}
 	log.Info().Str("result", run.Title).Msg("drift")

@@ -156,15 +156,20 @@ func (s *Session) publishPolicy(ctx context.Context, head string, res policy.Res
 	if !res.Passed() {
 		run.Conclusion = "failure"
 	}
-	var err error
-	if old, ok := latestRun(runs, run.Name); ok {
-		err = s.GitHub.UpdateCheckRun(ctx, s.Repo, old.ID, run)
-	} else {
-		_, _, err = s.GitHub.CreateCheckRun(ctx, s.Repo, run)
-	}
-	if err != nil {
+	if err := s.editOrCreateRun(ctx, runs, run); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Str("env", res.Env).Msg("publish policy check")
 	}
+}
+
+// editOrCreateRun writes run over the newest check run of its name among
+// runs (those on its commit), or creates it: a verdict that is re-weighed
+// is edited in place rather than piling up runs.
+func (s *Session) editOrCreateRun(ctx context.Context, runs []ghport.CheckRunState, run ghport.CheckRun) error {
+	if old, ok := latestRun(runs, run.Name); ok {
+		return s.GitHub.UpdateCheckRun(ctx, s.Repo, old.ID, run)
+	}
+	_, _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
+	return err
 }
 
 // checkPolicy evaluates and publishes the policy of every environment
