@@ -38,6 +38,12 @@ func escapeMarkdown(s string) string {
 	return b.String()
 }
 
+// TableCell makes text safe in one markdown table cell: line breaks become
+// spaces and markdown is escaped, '|' included.
+func TableCell(s string) string {
+	return escapeMarkdown(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
+}
+
 // fence returns a backtick fence longer than any backtick run in body, so no
 // line of body can close it early (CommonMark: a closing fence must be at
 // least as long as the opening one).

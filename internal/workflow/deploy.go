@@ -55,6 +55,7 @@ func (s *Session) DeployMerged(ctx context.Context, number int) error {
 	if err != nil {
 		return err
 	}
+	affected = cfg.Order(affected)
 
 	var deploy []string
 	blocked := map[string]string{}
@@ -213,14 +214,14 @@ func (s *Session) deployChain(ctx context.Context, cfg *repoconfig.Config, tree,
 }
 
 // affectedBetween lists the environments that changed files touch, as read
-// by the render at base and in the checkout at tree.
+// by the render at base and in the checkout at tree, in config order.
 func (s *Session) affectedBetween(ctx context.Context, cfg *repoconfig.Config, base, tree string, changed []string) ([]string, error) {
 	baseFiles, err := s.baseFiles(ctx, cfg, base)
 	if err != nil {
 		return nil, err
 	}
 	headFiles, _ := source.RenderedFiles(ctx, tree, cfg)
-	return cfg.Order(source.Affected(cfg, changed, baseFiles, headFiles)), nil
+	return source.Affected(cfg, changed, baseFiles, headFiles), nil
 }
 
 // appliedAt reports whether env's newest apply check at sha succeeded.

@@ -141,13 +141,12 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 // affected renders the base and head trees (without a cluster) to learn
 // which environments read the changed files.
 func (s *Session) affected(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head string, changed []string, auto bool) ([]string, error) {
-	baseFiles, err := s.baseFiles(ctx, cfg, pr.BaseSHA)
+	names, err := s.affectedBetween(ctx, cfg, pr.BaseSHA, head, changed)
 	if err != nil {
 		return nil, err
 	}
-	headFiles, _ := source.RenderedFiles(ctx, head, cfg)
 	var envs []string
-	for _, name := range source.Affected(cfg, changed, baseFiles, headFiles) {
+	for _, name := range names {
 		if env, ok := cfg.Environment(name); ok && (!auto || env.AutoplanEnabled()) {
 			envs = append(envs, name)
 		}

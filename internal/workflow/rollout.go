@@ -196,7 +196,7 @@ func outcomeText(title string, rs []rolled) string {
 		if r.logURL != "" {
 			link = " ([details](" + r.logURL + "))"
 		}
-		text += fmt.Sprintf("| %s `%s` | %s%s |\n", mark, r.env, escapeCell(r.summary()), link)
+		text += fmt.Sprintf("| %s `%s` | %s%s |\n", mark, r.env, report.TableCell(r.summary()), link)
 	}
 	for _, r := range rs {
 		if r.result != nil && r.result.Failed() {
@@ -204,20 +204,4 @@ func outcomeText(title string, rs []rolled) string {
 		}
 	}
 	return text
-}
-
-// escapeCell keeps text inside one markdown table cell.
-func escapeCell(s string) string {
-	out := []rune{}
-	for _, c := range s {
-		switch c {
-		case '|':
-			out = append(out, '\\', '|')
-		case '\n', '\r':
-			out = append(out, ' ')
-		default:
-			out = append(out, c)
-		}
-	}
-	return string(out)
 }
