@@ -77,6 +77,9 @@ func (rs *replicaSet) start(name string, killable bool) *replica {
 	t, w := rs.w.t, rs.w
 	cfg := w.serverConfig(2)
 	cfg.Store = config.Store{Kind: config.StoreKubernetes, Namespace: rs.storeNS, Cluster: "test", LeaseDuration: config.Duration(replicaLease)}
+	// The leader's resync finishes a dead replica's records once its run
+	// Lease has expired, which may be just after leadership moved.
+	cfg.Server.ResyncInterval = config.Duration(time.Second)
 	r := &replica{name: name, kill: func() {}}
 	if killable {
 		simURL, _ := url.Parse(w.sim.URL())
