@@ -22,11 +22,11 @@ const waitTimeout = 90 * time.Second
 func (w *world) waitFor(ctx context.Context, what string, cond func() bool) error {
 	deadline := time.Now().Add(waitTimeout)
 	for !cond() {
-		if done, err := w.server.exited(); done {
-			return fmt.Errorf("%w (%v) while waiting for %s\n%s", errExited, err, what, w.server.logTail(20))
+		if done, err := w.server.Exited(); done {
+			return fmt.Errorf("%w (%v) while waiting for %s\n%s", errExited, err, what, logTail(w.server))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s waiting for %s\n%s", waitTimeout, what, w.server.logTail(20))
+			return fmt.Errorf("timed out after %s waiting for %s\n%s", waitTimeout, what, logTail(w.server))
 		}
 		select {
 		case <-ctx.Done():

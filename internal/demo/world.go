@@ -38,7 +38,7 @@ type world struct {
 	dir     string // temp dir: key, kubeconfig, store, logs; removed by close
 	cluster *testenv.Env
 	sim     *githubsim.Sim
-	server  *process
+	server  *testenv.Process
 	binary  string
 	config  string   // the server config file slipway runs with
 	environ []string // the environment slipway runs with
@@ -48,6 +48,10 @@ type world struct {
 // startWorld starts everything, saying so on t. On error whatever started
 // is stopped again.
 func startWorld(ctx context.Context, t *transcript, binary string) (*world, error) {
+	binary, err := filepath.Abs(binary) // the server runs in the demo's directory
+	if err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("the slipway binary: %w; build it with `make build`", err)
 	}
@@ -99,10 +103,10 @@ func startWorld(ctx context.Context, t *transcript, binary string) (*world, erro
 	}
 	w.sim.SetWebhookURL("http://" + addr + server.WebhookPath)
 	began = time.Now()
-	if w.server, err = startProcess(w.binary, []string{"serve", "--config", w.config}, w.environ, filepath.Join(dir, "slipway.log")); err != nil {
+	if w.server, err = testenv.StartProcess(dir, "slipway", w.binary, []string{"serve", "--config", w.config}, w.environ); err != nil {
 		return nil, err
 	}
-	if err := w.server.waitReady(ctx, "http://"+addr+"/readyz", 30*time.Second); err != nil {
+	if err := waitReady(ctx, w.server, "http://"+addr+"/readyz", 30*time.Second); err != nil {
 		return nil, err
 	}
 	t.Progress("✓ slipway serve --config server.yaml (config/examples/server.yaml) on %s, ready in %s", addr, since(began))
@@ -204,7 +208,7 @@ func (w *world) checkout(ctx context.Context) (string, error) {
 // close stops everything startWorld started and removes its files.
 func (w *world) close() {
 	if w.server != nil {
-		w.server.stop()
+		w.server.Stop(stopGrace)
 	}
 	if w.sim != nil {
 		w.sim.Close()

@@ -16,7 +16,7 @@ import (
 
 // apiServer is a running kube-apiserver.
 type apiServer struct {
-	proc  *process
+	proc  *Process
 	host  string // https://127.0.0.1:port
 	caPEM []byte // the self-signed CA of its serving certificate
 }
@@ -73,7 +73,7 @@ func startAPIServerOnce(ctx context.Context, c apiServerConfig) (*apiServer, err
 		"--service-cluster-ip-range", serviceClusterIPRange,
 		"--profiling=false",
 	}
-	p, err := startProcess(c.dir, "kube-apiserver", filepath.Join(c.binDir, binAPIServer), args, os.Environ())
+	p, err := StartProcess(c.dir, "kube-apiserver", filepath.Join(c.binDir, binAPIServer), args, os.Environ())
 	if err != nil {
 		return nil, err
 	}

@@ -12,9 +12,9 @@ import (
 
 // startEtcd runs a single-member etcd with its data in dir and returns it
 // with its client URL once it reports healthy.
-func startEtcd(ctx context.Context, dir, binDir string) (*process, string, error) {
+func startEtcd(ctx context.Context, dir, binDir string) (*Process, string, error) {
 	type result struct {
-		p   *process
+		p   *Process
 		url string
 	}
 	r, err := retryOnPortRace(func() (result, error) {
@@ -24,7 +24,7 @@ func startEtcd(ctx context.Context, dir, binDir string) (*process, string, error
 	return r.p, r.url, err
 }
 
-func startEtcdOnce(ctx context.Context, dir, binDir string) (*process, string, error) {
+func startEtcdOnce(ctx context.Context, dir, binDir string) (*Process, string, error) {
 	clientPort, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -53,7 +53,7 @@ func startEtcdOnce(ctx context.Context, dir, binDir string) (*process, string, e
 		"--unsafe-no-fsync",
 		"--log-level", "warn",
 	}
-	p, err := startProcess(dir, "etcd", filepath.Join(binDir, binEtcd), args, os.Environ())
+	p, err := StartProcess(dir, "etcd", filepath.Join(binDir, binEtcd), args, os.Environ())
 	if err != nil {
 		return nil, "", err
 	}

@@ -42,8 +42,8 @@ type nodesConfig struct {
 // scheduled and reported Ready, so a caller's first Deployment rolls out at
 // once. On error the returned processes (possibly some) must still be
 // stopped.
-func startNodes(ctx context.Context, c nodesConfig, client kubernetes.Interface) ([]*process, error) {
-	var procs []*process
+func startNodes(ctx context.Context, c nodesConfig, client kubernetes.Interface) ([]*Process, error) {
+	var procs []*Process
 	kubeconfigFlags := []string{
 		"--kubeconfig", c.kubeconfigPath,
 		"--authentication-kubeconfig", c.kubeconfigPath,
@@ -54,7 +54,7 @@ func startNodes(ctx context.Context, c nodesConfig, client kubernetes.Interface)
 		"--secure-port=0",
 	}
 
-	kcm, err := startProcess(c.dir, "kube-controller-manager", filepath.Join(c.binDir, binControllerManager),
+	kcm, err := StartProcess(c.dir, "kube-controller-manager", filepath.Join(c.binDir, binControllerManager),
 		append(kubeconfigFlags,
 			"--service-account-private-key-file", c.keys.privateKeyPath,
 			"--root-ca-file", c.caPath,
@@ -69,7 +69,7 @@ func startNodes(ctx context.Context, c nodesConfig, client kubernetes.Interface)
 	}
 	procs = append(procs, kcm)
 
-	sched, err := startProcess(c.dir, "kube-scheduler", filepath.Join(c.binDir, binScheduler), kubeconfigFlags, os.Environ())
+	sched, err := StartProcess(c.dir, "kube-scheduler", filepath.Join(c.binDir, binScheduler), kubeconfigFlags, os.Environ())
 	if err != nil {
 		return procs, err
 	}
@@ -79,7 +79,7 @@ func startNodes(ctx context.Context, c nodesConfig, client kubernetes.Interface)
 	if err != nil {
 		return procs, err
 	}
-	kwok, err := startProcess(c.dir, "kwok", filepath.Join(c.binDir, binKwok), []string{
+	kwok, err := StartProcess(c.dir, "kwok", filepath.Join(c.binDir, binKwok), []string{
 		"--kubeconfig", c.kubeconfigPath,
 		"--manage-all-nodes=true",
 		"--config", stagesPath,
@@ -190,7 +190,7 @@ func nodeReady(ctx context.Context, client kubernetes.Interface) error {
 // probePod runs one pod through the scheduler and kwok and deletes it, so
 // that Start fails with the components' logs if any of them does not work,
 // rather than leaving the first test to time out.
-func probePod(ctx context.Context, client kubernetes.Interface, procs []*process) error {
+func probePod(ctx context.Context, client kubernetes.Interface, procs []*Process) error {
 	pods := client.CoreV1().Pods(metav1.NamespaceDefault)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "testenv-probe"},

@@ -22,9 +22,9 @@ const stopGrace = 5 * time.Second
 // logTailBytes is how much of a process log goes into an error message.
 const logTailBytes = 3000
 
-// process is one control plane binary running in its own process group, with
-// stdout and stderr captured to a log file.
-type process struct {
+// Process is one program (a control plane binary, or a server a demo runs)
+// in its own process group, with stdout and stderr captured to a log file.
+type Process struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
@@ -35,7 +35,9 @@ type process struct {
 	stopping bool // Stop asked it to exit; an exit before that is a crash
 }
 
-// startProcess runs bin with args. Each process gets its own process group so
+// StartProcess runs bin with args in dir, its output in dir/name.log: the
+// control plane's binaries, and programs a caller runs beside them. Each
+// process gets its own process group so
 // stop can signal it and anything it forks without touching other processes,
 // and Pdeathsig so that a test binary that dies without calling Stop (panic,
 // os.Exit, SIGKILL) takes its control plane down with it.
@@ -44,7 +46,7 @@ type process struct {
 // whole process; the Go runtime only retires threads locked with
 // runtime.LockOSThread, which this package never does, so in practice it
 // tracks the test binary.
-func startProcess(dir, name, bin string, args []string, env []string) (*process, error) {
+func StartProcess(dir, name, bin string, args []string, env []string) (*Process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -60,7 +62,7 @@ func startProcess(dir, name, bin string, args []string, env []string) (*process,
 		logFile.Close()
 		return nil, fmt.Errorf("testenv: start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
 		logFile.Close()
@@ -73,10 +75,10 @@ func startProcess(dir, name, bin string, args []string, env []string) (*process,
 }
 
 // pid returns the process id, which is also its process group id.
-func (p *process) pid() int { return p.cmd.Process.Pid }
+func (p *Process) pid() int { return p.cmd.Process.Pid }
 
-// exited reports whether the process has ended, and if so how.
-func (p *process) exited() (bool, error) {
+// Exited reports whether the process has ended, and if so how.
+func (p *Process) Exited() (bool, error) {
 	select {
 	case <-p.done:
 		p.mu.Lock()
@@ -89,8 +91,8 @@ func (p *process) exited() (bool, error) {
 
 // crashErr returns an error with the log tail if the process ended before
 // stop was called, nil otherwise.
-func (p *process) crashErr() error {
-	done, err := p.exited()
+func (p *Process) crashErr() error {
+	done, err := p.Exited()
 	p.mu.Lock()
 	stopping := p.stopping
 	p.mu.Unlock()
@@ -100,34 +102,41 @@ func (p *process) crashErr() error {
 	if err == nil {
 		err = errors.New("exit status 0")
 	}
-	return fmt.Errorf("testenv: %s exited unexpectedly (%v); log %s ends with:\n%s", p.name, err, p.logPath, p.logTail())
+	return fmt.Errorf("testenv: %s exited unexpectedly (%v); log %s ends with:\n%s", p.name, err, p.logPath, p.LogTail())
 }
 
 // stop signals the process group with SIGTERM and, if it has not exited
 // within stopGrace, with SIGKILL. It waits until the process is reaped, so
 // its pid is free once stop returns.
-func (p *process) stop() {
+func (p *Process) stop() { p.Stop(stopGrace) }
+
+// Done is closed once the process has ended and been reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Stop signals the process group with SIGTERM and, if it has not exited
+// within grace, with SIGKILL; it returns once the process is reaped.
+func (p *Process) Stop(grace time.Duration) {
 	p.mu.Lock()
 	p.stopping = true
 	p.mu.Unlock()
 	// Signal the group only while its leader has not been reaped: until then
 	// the id cannot belong to anyone else. None of the binaries fork, so the
 	// leader is the whole group.
-	if done, _ := p.exited(); done {
+	if done, _ := p.Exited(); done {
 		return
 	}
 	_ = syscall.Kill(-p.pid(), syscall.SIGTERM)
 	select {
 	case <-p.done:
-	case <-time.After(stopGrace):
+	case <-time.After(grace):
 		_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
 		<-p.done
 	}
 }
 
-// logTail returns the last logTailBytes of the process log, for error
+// LogTail returns the last logTailBytes of the process log, for error
 // messages: the reason a component failed is nearly always at its end.
-func (p *process) logTail() string {
+func (p *Process) LogTail() string {
 	data, err := os.ReadFile(p.logPath)
 	if err != nil {
 		return fmt.Sprintf("(cannot read log: %v)", err)

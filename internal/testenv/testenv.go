@@ -52,7 +52,7 @@ const startTimeout = 2 * time.Minute
 // Env is a running test cluster. Its methods are safe for concurrent use.
 type Env struct {
 	dir            string     // temp dir: data, certs, kubeconfig, logs
-	procs          []*process // in start order; stopped in reverse
+	procs          []*Process // in start order; stopped in reverse
 	cfg            *rest.Config
 	kubeconfigPath string
 	kubeconfig     []byte

@@ -21,7 +21,7 @@ var errPortInUse = errors.New("port already in use")
 // waitFor polls check until it succeeds, ctx ends, or one of procs exits.
 // what describes the condition for the error message, which carries the tail
 // of every watched process's log: that is where the reason is.
-func waitFor(ctx context.Context, what string, check func(context.Context) error, procs ...*process) error {
+func waitFor(ctx context.Context, what string, check func(context.Context) error, procs ...*Process) error {
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	var lastErr error
@@ -45,7 +45,7 @@ func waitFor(ctx context.Context, what string, check func(context.Context) error
 			var b strings.Builder
 			fmt.Fprintf(&b, "testenv: timed out waiting for %s (%v); last check: %v", what, context.Cause(ctx), lastErr)
 			for _, p := range procs {
-				fmt.Fprintf(&b, "\n--- %s log %s ends with:\n%s", p.name, p.logPath, p.logTail())
+				fmt.Fprintf(&b, "\n--- %s log %s ends with:\n%s", p.name, p.logPath, p.LogTail())
 			}
 			return errors.New(b.String())
 		case <-tick.C:
@@ -54,7 +54,7 @@ func waitFor(ctx context.Context, what string, check func(context.Context) error
 }
 
 // logContains reports whether the process log contains s.
-func logContains(p *process, s string) bool {
+func logContains(p *Process, s string) bool {
 	data, err := os.ReadFile(p.logPath)
 	return err == nil && strings.Contains(string(data), s)
 }
