@@ -175,7 +175,7 @@ func TestBrokenInputsFailChecksReadably(t *testing.T) {
 		}
 	})
 
-	t.Run("invalid .slipway.yaml on the base branch", func(t *testing.T) {
+	t.Run("invalid .slipway.yaml on the default branch", func(t *testing.T) {
 		if _, err := w.sim.Push(w.repo, "main", map[string]string{".slipway.yaml": "version: 1\nenvironments:\n  - name: staging\n    path: deploy/staging\n    clustr: test\n"}, "break config", "alice"); err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,5 @@
 // Package source fetches what a plan works on from GitHub: the repository
-// tree at a commit, the base branch's .slipway.yaml, a pull request's
+// tree at a commit, the default branch's .slipway.yaml, a pull request's
 // changed files, and from those the environments the pull request affects.
 package source
 
@@ -32,7 +32,7 @@ const (
 const maxListedFiles = 3000
 
 // ErrNoConfig is returned by Config when the ref has no .slipway.yaml.
-var ErrNoConfig = errors.New(repoconfig.FileName + " not found on the base branch")
+var ErrNoConfig = errors.New(repoconfig.FileName + " not found on the default branch")
 
 // ErrTooManyFiles is returned by ChangedFiles when GitHub cannot list all of
 // a pull request's files, so the affected environments cannot be known.

@@ -104,7 +104,7 @@ func TestConfig(t *testing.T) {
 		{name: "base", repo: "shop", ref: base, env: "staging"},
 		{name: "head reads the edited file", repo: "shop", ref: head, env: "prod"},
 		{name: "missing", repo: "bare", ref: "main", check: func(t *testing.T, err error) {
-			if !errors.Is(err, ErrNoConfig) || err.Error() != ".slipway.yaml not found on the base branch" {
+			if !errors.Is(err, ErrNoConfig) || err.Error() != ".slipway.yaml not found on the default branch" {
 				t.Errorf("err = %v, want ErrNoConfig", err)
 			}
 		}},

@@ -34,8 +34,8 @@ func annotations(p *plan.Plan, cause error) []ghport.Annotation {
 }
 
 // reportConfigError fails the pull request's slipway/plan check with the
-// base branch's .slipway.yaml problems, each annotated on its line.
-func (s *Session) reportConfigError(ctx context.Context, pr *ghport.PR, err error) error {
+// default branch's .slipway.yaml problems, each annotated on its line.
+func (s *Session) reportConfigError(ctx context.Context, pr *ghport.PR, rules rulesHead, err error) error {
 	var anns []ghport.Annotation
 	var errs strictyaml.Errors
 	if errors.As(err, &errs) {
@@ -44,7 +44,7 @@ func (s *Session) reportConfigError(ctx context.Context, pr *ghport.PR, err erro
 			if e.Key != "" {
 				msg = e.Key + ": " + msg
 			}
-			anns = append(anns, ghport.Annotation{Path: repoconfig.FileName, Line: e.Line, Level: "failure", Title: "invalid .slipway.yaml", Message: msg})
+			anns = append(anns, ghport.Annotation{Path: repoconfig.FileName, Line: e.Line, Level: "failure", Title: "invalid .slipway.yaml on " + rules.Branch, Message: msg})
 		}
 	}
 	run := ghport.CheckRun{
@@ -52,13 +52,13 @@ func (s *Session) reportConfigError(ctx context.Context, pr *ghport.PR, err erro
 		HeadSHA:    pr.HeadSHA,
 		Status:     "completed",
 		Conclusion: "failure",
-		Title:      ".slipway.yaml on the base branch is invalid",
-		Summary: "slipway reads `.slipway.yaml` from the base branch (`" + pr.BaseRef + "`), and it has problems, so nothing was planned:\n\n```\n" +
-			strings.TrimSpace(err.Error()) + "\n```\n\nFix it on the base branch; this pull request is planned again on its next push or `/plan`.",
+		Title:      ".slipway.yaml on the default branch is invalid",
+		Summary: "slipway reads `.slipway.yaml` from the head of the default branch (`" + rules.Branch + "` at " + short(rules.SHA) + "), and it has problems, so nothing was planned:\n\n```\n" +
+			strings.TrimSpace(err.Error()) + "\n```\n\nFix it on `" + rules.Branch + "`; this pull request is planned again on its next push or `/plan`.",
 		Annotations: anns,
 	}
 	if _, _, cerr := s.GitHub.CreateCheckRun(ctx, s.Repo, run); cerr != nil {
 		return cerr
 	}
-	return s.publish(ctx, pr, nil, []string{"⚠️ `.slipway.yaml` on the base branch is invalid; see the `slipway/plan` check run for the lines to fix."})
+	return s.publish(ctx, pr, nil, []string{"⚠️ `.slipway.yaml` on the default branch (`" + rules.Branch + "`) is invalid; see the `slipway/plan` check run for the lines to fix."})
 }

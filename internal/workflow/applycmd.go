@@ -46,9 +46,12 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 	if why := fromFork(pr, s.Repo); why != "" {
 		return s.reply(ctx, req, refusal{why}.text(req.User))
 	}
-	cfg, err := s.config(ctx, pr.BaseSHA)
+	cfg, rules, err := s.config(ctx)
 	if err != nil {
 		return s.replyConfigError(ctx, req, err)
+	}
+	if why := otherBase(pr, rules); why != "" {
+		return s.reply(ctx, req, refusal{why}.text(req.User))
 	}
 	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
 	if err != nil {
@@ -198,14 +201,14 @@ func refusedAll(rs []rolled) bool {
 	return len(rs) > 0
 }
 
-// replyConfigError answers a command when the base config cannot be used.
+// replyConfigError answers a command when the default branch's config cannot be used.
 func (s *Session) replyConfigError(ctx context.Context, req CommentRequest, err error) error {
 	var msg string
 	switch {
 	case isNoConfig(err):
-		msg = "This repository has no `.slipway.yaml` on its base branch, so there is nothing to apply."
+		msg = "This repository has no `.slipway.yaml` on its default branch, so there is nothing to apply."
 	case isInvalidConfig(err):
-		msg = "`.slipway.yaml` on the base branch is invalid, so nothing can be applied:\n\n```\n" + strings.TrimSpace(err.Error()) + "\n```"
+		msg = "`.slipway.yaml` on the default branch is invalid, so nothing can be applied:\n\n```\n" + strings.TrimSpace(err.Error()) + "\n```"
 	default:
 		return err
 	}

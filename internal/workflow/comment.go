@@ -36,7 +36,7 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (func(context
 		return nil, err
 	}
 	var envs []string
-	cfg, cfgErr := s.Source.Config(ctx, s.Repo.Owner, s.Repo.Name, pr.BaseSHA)
+	cfg, rules, cfgErr := s.config(ctx)
 	if cfgErr == nil {
 		envs = cfg.Names()
 	}
@@ -55,13 +55,17 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (func(context
 	}
 	switch {
 	case errors.Is(cfgErr, source.ErrNoConfig):
-		return nil, s.reply(ctx, req, "This repository has no `.slipway.yaml` on its base branch, so there is nothing to "+string(cmd.Verb)+".")
+		return nil, s.reply(ctx, req, "This repository has no `.slipway.yaml` on its default branch, so there is nothing to "+string(cmd.Verb)+".")
+	case rules.Branch == "" && cfgErr != nil:
+		return nil, cfgErr // the default branch could not be read
+	case cmd.Verb != command.Unlock && otherBase(pr, rules) != "":
+		return nil, s.reply(ctx, req, "@"+req.User+" `/"+string(cmd.Verb)+"` refused: "+otherBase(pr, rules))
 	case cfgErr != nil && cmd.Verb == command.Plan:
 		var invalid strictyaml.Errors
 		if !errors.As(cfgErr, &invalid) {
 			return nil, cfgErr
 		}
-		return func(ctx context.Context) error { return s.reportConfigError(ctx, pr, cfgErr) }, nil
+		return func(ctx context.Context) error { return s.reportConfigError(ctx, pr, rules, cfgErr) }, nil
 	}
 	if cmd.Verb == command.Apply {
 		// Who may apply is the environment's policy (appliers), weighed

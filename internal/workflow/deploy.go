@@ -30,12 +30,17 @@ func (s *Session) DeployMerged(ctx context.Context, number int) error {
 		return s.Closed(ctx, number)
 	}
 	log := zerolog.Ctx(ctx).With().Str("sha", pr.MergeCommitSHA).Logger()
-	cfg, err := s.config(ctx, pr.MergeCommitSHA)
+	cfg, rules, err := s.config(ctx)
 	switch {
+	case rules.Branch != "" && pr.BaseRef != rules.Branch:
+		// Merged into a branch its author may have pushed with looser
+		// rules: that is not the default branch moving.
+		log.Info().Str("base", pr.BaseRef).Msg("merged into another branch; nothing deployed")
+		return s.Closed(ctx, number)
 	case isNoConfig(err):
 		return s.Closed(ctx, number)
 	case isInvalidConfig(err):
-		if _, cerr := s.GitHub.CreateComment(ctx, s.Repo, number, "⚠️ Merged, but nothing was deployed: `.slipway.yaml` at the merge commit is invalid:\n\n```\n"+strings.TrimSpace(err.Error())+"\n```"); cerr != nil {
+		if _, cerr := s.GitHub.CreateComment(ctx, s.Repo, number, "⚠️ Merged, but nothing was deployed: `.slipway.yaml` on `"+rules.Branch+"` is invalid:\n\n```\n"+strings.TrimSpace(err.Error())+"\n```"); cerr != nil {
 			return cerr
 		}
 		return s.Closed(ctx, number)
@@ -100,7 +105,7 @@ func (s *Session) DeployPush(ctx context.Context, before, after string, changed 
 	} else if pr != nil {
 		return nil // the pull request's merge deploys it
 	}
-	cfg, err := s.config(ctx, after)
+	cfg, _, err := s.config(ctx)
 	switch {
 	case isNoConfig(err):
 		return nil
@@ -133,9 +138,12 @@ func (s *Session) DeployPush(ctx context.Context, before, after string, changed 
 // of the named environments (every on-merge environment the merge affected
 // when none is named) at the merge commit, with new Deployment records.
 func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *ghport.PR, named []string) error {
-	cfg, err := s.config(ctx, pr.MergeCommitSHA)
+	cfg, rules, err := s.config(ctx)
 	if err != nil {
 		return s.replyConfigError(ctx, req, err)
+	}
+	if why := otherBase(pr, rules); why != "" {
+		return s.reply(ctx, req, refusal{why}.text(req.User))
 	}
 	tree, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.MergeCommitSHA)
 	if err != nil {

@@ -23,11 +23,8 @@ const checkDriftPrefix = "slipway/drift: "
 // before merging is not drift to undo). A config that cannot be read is
 // left to the pull requests that change it.
 func (s *Session) Drift(ctx context.Context) error {
-	_, sha, err := s.GitHub.DefaultBranch(ctx, s.Repo)
-	if err != nil {
-		return err
-	}
-	cfg, err := s.config(ctx, sha)
+	cfg, rules, err := s.config(ctx)
+	sha := rules.SHA
 	switch {
 	case isNoConfig(err), isInvalidConfig(err):
 		return nil

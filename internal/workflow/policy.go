@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -20,25 +21,49 @@ const (
 	checkApplyPrefix  = "slipway/apply: "
 )
 
-// repoConfig is a base branch's .slipway.yaml with its policy rules
+// repoConfig is the default branch's .slipway.yaml with its policy rules
 // compiled: a rule that does not compile makes the config invalid.
 type repoConfig struct {
 	*repoconfig.Config
 	rules policy.Rules
 }
 
-// config reads and compiles .slipway.yaml at ref. Its errors are those of
-// Source.Config: ErrNoConfig, strictyaml.Errors, or a failure to read.
-func (s *Session) config(ctx context.Context, ref string) (*repoConfig, error) {
-	cfg, err := s.Source.Config(ctx, s.Repo.Owner, s.Repo.Name, ref)
+// rulesHead is where a session's rules come from: the repository's
+// default branch and the commit at its head when they were read.
+type rulesHead struct{ Branch, SHA string }
+
+// config reads and compiles .slipway.yaml at the current head of the
+// default branch, for every action: never at a pull request's head or its
+// base, so that a pull request (or a branch its author pushed with looser
+// rules and chose as the base) cannot weaken the rules it is weighed by.
+// Its errors are those of Source.Config: ErrNoConfig, strictyaml.Errors, or
+// a failure to read; head is set whenever the default branch could be read.
+func (s *Session) config(ctx context.Context) (*repoConfig, rulesHead, error) {
+	branch, sha, err := s.GitHub.DefaultBranch(ctx, s.Repo)
 	if err != nil {
-		return nil, err
+		return nil, rulesHead{}, err
+	}
+	head := rulesHead{Branch: branch, SHA: sha}
+	cfg, err := s.Source.Config(ctx, s.Repo.Owner, s.Repo.Name, sha)
+	if err != nil {
+		return nil, head, err
 	}
 	rules, err := policy.CompileRules(cfg)
 	if err != nil {
-		return nil, err
+		return nil, head, err
 	}
-	return &repoConfig{Config: cfg, rules: rules}, nil
+	return &repoConfig{Config: cfg, rules: rules}, head, nil
+}
+
+// otherBase says why pr is left alone when it does not target the default
+// branch ("" when it does): its base branch's rules are whatever its
+// author pushed there, so slipway neither plans, applies nor deploys it.
+func otherBase(pr *ghport.PR, head rulesHead) string {
+	if pr.BaseRef == head.Branch {
+		return ""
+	}
+	return fmt.Sprintf("This pull request targets `%s`, not `%s`, the default branch: slipway plans, applies and deploys only pull requests into `%s`, so nothing here is planned or applied, and merging it deploys nothing.",
+		pr.BaseRef, head.Branch, head.Branch)
 }
 
 // directory answers policy's questions about people through the port.
@@ -211,12 +236,14 @@ func (s *Session) PolicyPR(ctx context.Context, number int) error {
 	if err != nil || pr.State != "open" {
 		return err
 	}
-	cfg, err := s.config(ctx, pr.BaseSHA)
+	cfg, head, err := s.config(ctx)
 	switch {
 	case errors.Is(err, source.ErrNoConfig):
 		return nil
 	case err != nil:
 		return err // an invalid config is reported by the plan
+	case otherBase(pr, head) != "":
+		return nil
 	}
 	_, err = s.checkPolicy(ctx, cfg, pr, "")
 	return err

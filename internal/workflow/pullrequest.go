@@ -78,16 +78,23 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	if pr.State != "open" {
 		return nil
 	}
-	rc, err := s.config(ctx, pr.BaseSHA)
+	rc, rules, err := s.config(ctx)
 	var invalid strictyaml.Errors
 	switch {
 	case errors.Is(err, source.ErrNoConfig):
-		log.Info().Msg("no .slipway.yaml on the base branch; nothing to plan")
+		log.Info().Msg("no .slipway.yaml on the default branch; nothing to plan")
 		return nil
 	case errors.As(err, &invalid):
-		return s.reportConfigError(ctx, pr, err)
+		if otherBase(pr, rules) != "" {
+			return s.publish(ctx, pr, nil, []string{otherBase(pr, rules)})
+		}
+		return s.reportConfigError(ctx, pr, rules, err)
 	case err != nil:
 		return err
+	}
+	if why := otherBase(pr, rules); why != "" {
+		log.Info().Str("base", pr.BaseRef).Msg("not into the default branch; not planned")
+		return s.publish(ctx, pr, nil, []string{why})
 	}
 	cfg := rc.Config
 	if req.Auto && pr.Draft && !cfg.AutoplanDrafts {
@@ -295,7 +302,7 @@ func insertNotes(part string, notes []string) string {
 
 func prNotes(changed []string) []string {
 	if source.ConfigChanged(changed) {
-		return []string{"This pull request edits `.slipway.yaml`. slipway reads it from the base branch, so the change takes effect after merge."}
+		return []string{"This pull request edits `.slipway.yaml`. slipway reads it from the head of the default branch, so the change takes effect after merge."}
 	}
 	return nil
 }
