@@ -96,6 +96,9 @@ type Port interface {
 	OpenPullRequests(ctx context.Context, repo Repo) ([]PR, error)
 	DefaultBranch(ctx context.Context, repo Repo) (branch, sha string, err error)
 	RecentDeployments(ctx context.Context, repo Repo, n int) ([]DeploymentRecord, error)
+	EnvironmentDeployments(ctx context.Context, repo Repo, env string, n int) ([]DeploymentRecord, error)
+	Compare(ctx context.Context, repo Repo, base, head string) (*Comparison, error)
+	FirstParent(ctx context.Context, repo Repo, sha string) (string, error)
 }
 
 // Client implements Port with an installation's go-github client.

@@ -2,7 +2,6 @@ package ghport
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -17,8 +16,12 @@ type DeploymentRecord struct {
 	Ref         string
 	Created     time.Time
 	State       string
+	// Description is its newest status's description.
+	Description string
 	// Tool is the payload's "tool": "slipway" for slipway's own records.
 	Tool string
+	// Creator is the login of whoever created it: slipway's bot for its own.
+	Creator string
 }
 
 // OpenPullRequests lists a repository's open pull requests, every page.
@@ -62,19 +65,9 @@ func (c *Client) RecentDeployments(ctx context.Context, repo Repo, n int) ([]Dep
 	}
 	out := make([]DeploymentRecord, 0, len(list))
 	for _, d := range list {
-		rec := DeploymentRecord{ID: d.GetID(), Environment: d.GetEnvironment(), Ref: d.GetRef(), Created: d.GetCreatedAt().Time}
-		var payload struct {
-			Tool string `json:"tool"`
-		}
-		if json.Unmarshal(d.Payload, &payload) == nil {
-			rec.Tool = payload.Tool
-		}
-		statuses, _, err := c.gh.Repositories.ListDeploymentStatuses(ctx, repo.Owner, repo.Name, d.GetID(), &github.ListOptions{PerPage: 1})
+		rec, err := c.record(ctx, repo, d)
 		if err != nil {
-			return nil, fmt.Errorf("list statuses of deployment %d: %w", d.GetID(), err)
-		}
-		if len(statuses) > 0 {
-			rec.State = statuses[0].GetState()
+			return nil, err
 		}
 		out = append(out, rec)
 	}

@@ -140,3 +140,15 @@ func (s *Sim) File(fullName, ref, path string) (content string, ok bool) {
 	})
 	return res.s, res.ok
 }
+
+// WebhookURL is where webhooks are delivered now.
+func (s *Sim) WebhookURL() string { return s.webhookURL() }
+
+// IsAncestor reports whether commit a is reachable from commit b in
+// repository fullName (a commit is its own ancestor).
+func (s *Sim) IsAncestor(fullName, a, b string) bool {
+	s.mu.Lock()
+	r := s.st.repo(fullName)
+	s.mu.Unlock()
+	return r != nil && gitRepo{r.dir}.isAncestor(a, b)
+}

@@ -40,6 +40,8 @@ func (s *Sim) routes() http.Handler {
 	// that splits off the trailing /check-runs, /statuses or /status.
 	repo("GET "+r+"/commits/{rest...}", s.commitsRoute)
 
+	repo("GET "+r+"/compare/{basehead...}", s.compareCommits)
+
 	repo("GET "+r+"/pulls", s.listPulls)
 	repo("GET "+r+"/pulls/{number}", s.getPull)
 	repo("GET "+r+"/pulls/{number}/files", s.listPullFiles)

@@ -13,15 +13,19 @@ import (
 )
 
 // Resync is the periodic, level-triggered pass over every repository of
-// every installation: it completes what a stopped process left in progress
-// and queues a plan for each open pull request whose head has none, so a
-// lost webhook or a crash heals by itself.
+// every installation: it completes what a stopped process left in progress,
+// queues a plan for each open pull request whose head has none, and queues
+// the deploy loop's pass (on-merge environments converge on the default
+// branch), so a lost webhook, a failed start or a crash heals by itself.
 func (d *Deps) Resync(ctx context.Context, interrupted workflow.Interrupted) error {
 	return d.eachRepo(ctx, func(ctx context.Context, s *workflow.Session, full string) {
 		unplanned, err := s.Resync(ctx, interrupted)
 		if err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Msg("resync")
 		}
+		d.submit(ctx, s, 0, runqueue.Job{Key: workflow.DeployKey(full)}, "converge", func(ctx context.Context) error {
+			return s.Converge(ctx, 0)
+		})
 		for _, n := range unplanned {
 			d.submit(ctx, s, n, runqueue.Job{Key: workflow.Key(full, n), Interruptible: true, Coalesce: true}, "plan", func(ctx context.Context) error {
 				return s.PlanUnplanned(ctx, n)

@@ -13,11 +13,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// GitHub lists at most this many commits in a push event.
-const pushEventCommits = 20
-
-// Push reconciles the default branch after a push that no pull request
-// explains (a direct push); merges deploy through their pull request.
+// Push wakes the deploy loop when the default branch moves (a merge or a
+// direct push); pushes to other branches deploy nothing.
 type Push struct{ *Deps }
 
 // Handles implements githubapp.EventHandler.
@@ -35,7 +32,6 @@ func (h *Push) Handle(ctx context.Context, _, _ string, payload []byte) error {
 		return nil
 	}
 	ctx, log := logging.Repo(ctx, ev.GetInstallation().GetID(), repo.GetFullName(), 0)
-	changed, complete := pushedFiles(&ev)
 	owner := repo.GetOwner().GetLogin()
 	if owner == "" {
 		owner = repo.GetOwner().GetName() // push payloads name the owner both ways
@@ -45,33 +41,7 @@ func (h *Push) Handle(ctx context.Context, _, _ string, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	before, after := ev.GetBefore(), ev.GetAfter()
-	log.Info().Str("sha", after).Int("files", len(changed)).Msg("push to the default branch")
-	h.submit(ctx, s, 0, runqueue.Job{Key: workflow.DeployKey(repo.GetFullName())}, "deploy", func(ctx context.Context) error {
-		return s.DeployPush(ctx, before, after, changed, complete)
-	})
+	log.Info().Str("sha", ev.GetAfter()).Msg("push to the default branch")
+	h.submit(ctx, s, 0, runqueue.Job{Key: workflow.DeployKey(repo.GetFullName())}, "deploy", s.DeployPush)
 	return nil
-}
-
-// pushedFiles lists the files a push changed; complete is false when the
-// event cannot say (too many commits, a forced push, a new branch).
-func pushedFiles(ev *github.PushEvent) (files []string, complete bool) {
-	if ev.GetForced() || ev.GetCreated() || len(ev.Commits) >= pushEventCommits {
-		return nil, false
-	}
-	seen := map[string]bool{}
-	for _, c := range ev.Commits {
-		if c == nil {
-			return nil, false // a malformed payload: the event cannot say
-		}
-		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
-			for _, f := range list {
-				if !seen[f] {
-					seen[f] = true
-					files = append(files, f)
-				}
-			}
-		}
-	}
-	return files, true
 }

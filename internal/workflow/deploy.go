@@ -18,120 +18,18 @@ import (
 // merges reconcile one after another, in the order they arrive.
 func DeployKey(repo string) string { return strings.ToLower(repo) + "@deploy" }
 
-// DeployMerged reconciles, at the merge commit, every on-merge environment
-// a merged pull request affects, in depends_on order, comments the results
-// on the pull request, and then releases its locks.
+// DeployMerged is the hint a merge gives: it converges the on-merge
+// environments on the default branch (see Converge), then releases the
+// pull request's locks. A redelivered old merge finds nothing to do.
 func (s *Session) DeployMerged(ctx context.Context, number int) error {
-	pr, err := s.GitHub.PullRequest(ctx, s.Repo, number)
-	if err != nil {
-		return err
-	}
-	if !pr.Merged || pr.MergeCommitSHA == "" {
-		return s.Closed(ctx, number)
-	}
-	log := zerolog.Ctx(ctx).With().Str("sha", pr.MergeCommitSHA).Logger()
-	cfg, rules, err := s.config(ctx)
-	switch {
-	case rules.Branch != "" && pr.BaseRef != rules.Branch:
-		// Merged into a branch its author may have pushed with looser
-		// rules: that is not the default branch moving.
-		log.Info().Str("base", pr.BaseRef).Msg("merged into another branch; nothing deployed")
-		return s.Closed(ctx, number)
-	case isNoConfig(err):
-		return s.Closed(ctx, number)
-	case isInvalidConfig(err):
-		if _, cerr := s.GitHub.CreateComment(ctx, s.Repo, number, "⚠️ Merged, but nothing was deployed: `.slipway.yaml` on `"+rules.Branch+"` is invalid:\n\n```\n"+strings.TrimSpace(err.Error())+"\n```"); cerr != nil {
-			return cerr
-		}
-		return s.Closed(ctx, number)
-	case err != nil:
-		return err
-	}
-	tree, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.MergeCommitSHA)
-	if err != nil {
-		return err
-	}
-	defer clean()
-	changed, err := s.Source.ChangedFiles(ctx, s.Repo.Owner, s.Repo.Name, number)
-	if err != nil {
-		return err
-	}
-	affected, err := s.affectedBetween(ctx, cfg.Config, pr.BaseSHA, tree, changed)
-	if err != nil {
-		return err
-	}
-	affected = cfg.Order(affected)
-
-	var deploy []string
-	blocked := map[string]string{}
-	var notes []string
-	for _, name := range affected {
-		env, _ := cfg.Environment(name)
-		if env.Mode == repoconfig.ModeOnMerge {
-			deploy = append(deploy, name)
-			continue
-		}
-		// A before-merge environment this pull request changed: satisfied
-		// only if its last /apply here succeeded.
-		if !s.appliedAt(ctx, pr.HeadSHA, name) {
-			blocked[name] = fmt.Sprintf("`%s` was not applied from this pull request", name)
-			notes = append(notes, fmt.Sprintf("⚠️ `%s` (before-merge) was changed by this pull request but not applied, so it now differs from the default branch. Apply it from a new pull request, or let drift detection report it.", name))
-		}
-	}
-	log.Info().Strs("envs", deploy).Msg("merge-to-deploy")
-	results := s.deployChain(ctx, cfg.Config, tree, pr.MergeCommitSHA, number, deploy, blocked)
-	if len(results) > 0 || len(notes) > 0 {
-		body := ""
-		if len(results) > 0 {
-			body = outcomeText(fmt.Sprintf("Merge-to-deploy of %s", short(pr.MergeCommitSHA)), results)
-		}
-		if len(notes) > 0 {
-			body += "\n" + strings.Join(notes, "\n\n") + "\n"
-		}
-		if _, err := s.GitHub.CreateComment(ctx, s.Repo, number, strings.TrimSpace(body)); err != nil {
-			return err
-		}
-	}
-	return s.Closed(ctx, number)
+	return s.Converge(ctx, number)
 }
 
-// DeployPush reconciles the on-merge environments a push to the default
-// branch affects when no pull request explains it (a direct push). changed
-// lists the files the push changed; complete is false when the event could
-// not list them all, and then every on-merge environment is reconciled.
-func (s *Session) DeployPush(ctx context.Context, before, after string, changed []string, complete bool) error {
-	if pr, err := s.GitHub.MergedPullRequest(ctx, s.Repo, after); err != nil {
-		return err
-	} else if pr != nil {
-		return nil // the pull request's merge deploys it
-	}
-	cfg, _, err := s.config(ctx)
-	switch {
-	case isNoConfig(err):
-		return nil
-	case err != nil:
-		return err
-	}
-	tree, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, after)
-	if err != nil {
-		return err
-	}
-	defer clean()
-	affected := cfg.Names()
-	if complete && !isZeroSHA(before) {
-		if affected, err = s.affectedBetween(ctx, cfg.Config, before, tree, changed); err != nil {
-			return err
-		}
-	}
-	var deploy []string
-	for _, name := range affected {
-		if env, _ := cfg.Environment(name); env.Mode == repoconfig.ModeOnMerge {
-			deploy = append(deploy, name)
-		}
-	}
-	zerolog.Ctx(ctx).Info().Str("sha", after).Strs("envs", deploy).Msg("direct push: reconcile")
-	s.deployChain(ctx, cfg.Config, tree, after, 0, deploy, nil)
-	return nil
+// DeployPush is the hint a push to the default branch gives: it converges
+// the on-merge environments on the branch's head, whatever the push
+// changed (the environments' Deployment records say what they are at).
+func (s *Session) DeployPush(ctx context.Context) error {
+	return s.Converge(ctx, 0)
 }
 
 // Redeploy is /apply on a merged pull request: it re-runs merge-to-deploy
@@ -144,6 +42,12 @@ func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *ghport.P
 	}
 	if why := otherBase(pr, rules); why != "" {
 		return s.reply(ctx, req, refusal{why}.text(req.User))
+	}
+	if pr.MergeCommitSHA != rules.SHA {
+		// On-merge environments follow the default branch; deploying an
+		// older merge again would move them back.
+		return s.reply(ctx, req, refusal{fmt.Sprintf("`%s` has moved on to %s since #%d merged (%s): on-merge environments follow its head, which slipway deploys by itself. To go back, revert in a pull request.",
+			rules.Branch, short(rules.SHA), pr.Number, short(pr.MergeCommitSHA))}.text(req.User))
 	}
 	tree, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.MergeCommitSHA)
 	if err != nil {
@@ -184,14 +88,15 @@ func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *ghport.P
 	if len(no) > 0 {
 		return s.reply(ctx, req, no.text(req.User))
 	}
-	results := s.deployChain(ctx, cfg.Config, tree, pr.MergeCommitSHA, pr.Number, cfg.Order(deploy), nil)
+	results := s.deployChain(ctx, cfg.Config, tree, pr.MergeCommitSHA, pr.Number, cfg.Order(deploy), nil, false)
 	return s.reply(ctx, req, outcomeText(fmt.Sprintf("Merge-to-deploy of %s, again, by @%s", short(pr.MergeCommitSHA), req.User), results))
 }
 
 // deployChain applies envs in depends_on order at commit; an environment
 // whose dependency failed, did not start or is blocked does not start, and
-// a failure stops everything after it.
-func (s *Session) deployChain(ctx context.Context, cfg *repoconfig.Config, tree, commit string, number int, envs []string, blocked map[string]string) []rolled {
+// a failure stops everything after it. guarded rollouts make sure, under
+// the environment's run lease, that it is not already at commit or newer.
+func (s *Session) deployChain(ctx context.Context, cfg *repoconfig.Config, tree, commit string, number int, envs []string, blocked map[string]string, guarded bool) []rolled {
 	failed := map[string]string{}
 	for k, v := range blocked {
 		failed[k] = v
@@ -211,7 +116,7 @@ func (s *Session) deployChain(ctx context.Context, cfg *repoconfig.Config, tree,
 			failed[name] = "not started"
 			continue
 		}
-		r := s.roll(ctx, cfg, tree, rollout{env: env, commit: commit, number: number, cause: "direct push"})
+		r := s.roll(ctx, cfg, tree, rollout{env: env, commit: commit, number: number, cause: "direct push", guarded: guarded})
 		results = append(results, r)
 		if !r.ok() {
 			failed[name] = "failed"
@@ -242,5 +147,3 @@ func (s *Session) appliedAt(ctx context.Context, sha, env string) bool {
 	r, ok := latestRun(runs, checkApplyPrefix+env)
 	return ok && r.Status == "completed" && r.Conclusion == "success"
 }
-
-func isZeroSHA(sha string) bool { return strings.Trim(sha, "0") == "" }

@@ -23,6 +23,9 @@ type rollout struct {
 	number   int    // the pull request; 0 for a direct push
 	reviewed string // the plan digest a reviewer saw; "" after a merge
 	cause    string // what started it when no pull request did: "direct push", "drift"
+	// guarded rollouts follow the default branch: under the run lease they
+	// make sure the environment is not at commit, or newer, already.
+	guarded bool
 }
 
 // rolled is what a rollout came to.
@@ -54,6 +57,13 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 		return out
 	}
 	defer end()
+	if ro.guarded {
+		if err := s.notBehind(ctx, ro.env.Name, ro.commit); err != nil {
+			out.refused = err
+			log.Info().Err(err).Msg("deploy not needed")
+			return out
+		}
+	}
 	var checkID, deployID int64
 	started := func(p *plan.Plan) error {
 		var err error
