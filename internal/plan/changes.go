@@ -125,10 +125,6 @@ func itemEntry(m masker, it *item, pl planned, applySetID string) (entry, error)
 		ch.Action, en.before, en.after, err = compare(it)
 		if err == nil && ch.Action == Update {
 			ch.Before, ch.After, err = printPair(m, en.before, en.after)
-		} else {
-			// An unchanged object shows nothing, so nothing of it but its
-			// action is part of what was reviewed.
-			en.before, en.after = nil, nil
 		}
 		if owner := it.live.GetLabels()[applySetPartOfLabel]; owner != "" && owner != applySetID {
 			ch.Message = fmt.Sprintf("taken over from another ApplySet (%s): applying makes this environment its owner", owner)
@@ -155,7 +151,10 @@ func withWarningNotes(m masker, msg string, it *item) string {
 }
 
 // compare diffs the live object with the dry-run answer, both normalised.
-// Defaulted fields appear in both, so they are no change.
+// Defaulted fields appear in both, so they are no change. An unchanged
+// object has no before and after: the reviewer sees only that it is
+// unchanged, so that is all of it the digest takes (a controller scaling
+// it, say, changes nothing reviewed).
 func compare(it *item) (action Action, before, after *unstructured.Unstructured, err error) {
 	b, err := normalized(it.live, it.ignored)
 	if err != nil {
@@ -166,7 +165,7 @@ func compare(it *item) (action Action, before, after *unstructured.Unstructured,
 		return "", nil, nil, err
 	}
 	if apiequality.Semantic.DeepEqual(b.Object, a.Object) {
-		return Unchanged, b, a, nil
+		return Unchanged, nil, nil, nil
 	}
 	return Update, b, a, nil
 }
