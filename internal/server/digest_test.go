@@ -17,8 +17,8 @@ import (
 )
 
 // digestConfig is a .slipway.yaml: staging applied with /apply after one
-// approval; wait is the one knob the test turns to change the rules.
-func (w *world) digestConfig(wait string) string {
+// approval; url is the one knob the test turns to change the rules.
+func (w *world) digestConfig(url string) string {
 	return fmt.Sprintf(`version: 1
 environments:
   - name: staging
@@ -26,10 +26,11 @@ environments:
     cluster: test
     namespace: %s
     mode: before-merge
-    wait: %s
+    wait: 0s
+    url: %s
     policy:
       approvals: 1
-`, w.staging, wait)
+`, w.staging, url)
 }
 
 // TestDigestHoldsWhatWasReviewed: a pull request changes a running
@@ -40,7 +41,7 @@ environments:
 func TestDigestHoldsWhatWasReviewed(t *testing.T) {
 	w := newWorldWith(t, 2, func(w *world) map[string]string {
 		return map[string]string{
-			".slipway.yaml":           w.digestConfig("0s"),
+			".slipway.yaml":           w.digestConfig("https://staging.shop.example"),
 			"deploy/staging/web.yaml": deploymentYAML("web", "registry.example/web:1.0", false),
 		}
 	})
@@ -127,7 +128,7 @@ func TestDigestHoldsWhatWasReviewed(t *testing.T) {
 	// would be the same, the rules are not. Refused, saying so.
 	w.command(pr, "alice", "/plan staging")
 	reviewed()
-	if _, err := w.sim.Push(w.repo, "main", map[string]string{".slipway.yaml": w.digestConfig("1s")}, "change the rules", "bob"); err != nil {
+	if _, err := w.sim.Push(w.repo, "main", map[string]string{".slipway.yaml": w.digestConfig("https://staging.shop.example/new")}, "change the rules", "bob"); err != nil {
 		t.Fatal(err)
 	}
 	refused("the rules changed since the plan was reviewed")
@@ -152,6 +153,9 @@ func TestDigestHoldsWhatWasReviewed(t *testing.T) {
 	recs := w.settled("staging", 1)
 	if got := strings.Join(recs[0].states, ","); got != "in_progress,success" {
 		t.Errorf("apply after a status write: statuses %s (%s); replies %q", got, recs[0].last.GetDescription(), w.replies(pr))
+	}
+	if url := recs[0].last.GetEnvironmentURL(); url != "https://staging.shop.example/new" {
+		t.Errorf("the apply used the rules of %q, not the new ones", url)
 	}
 	if img := image(); img != "registry.example/web:2.0" {
 		t.Errorf("web runs %s after the apply, want 2.0", img)
