@@ -135,6 +135,14 @@ func (f *clusterFlags) targets() (workflow.Targets, error) {
 			return nil, err
 		}
 	}
+	// With a server config the CLI masks Secret values as the server does.
+	// Without one it has no shared secret, so one random key serves this
+	// process: masks still compare within its report, and mean nothing
+	// outside it.
+	opts := plan.Options{MaskKey: plan.RandomMaskKey()}
+	if srv != nil {
+		opts.MaskKey = srv.MaskKey()
+	}
 	return workflow.NewTargetCache(func(_ context.Context, key workflow.TargetKey) (workflow.Target, error) {
 		var (
 			restCfg *rest.Config
@@ -157,7 +165,7 @@ func (f *clusterFlags) targets() (workflow.Targets, error) {
 			// service account may do, not what the caller may.
 			restCfg = cluster.Impersonating(restCfg, key.ServiceAccount.User())
 		}
-		return workflow.NewClusterTarget(restCfg, plan.Options{})
+		return workflow.NewClusterTarget(restCfg, opts)
 	}), nil
 }
 

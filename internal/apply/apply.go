@@ -273,7 +273,7 @@ func (r *run) finish() {
 			secrets = append(secrets, u)
 		}
 	}
-	scrub := plan.SecretScrubber(secrets)
+	scrub := r.e.SecretScrubber(secrets)
 	for i := range r.res.Objects {
 		o := &r.res.Objects[i]
 		if o.Outcome == NotApplied && o.Message == "" && r.stopped != "" {

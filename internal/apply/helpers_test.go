@@ -85,7 +85,7 @@ func (f *fixture) objects(text string) []render.Object {
 // plan computes the plan and the objects to send.
 func (f *fixture) plan(text string) (*plan.Plan, []*unstructured.Unstructured) {
 	f.t.Helper()
-	p, objs, err := f.engine.ComputeWithObjects(f.ctx(), f.env, "c0ffee", &render.Result{Objects: f.objects(text)})
+	p, objs, err := f.engine.ComputeWithObjects(f.ctx(), f.env, plan.Basis{Commit: "c0ffee"}, &render.Result{Objects: f.objects(text)})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -3,6 +3,8 @@
 package config
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"strings"
@@ -66,6 +68,10 @@ type Server struct {
 	// DriftInterval is how often the leader compares each environment with
 	// its default branch (environments with drift: off are skipped).
 	DriftInterval Duration `yaml:"drift_interval"`
+	// MaskKey keys the masks that stand for Secret values in plans and
+	// their digests; empty derives it from the webhook secret (see
+	// Config.MaskKey). Every replica must use the same one.
+	MaskKey string `yaml:"mask_key"`
 }
 
 // GitHub mirrors go-githubapp's Config, plus private_key_path and the
@@ -200,6 +206,27 @@ func (c *Config) AppConfig() (githubapp.Config, error) {
 	}
 	gc.App.PrivateKey = string(key)
 	return gc, nil
+}
+
+// MinMaskKeyLength is the shortest server.mask_key accepted: a guessable key
+// would let anyone who reads a plan test guesses of a Secret's value.
+const MinMaskKeyLength = 32
+
+// maskKeyLabel separates the key derived from the webhook secret from any
+// other use of that secret.
+const maskKeyLabel = "slipway/v1/secret-mask-key"
+
+// MaskKey is the key of the Secret masks in plans: server.mask_key, or when
+// that is empty HMAC-SHA256(webhook secret, a fixed label), never the
+// webhook secret itself. It is the same on every replica and after a
+// restart, so any of them recomputes a reviewed plan's digest.
+func (c *Config) MaskKey() []byte {
+	if c.Server.MaskKey != "" {
+		return []byte(c.Server.MaskKey)
+	}
+	h := hmac.New(sha256.New, []byte(c.GitHub.App.WebhookSecret))
+	h.Write([]byte(maskKeyLabel))
+	return h.Sum(nil)
 }
 
 // ClientOptions are the limits the GitHub clients keep to.

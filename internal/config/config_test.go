@@ -104,6 +104,8 @@ func TestParse(t *testing.T) {
 			"slipway.yaml:9: clusters[1].name: cluster \"a\" is defined twice",
 		}},
 		{name: "unreadable kubeconfig", yaml: good + "clusters:\n  - name: a\n    kubeconfig: /nope\n    repos: [a/b]\n", wantErr: []string{"clusters[0].kubeconfig: cannot read the kubeconfig"}},
+		{name: "short mask key", yaml: good + "server:\n  mask_key: short\n", wantErr: []string{"slipway.yaml:7: server.mask_key: is 5 characters; use at least 32"}},
+		{name: "short mask key from the environment", yaml: good, env: []string{"SLIPWAY_SERVER_MASK_KEY=short"}, wantErr: []string{"server.mask_key: is 5 characters"}},
 		{name: "unknown store kind", yaml: good + "store:\n  kind: redis\n", wantErr: []string{`store.kind: must be "bolt" or "kubernetes", got "redis"`}},
 		{
 			name: "github limits from file and environment",
@@ -199,5 +201,49 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), nil)
 	if err == nil || !strings.Contains(err.Error(), "absent.yaml") {
 		t.Fatalf("error %v should name the file", err)
+	}
+}
+
+// TestMaskKey: replicas share the mask key (same config, same key), the
+// environment sets it like any key, and the derived one is neither the
+// webhook secret nor the same for another secret.
+func TestMaskKey(t *testing.T) {
+	keyPath := writeKey(t)
+	parse := func(secret, maskKey string, env ...string) *Config {
+		t.Helper()
+		text := "github:\n  app:\n    integration_id: 7\n    webhook_secret: " + secret + "\n    private_key_path: " + keyPath + "\n"
+		if maskKey != "" {
+			text += "server:\n  mask_key: " + maskKey + "\n"
+		}
+		c, err := Parse("slipway.yaml", []byte(text), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	const explicit = "0123456789abcdef0123456789abcdef"
+	derived := parse("s3cret", "").MaskKey()
+	for _, tc := range []struct {
+		name string
+		got  []byte
+		same bool
+	}{
+		{"another replica, same config", parse("s3cret", "").MaskKey(), true},
+		{"another webhook secret", parse("other", "").MaskKey(), false},
+		{"server.mask_key set", parse("s3cret", explicit).MaskKey(), false},
+		{"the webhook secret itself", []byte("s3cret"), false},
+	} {
+		if same := string(tc.got) == string(derived); same != tc.same {
+			t.Errorf("%s: same key as derived %v, want %v", tc.name, same, tc.same)
+		}
+	}
+	if len(derived) != 32 {
+		t.Errorf("derived key has %d bytes, want 32", len(derived))
+	}
+	if got := parse("s3cret", explicit).MaskKey(); string(got) != explicit {
+		t.Errorf("server.mask_key not used as the key: %q", got)
+	}
+	if got := parse("s3cret", "", "SLIPWAY_SERVER_MASK_KEY="+explicit).MaskKey(); string(got) != explicit {
+		t.Errorf("SLIPWAY_SERVER_MASK_KEY not used as the key: %q", got)
 	}
 }

@@ -45,6 +45,9 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 	if c.Server.DriftInterval < Duration(time.Second) {
 		fail("server.drift_interval", "must be at least 1s, got %s", time.Duration(c.Server.DriftInterval))
 	}
+	if n := len(c.Server.MaskKey); n > 0 && n < MinMaskKeyLength {
+		fail("server.mask_key", "is %d characters; use at least %d random ones (openssl rand -hex 32), or leave it empty to derive it from the webhook secret", n, MinMaskKeyLength)
+	}
 	if c.Server.ShutdownTimeout <= 0 {
 		fail("server.shutdown_timeout", "must be positive")
 	}

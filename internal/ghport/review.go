@@ -24,6 +24,7 @@ type CheckRunState struct {
 	ExternalID string
 	URL        string
 	Title      string
+	Text       string // the output's text (plan runs record their rules there)
 	StartedAt  time.Time
 }
 
@@ -58,7 +59,7 @@ func (c *Client) CheckRuns(ctx context.Context, repo Repo, sha string) ([]CheckR
 		}
 		for _, r := range page.CheckRuns {
 			out = append(out, CheckRunState{ID: r.GetID(), Name: r.GetName(), Status: r.GetStatus(),
-				Conclusion: r.GetConclusion(), ExternalID: r.GetExternalID(), URL: r.GetHTMLURL(), Title: r.GetOutput().GetTitle(), StartedAt: r.GetStartedAt().Time})
+				Conclusion: r.GetConclusion(), ExternalID: r.GetExternalID(), URL: r.GetHTMLURL(), Title: r.GetOutput().GetTitle(), Text: r.GetOutput().GetText(), StartedAt: r.GetStartedAt().Time})
 		}
 		if res.NextPage == 0 {
 			return out, nil

@@ -18,10 +18,13 @@ const hookNote = "Helm hook: rendered, not applied"
 
 // entry is one change with what the digest and apply need from it.
 type entry struct {
-	change      Change
-	desiredJSON []byte                     // nil for deletions
-	liveVersion string                     // "" when absent
-	payload     *unstructured.Unstructured // what apply sends; nil for errors and deletions
+	change Change
+	// before and after are the normalised objects the reviewer's diff is
+	// made of, Secret values still in the clear; nil for a side not shown
+	// (both, for unchanged objects and errors).
+	before, after *unstructured.Unstructured
+	skipped       bool                       // a Helm hook: listed, never applied
+	payload       *unstructured.Unstructured // what apply sends; nil for errors and deletions
 }
 
 // Messages for inventory members that are no longer rendered but stay.
@@ -32,12 +35,12 @@ const (
 
 // planEntries turns dry-run results into changes, adds the members no longer
 // rendered (deletions, or kept ones), and sorts them in plan order.
-func planEntries(env *repoconfig.Environment, p *parent, pl planned, items []*item, listed members) ([]entry, error) {
+func planEntries(m masker, env *repoconfig.Environment, p *parent, pl planned, items []*item, listed members) ([]entry, error) {
 	entries := make([]entry, 0, len(items))
 	rendered := make(map[objectKey]bool, len(items))
 	for _, it := range items {
 		rendered[it.key] = true
-		en, err := itemEntry(it, pl, p.id)
+		en, err := itemEntry(m, it, pl, p.id)
 		if err != nil {
 			return nil, err
 		}
@@ -56,14 +59,11 @@ func planEntries(env *repoconfig.Environment, p *parent, pl planned, items []*it
 		if err != nil {
 			return nil, err
 		}
-		text, err := printYAML(before)
+		text, err := m.printYAML(before)
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, entry{
-			change:      Change{Ref: ref, Action: Delete, Before: text},
-			liveVersion: live.GetResourceVersion(),
-		})
+		entries = append(entries, entry{change: Change{Ref: ref, Action: Delete, Before: text}, before: before})
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
 	return entries, nil
@@ -105,40 +105,42 @@ func pluralize(n int, one, many string) string {
 	return many
 }
 
-func itemEntry(it *item, pl planned, applySetID string) (entry, error) {
+func itemEntry(m masker, it *item, pl planned, applySetID string) (entry, error) {
 	ch := Change{Ref: it.ref, File: it.src.File, Line: it.src.Line}
-	en := entry{desiredJSON: it.desiredJSON, payload: it.desired}
+	en := entry{payload: it.desired}
 	var err error
 	switch {
 	case it.prepErr != nil || it.err != nil:
 		note, pending := pendingNote(it, pl)
 		if !pending {
-			ch.Action, ch.Message, en.payload = Error, errorMessage(it), nil
+			ch.Action, ch.Message, en.payload = Error, errorMessage(m, it), nil
 			break
 		}
 		ch.Action, ch.Message = Create, note
-		ch.After, err = shown(it.desired, it.ignored)
+		en.after, ch.After, err = shown(m, it.desired, it.ignored)
 	case it.live == nil:
 		ch.Action = Create
-		ch.After, err = shown(it.dryRun, it.ignored)
+		en.after, ch.After, err = shown(m, it.dryRun, it.ignored)
 	default:
-		en.liveVersion = it.live.GetResourceVersion()
-		ch.Action, ch.Before, ch.After, err = compare(it)
+		ch.Action, en.before, en.after, err = compare(it)
+		if err == nil && ch.Action == Update {
+			ch.Before, ch.After, err = printPair(m, en.before, en.after)
+		}
 		if owner := it.live.GetLabels()[applySetPartOfLabel]; owner != "" && owner != applySetID {
 			ch.Message = fmt.Sprintf("taken over from another ApplySet (%s): applying makes this environment its owner", owner)
 		}
 	}
-	ch.Message = withWarningNotes(ch.Message, it)
+	ch.Message = withWarningNotes(m, ch.Message, it)
 	en.change = ch
 	return en, err
 }
 
 // withWarningNotes adds the apiserver's warnings on its dry-run to msg, one
 // a line.
-func withWarningNotes(msg string, it *item) string {
+func withWarningNotes(m masker, msg string, it *item) string {
 	for _, w := range it.warnings.list() {
 		if isSecret(it.desired) || isSecret(it.src.Object) {
-			w = scrubSecrets(w, it.src.Object, it.desired)
+			w = m.scrubSecrets(w, it.src.Object, it.desired)
 		}
 		if msg != "" {
 			msg += "\n"
@@ -149,34 +151,45 @@ func withWarningNotes(msg string, it *item) string {
 }
 
 // compare diffs the live object with the dry-run answer, both normalised.
-// Defaulted fields appear in both, so they are no change.
-func compare(it *item) (action Action, before, after string, err error) {
+// Defaulted fields appear in both, so they are no change. An unchanged
+// object has no before and after: the reviewer sees only that it is
+// unchanged, so that is all of it the digest takes (a controller scaling
+// it, say, changes nothing reviewed).
+func compare(it *item) (action Action, before, after *unstructured.Unstructured, err error) {
 	b, err := normalized(it.live, it.ignored)
 	if err != nil {
-		return "", "", "", err
+		return "", nil, nil, err
 	}
 	a, err := normalized(it.dryRun, it.ignored)
 	if err != nil {
-		return "", "", "", err
+		return "", nil, nil, err
 	}
 	if apiequality.Semantic.DeepEqual(b.Object, a.Object) {
-		return Unchanged, "", "", nil
+		return Unchanged, nil, nil, nil
 	}
-	if before, err = printYAML(b); err != nil {
-		return "", "", "", err
-	}
-	if after, err = printYAML(a); err != nil {
-		return "", "", "", err
-	}
-	return Update, before, after, nil
+	return Update, b, a, nil
 }
 
-func shown(u *unstructured.Unstructured, ignored []string) (string, error) {
+func printPair(m masker, before, after *unstructured.Unstructured) (string, string, error) {
+	b, err := m.printYAML(before)
+	if err != nil {
+		return "", "", err
+	}
+	a, err := m.printYAML(after)
+	if err != nil {
+		return "", "", err
+	}
+	return b, a, nil
+}
+
+// shown is u normalised, and printed as the reviewer reads it.
+func shown(m masker, u *unstructured.Unstructured, ignored []string) (*unstructured.Unstructured, string, error) {
 	n, err := normalized(u, ignored)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	return printYAML(n)
+	text, err := m.printYAML(n)
+	return n, text, err
 }
 
 // pendingNote explains an object that cannot be dry-run because its kind or
@@ -204,29 +217,32 @@ func pendingNote(it *item, pl planned) (string, bool) {
 
 // errorMessage is what a reviewer reads for an object that cannot be
 // applied: the apiserver's own words where it refused, never a Secret value.
-func errorMessage(it *item) string {
+func errorMessage(m masker, it *item) string {
 	err := it.prepErr
 	if err == nil {
 		err = it.err
 	}
 	msg := err.Error()
 	if isSecret(it.desired) || isSecret(it.src.Object) {
-		msg = scrubSecrets(msg, it.src.Object, it.desired)
+		msg = m.scrubSecrets(msg, it.src.Object, it.desired)
 	}
 	return msg
 }
 
-// skippedEntries lists Helm hooks: rendered, shown, never applied.
+// skippedEntries lists Helm hooks: rendered, shown, never applied. Their
+// content is digested as rendered (normalised), so an edited hook changes
+// the digest although apply never sends it.
 func skippedEntries(objects []render.Object) ([]entry, error) {
 	entries := make([]entry, 0, len(objects))
 	for _, o := range objects {
-		b, err := canonicalJSON(o.Object)
+		n, err := normalized(o.Object, nil)
 		if err != nil {
 			return nil, err
 		}
 		entries = append(entries, entry{
-			change:      Change{Ref: refOf(o.Object), Action: Unchanged, File: o.File, Line: o.Line, Message: hookNote},
-			desiredJSON: b,
+			change:  Change{Ref: refOf(o.Object), Action: Unchanged, File: o.File, Line: o.Line, Message: hookNote},
+			after:   n,
+			skipped: true,
 		})
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })

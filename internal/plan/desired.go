@@ -25,8 +25,7 @@ type item struct {
 	// desired is what slipway sends: the rendered object with the
 	// environment's namespace, the ApplySet label and ignored paths removed
 	// (and, after the dry-run, ignored fields that must stay, kept).
-	desired     *unstructured.Unstructured
-	desiredJSON []byte // desired before the dry-run, for the digest
+	desired *unstructured.Unstructured
 
 	prepErr error // no dry-run was possible
 	noKind  bool  // because the cluster has no such kind (yet)
@@ -120,10 +119,10 @@ func (e *Engine) prepare(env *repoconfig.Environment, objects []render.Object, p
 			it.prepErr = err
 		}
 		it.desired = u
-		if b, err := canonicalJSON(u); err != nil && it.prepErr == nil {
+		// An object JSON cannot carry (a NaN from YAML's .nan) is this
+		// object's error, not the whole plan's.
+		if _, err := canonicalJSON(u); err != nil && it.prepErr == nil {
 			it.prepErr = err
-		} else {
-			it.desiredJSON = b
 		}
 		items = append(items, it)
 	}

@@ -11,7 +11,16 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// absent stands in the digest for an object the cluster does not have.
+// Versions of the digests: a change to what they cover changes the version,
+// so a digest of one version never equals a digest of another.
+const (
+	digestVersion = "slipway plan v2"
+	rulesVersion  = "slipway rules v1"
+)
+
+// absent stands in the digest for a side of a change the reviewer did not
+// see: the live object of a create, the desired one of a delete, both of an
+// unchanged object or an error.
 const absent = "absent"
 
 // keptAction stands in the digest for the action of a kept member (see
@@ -19,15 +28,47 @@ const absent = "absent"
 // changes the digest.
 const keptAction Action = "kept"
 
-// digester accumulates a plan's digest. Every field is length-prefixed, so no
-// two different sequences of fields hash alike.
+// skippedAction stands in the digest for a rendered Helm hook, which is
+// listed but never applied.
+const skippedAction Action = "skipped"
+
+// Basis is what a plan is made from besides the rendered objects: the commit
+// rendered and what decides by which rules, where and as whom the plan is
+// applied. All of it enters the digest.
+type Basis struct {
+	Commit string
+	// ConfigBlob is the git blob sha of the .slipway.yaml the plan followed
+	// ("" when it did not come from a repository, as in the CLI).
+	ConfigBlob string
+	// Cluster is the server config's name of the cluster planned against.
+	Cluster string
+	// ServiceAccount is the NAMESPACE/NAME slipway impersonates there, ""
+	// when it acts as itself.
+	ServiceAccount string
+}
+
+// RulesDigest identifies the rules part of b (config blob, cluster, service
+// account), so a refused apply can tell "the rules changed" from "the
+// objects changed".
+func (b Basis) RulesDigest() string {
+	d := newDigester(sha256.New(), rulesVersion)
+	b.rules(d)
+	return d.sum()
+}
+
+func (b Basis) rules(d *digester) {
+	d.field(b.ConfigBlob)
+	d.field(b.Cluster)
+	d.field(b.ServiceAccount)
+}
+
+// digester accumulates a digest. Every field is length-prefixed, so no two
+// different sequences of fields hash alike.
 type digester struct{ h hash.Hash }
 
-func newDigester(env, commit string) *digester {
-	d := &digester{h: sha256.New()}
-	d.field("slipway plan v1")
-	d.field(env)
-	d.field(commit)
+func newDigester(h hash.Hash, version string) *digester {
+	d := &digester{h: h}
+	d.field(version)
 	return d
 }
 
@@ -40,20 +81,57 @@ func (d *digester) bytes(b []byte) {
 	d.h.Write(b)
 }
 
-// object adds one planned object: its action, the rendered object as
-// prepared for the dry-run in canonical JSON (nil for a deletion), and the
-// live resourceVersion it was compared with. A Secret's values go into the
-// hash with everything else; the digest is published, but finding a value
-// from it would take guessing every other object and every resourceVersion
-// too.
-func (d *digester) object(ref Ref, action Action, desiredJSON []byte, liveVersion string) {
-	d.field(ref.String())
-	d.field(string(action))
-	d.bytes(desiredJSON)
-	if liveVersion == "" {
-		liveVersion = absent
+func (d *digester) sum() string {
+	return "sha256:" + hex.EncodeToString(d.h.Sum(nil))
+}
+
+// planDigest identifies what the reviewer saw and what decides where and as
+// whom it is applied: the environment, the basis and, for each change in
+// plan order, its ref, its action and its normalised before and after (the
+// objects the diff is made of, so server bookkeeping, status and ignored
+// fields do not count). Live resourceVersions do not enter it: a controller
+// writing status between review and /apply changes nothing the reviewer
+// saw. Secret values enter only as their masks: the digest is published,
+// and a hash over a clear value would let anyone who reads it test guesses
+// offline. h is the hash to feed (sha256.New() but in tests).
+func planDigest(h hash.Hash, mask masker, env string, b Basis, entries, skipped []entry) (string, error) {
+	d := newDigester(h, digestVersion)
+	d.field(env)
+	d.field(b.Commit)
+	b.rules(d)
+	for _, group := range [][]entry{entries, skipped} {
+		d.field(fmt.Sprint(len(group)))
+		for _, en := range group {
+			if err := d.entry(mask, en); err != nil {
+				return "", err
+			}
+		}
 	}
-	d.field(liveVersion)
+	return d.sum(), nil
+}
+
+func (d *digester) entry(mask masker, en entry) error {
+	action := en.change.Action
+	switch {
+	case en.change.Kept:
+		action = keptAction
+	case en.skipped:
+		action = skippedAction
+	}
+	d.field(en.change.Ref.String())
+	d.field(string(action))
+	for _, u := range []*unstructured.Unstructured{en.before, en.after} {
+		if u == nil {
+			d.field(absent)
+			continue
+		}
+		b, err := canonicalJSON(mask.masked(u))
+		if err != nil {
+			return err
+		}
+		d.bytes(b)
+	}
+	return nil
 }
 
 // canonicalJSON encodes an object's content with sorted keys (encoding/json
@@ -64,8 +142,4 @@ func canonicalJSON(u *unstructured.Unstructured) ([]byte, error) {
 		return nil, fmt.Errorf("encode %s: %w", refOf(u), err)
 	}
 	return b, nil
-}
-
-func (d *digester) sum() string {
-	return "sha256:" + hex.EncodeToString(d.h.Sum(nil))
 }

@@ -1,10 +1,12 @@
 package plan
 
 import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"hash"
 	"sync"
 
-	"context"
-	"fmt"
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -50,6 +52,11 @@ type Options struct {
 	// InventoryNamespace holds every environment's inventory ConfigMap;
 	// default the environment's namespace, or "default" if it has none.
 	InventoryNamespace string
+	// MaskKey keys the masks that stand for Secret values in plans and in
+	// their digests. A server passes the same secret key to every engine on
+	// every replica, so that any of them recomputes a reviewed digest; empty
+	// means a random key for this engine alone (RandomMaskKey).
+	MaskKey []byte
 }
 
 func (o Options) withDefaults() Options {
@@ -58,6 +65,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FieldManager == "" {
 		o.FieldManager = DefaultFieldManager
+	}
+	if len(o.MaskKey) == 0 {
+		o.MaskKey = RandomMaskKey()
 	}
 	return o
 }
@@ -74,6 +84,10 @@ type Engine struct {
 	client  client.Client
 	mapper  meta.RESTMapper
 	manager *ssa.ResourceManager
+	mask    masker
+	// newHash makes the hash a plan's digest is fed to; tests replace it to
+	// see what goes in.
+	newHash func() hash.Hash
 }
 
 // NewEngine connects an Engine to the cluster cfg points at. It makes no
@@ -102,7 +116,8 @@ func NewEngine(cfg *rest.Config, opts Options) (*Engine, error) {
 	manager := ssa.NewResourceManager(c, polling.NewStatusPoller(c, mapper, polling.Options{}),
 		ssa.Owner{Field: opts.FieldManager, Group: ownerGroup})
 	manager.SetConcurrency(opts.Concurrency)
-	return &Engine{opts: opts, client: c, mapper: mapper, manager: manager}, nil
+	return &Engine{opts: opts, client: c, mapper: mapper, manager: manager,
+		mask: newMasker(opts.MaskKey), newHash: sha256.New}, nil
 }
 
 // ResourceManager is the fluxcd/pkg/ssa manager for this cluster, with the
@@ -114,13 +129,14 @@ func (e *Engine) ResourceManager() *ssa.ResourceManager { return e.manager }
 // apply must send as the same one.
 func (e *Engine) FieldManager() string { return e.opts.FieldManager }
 
-// Compute says what applying rendered (env's objects at commit) would change:
-// every object is dry-run with server-side apply, so defaulting and admission
-// take part, and objects slipway applied before that are no longer rendered
-// are planned for deletion. Errors for single objects (a rejection, say) are
-// Error changes; the returned error is for failures of the whole plan.
-func (e *Engine) Compute(ctx context.Context, env *repoconfig.Environment, commit string, rendered *render.Result) (*Plan, error) {
-	p, _, err := e.ComputeWithObjects(ctx, env, commit, rendered)
+// Compute says what applying rendered (env's objects at basis.Commit) would
+// change: every object is dry-run with server-side apply, so defaulting and
+// admission take part, and objects slipway applied before that are no
+// longer rendered are planned for deletion. Errors for single objects (a
+// rejection, say) are Error changes; the returned error is for failures of
+// the whole plan. The digest covers basis (see planDigest).
+func (e *Engine) Compute(ctx context.Context, env *repoconfig.Environment, basis Basis, rendered *render.Result) (*Plan, error) {
+	p, _, err := e.ComputeWithObjects(ctx, env, basis, rendered)
 	return p, err
 }
 
@@ -129,7 +145,7 @@ func (e *Engine) Compute(ctx context.Context, env *repoconfig.Environment, commi
 // environment's namespace, ApplySet label and ignore list applied, for every
 // change but errors and deletions. Apply sends these, so what is applied is
 // what was reviewed.
-func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environment, commit string, rendered *render.Result) (*Plan, []*unstructured.Unstructured, error) {
+func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environment, basis Basis, rendered *render.Result) (*Plan, []*unstructured.Unstructured, error) {
 	if env == nil || rendered == nil {
 		return nil, nil, fmt.Errorf("plan: no environment or render given")
 	}
@@ -149,7 +165,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	}); err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
-	entries, err := planEntries(env, parent, pl, items, listed)
+	entries, err := planEntries(e.mask, env, parent, pl, items, listed)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
@@ -157,18 +173,10 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
-	p := &Plan{Environment: env.Name, Commit: commit, Changes: make([]Change, len(entries))}
-	d := newDigester(env.Name, commit)
+	p := &Plan{Environment: env.Name, Commit: basis.Commit, Rules: basis.RulesDigest(), Changes: make([]Change, len(entries))}
 	var objects []*unstructured.Unstructured
 	for i, en := range entries {
 		p.Changes[i] = en.change
-		if en.change.Kept {
-			// Apply leaves a kept object alone, so its resourceVersion is no
-			// part of what was reviewed; that it is kept is.
-			d.object(en.change.Ref, keptAction, nil, "")
-		} else {
-			d.object(en.change.Ref, en.change.Action, en.desiredJSON, en.liveVersion)
-		}
 		if en.payload != nil {
 			objects = append(objects, en.payload)
 		}
@@ -178,9 +186,10 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	}
 	for _, en := range skipped {
 		p.Skipped = append(p.Skipped, en.change)
-		d.object(en.change.Ref, "skipped", en.desiredJSON, "")
 	}
-	p.Digest = d.sum()
+	if p.Digest, err = planDigest(e.newHash(), e.mask, env.Name, basis, entries, skipped); err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
 	return p, objects, nil
 }
 

@@ -82,7 +82,7 @@ func (f *fixture) objects(text string) []render.Object {
 
 func (f *fixture) plan(objs []render.Object) *Plan {
 	f.t.Helper()
-	p, err := f.engine.Compute(f.ctx(), f.env, "c0ffee", &render.Result{Objects: objs})
+	p, err := f.engine.Compute(f.ctx(), f.env, Basis{Commit: "c0ffee"}, &render.Result{Objects: objs})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func (f *fixture) plan(objs []render.Object) *Plan {
 func (f *fixture) apply(objs []render.Object) {
 	f.t.Helper()
 	ctx := f.ctx()
-	p, payload, err := f.engine.ComputeWithObjects(ctx, f.env, "c0ffee", &render.Result{Objects: objs})
+	p, payload, err := f.engine.ComputeWithObjects(ctx, f.env, Basis{Commit: "c0ffee"}, &render.Result{Objects: objs})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -12,18 +12,33 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// maskKey keys the HMAC behind every Secret mask. It is the package's only
-// global, on purpose: it must be random (a plain hash of a short password
-// would be brute-forced from the comment), the same for every plan the
-// process computes (so a value masks alike in Before and After and across
-// the environments of one report), and never leave the process. A restart
-// changes every mask, which is harmless: masks are compared only within a
-// report.
-var maskKey = func() []byte {
+// masker stands for a secret value in anything a reviewer reads, and in the
+// digest: equal values mask equally and different values differently, and
+// without the key it cannot be reversed or brute-forced. Each Engine holds
+// one, keyed by Options.MaskKey.
+type masker func(value []byte) string
+
+// newMasker keys masks with key. The key must be random and secret (a plain
+// hash of a short password would be brute-forced from the comment), and the
+// same on every replica and after a restart, so that a plan's digest, which
+// covers the masks, comes out the same wherever it is recomputed.
+func newMasker(key []byte) masker {
+	key = append([]byte(nil), key...)
+	return func(value []byte) string {
+		h := hmac.New(sha256.New, key)
+		h.Write(value)
+		return "<secret hmac:" + hex.EncodeToString(h.Sum(nil))[:12] + ">"
+	}
+}
+
+// RandomMaskKey is a fresh random mask key. Masks made with it compare only
+// with masks of the same key: enough for one process that plans and shows
+// its own reports (the CLI), never for a server whose replicas must agree.
+func RandomMaskKey() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // crypto/rand.Read never fails
 	return k
-}()
+}
 
 // isSecret decides from the group and kind the apiserver uses (core
 // Secret), not from names or versions; the kind is matched regardless of case
@@ -31,15 +46,6 @@ var maskKey = func() []byte {
 func isSecret(u *unstructured.Unstructured) bool {
 	gvk := u.GroupVersionKind()
 	return gvk.Group == "" && strings.EqualFold(gvk.Kind, "Secret")
-}
-
-// mask stands for a secret value in anything a reviewer reads: equal values
-// mask equally and different values differently, and without maskKey it
-// cannot be reversed or brute-forced.
-func mask(value []byte) string {
-	h := hmac.New(sha256.New, maskKey)
-	h.Write(value)
-	return "<secret hmac:" + hex.EncodeToString(h.Sum(nil))[:12] + ">"
 }
 
 // foldStringData moves a Secret's stringData into data, base64-encoded, as
@@ -63,20 +69,31 @@ func foldStringData(u *unstructured.Unstructured) {
 	delete(u.Object, "stringData")
 }
 
+// masked returns a copy of a normalised object safe to show or digest:
+// Secret values replaced by masks. Other objects are returned as they are.
+func (m masker) masked(u *unstructured.Unstructured) *unstructured.Unstructured {
+	if u == nil || !isSecret(u) {
+		return u
+	}
+	out := u.DeepCopy()
+	m.maskSecret(out)
+	return out
+}
+
 // maskSecret replaces every value of a Secret's data and stringData with its
 // mask, in place. Values are masked decoded, so the same secret masks alike
 // whether it came as data or stringData.
-func maskSecret(u *unstructured.Unstructured) {
+func (m masker) maskSecret(u *unstructured.Unstructured) {
 	for _, field := range []string{"data", "stringData"} {
-		m, ok := u.Object[field].(map[string]any)
+		values, ok := u.Object[field].(map[string]any)
 		if !ok {
 			if _, present := u.Object[field]; present {
-				u.Object[field] = mask(nil) // not a map: hide whatever it is
+				u.Object[field] = m(nil) // not a map: hide whatever it is
 			}
 			continue
 		}
-		for k, v := range m {
-			m[k] = mask(secretBytes(field, v))
+		for k, v := range values {
+			values[k] = m(secretBytes(field, v))
 		}
 	}
 }
@@ -95,26 +112,26 @@ func secretBytes(field string, v any) []byte {
 // scrubSecrets removes from a message (a server's rejection, say) every value
 // of the given Secrets, plain or base64, replacing each with its mask: an
 // admission policy's message may quote the object it rejects.
-func scrubSecrets(msg string, secrets ...*unstructured.Unstructured) string {
-	return secretScrubber(secrets)(msg)
+func (m masker) scrubSecrets(msg string, secrets ...*unstructured.Unstructured) string {
+	return m.secretScrubber(secrets)(msg)
 }
 
 // SecretScrubber returns a function that replaces in a message every value
 // of the Secrets among objects (others are ignored), plain or base64, with
-// its mask, as plans show them. Apply uses it on the apiserver's messages,
-// which may quote what they reject. Build it once per set of objects: the
-// replacer it holds is the costly part.
-func SecretScrubber(objects []*unstructured.Unstructured) func(string) string {
+// its mask, as this engine's plans show them. Apply uses it on the
+// apiserver's messages, which may quote what they reject. Build it once per
+// set of objects: the replacer it holds is the costly part.
+func (e *Engine) SecretScrubber(objects []*unstructured.Unstructured) func(string) string {
 	var secrets []*unstructured.Unstructured
 	for _, u := range objects {
 		if u != nil && isSecret(u) {
 			secrets = append(secrets, u)
 		}
 	}
-	return secretScrubber(secrets)
+	return e.mask.secretScrubber(secrets)
 }
 
-func secretScrubber(secrets []*unstructured.Unstructured) func(string) string {
+func (m masker) secretScrubber(secrets []*unstructured.Unstructured) func(string) string {
 	type secret struct{ text, mask string }
 	var values []secret
 	for _, u := range secrets {
@@ -122,13 +139,13 @@ func secretScrubber(secrets []*unstructured.Unstructured) func(string) string {
 			continue
 		}
 		for _, field := range []string{"data", "stringData"} {
-			m, _ := u.Object[field].(map[string]any)
-			for _, v := range m {
+			data, _ := u.Object[field].(map[string]any)
+			for _, v := range data {
 				plain := secretBytes(field, v)
 				if len(plain) == 0 {
 					continue
 				}
-				mk := mask(plain)
+				mk := m(plain)
 				values = append(values,
 					secret{string(plain), mk},
 					secret{base64.StdEncoding.EncodeToString(plain), mk})

@@ -20,8 +20,8 @@ var noisyMetadata = []string{
 
 // normalized returns a copy of u as a reviewer should compare it: server
 // bookkeeping and status removed, a Secret's stringData folded into data,
-// and ignored paths dropped. Secret values are still in the clear; masked
-// does that, after the comparison.
+// and ignored paths dropped. Secret values are still in the clear;
+// masker.masked does that, after the comparison.
 func normalized(u *unstructured.Unstructured, ignored []string) (*unstructured.Unstructured, error) {
 	out := u.DeepCopy()
 	// Works around an apiserver dry-run quirk (duplicated HPA metrics) and is
@@ -61,24 +61,13 @@ func setOrDrop(u *unstructured.Unstructured, field string, m map[string]string) 
 	}
 }
 
-// masked returns a copy of a normalised object safe to show: Secret values
-// replaced by masks.
-func masked(u *unstructured.Unstructured) *unstructured.Unstructured {
-	if !isSecret(u) {
-		return u
-	}
-	out := u.DeepCopy()
-	maskSecret(out)
-	return out
-}
-
 // printYAML prints a normalised object for the report: masked, as YAML with
 // sorted keys, so the same object always prints the same.
-func printYAML(u *unstructured.Unstructured) (string, error) {
+func (m masker) printYAML(u *unstructured.Unstructured) (string, error) {
 	if u == nil {
 		return "", nil
 	}
-	b, err := yaml.Marshal(masked(u).Object)
+	b, err := yaml.Marshal(m.masked(u).Object)
 	if err != nil {
 		return "", fmt.Errorf("print %s: %w", refOf(u), err)
 	}

@@ -30,11 +30,11 @@ func TestNormalizedRemovesNoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := printYAML(got)
+	text, err := testMask.printYAML(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantText, _ := printYAML(&unstructured.Unstructured{Object: want})
+	wantText, _ := testMask.printYAML(&unstructured.Unstructured{Object: want})
 	if text != wantText {
 		t.Errorf("normalised:\n%s\nwant:\n%s", text, wantText)
 	}
@@ -45,7 +45,7 @@ func TestNormalizedRemovesNoise(t *testing.T) {
 
 func TestPrintYAMLSortsKeys(t *testing.T) {
 	u := &unstructured.Unstructured{Object: map[string]any{"kind": "X", "apiVersion": "v1", "b": 1, "a": map[string]any{"z": 1, "c": 2}}}
-	got, err := printYAML(u)
+	got, err := testMask.printYAML(u)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,9 +59,15 @@ type Counts struct {
 type Plan struct {
 	Environment string `json:"environment"`
 	Commit      string `json:"commit"`
-	// Digest identifies (environment, commit, rendered objects, live
-	// resourceVersions): /apply recomputes it and refuses on mismatch.
+	// Digest identifies what the reviewer saw and what decides where and
+	// as whom it is applied: environment, Basis (commit, config blob,
+	// cluster, service account) and each object's action and normalised
+	// before and after, Secret values as their masks. Live resourceVersions
+	// are not part of it. /apply recomputes it and refuses on mismatch.
 	Digest string `json:"digest"`
+	// Rules is Basis.RulesDigest of the plan: it tells a refused /apply
+	// whether the rules (config, cluster, identity) changed since review.
+	Rules string `json:"rules,omitempty"`
 	// Changes in stable order (kind order, namespace, name), unchanged
 	// objects included so they can be counted.
 	Changes []Change `json:"changes"`

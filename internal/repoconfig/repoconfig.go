@@ -137,6 +137,10 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // Config is a parsed, validated .slipway.yaml with defaults filled in.
 type Config struct {
 	File
+	// BlobSHA is the git blob sha of the file as the repository holds it,
+	// set by whoever read it from there ("" otherwise). Plans digest it, so
+	// a config change between review and /apply refuses the apply.
+	BlobSHA   string
 	positions strictyaml.Positions
 	source    string
 }

@@ -21,6 +21,9 @@ type clusterTargets struct {
 }
 
 func newClusterTargets(cfg *config.Config) *clusterTargets {
+	// One mask key for every cluster and identity, and every replica: a
+	// digest recomputed anywhere must match the one reviewed.
+	opts := plan.Options{MaskKey: cfg.MaskKey()}
 	return &clusterTargets{cfg: cfg, cache: workflow.NewTargetCache(func(_ context.Context, key workflow.TargetKey) (workflow.Target, error) {
 		rc, err := cluster.FromServerConfig(cfg, key.Cluster)
 		if err != nil {
@@ -29,7 +32,7 @@ func newClusterTargets(cfg *config.Config) *clusterTargets {
 		if !key.ServiceAccount.IsZero() {
 			rc = cluster.Impersonating(rc, key.ServiceAccount.User())
 		}
-		return workflow.NewClusterTarget(rc, plan.Options{})
+		return workflow.NewClusterTarget(rc, opts)
 	})}
 }
 

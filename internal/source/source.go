@@ -138,7 +138,12 @@ func (f *Fetcher) Config(ctx context.Context, owner, repo, ref string) (*repocon
 	if err != nil {
 		return nil, fmt.Errorf("read %s of %s/%s at %s: %w", repoconfig.FileName, owner, repo, ref, err)
 	}
-	return repoconfig.Parse(repoconfig.FileName, []byte(data))
+	cfg, err := repoconfig.Parse(repoconfig.FileName, []byte(data))
+	if err != nil {
+		return nil, err
+	}
+	cfg.BlobSHA = fc.GetSHA()
+	return cfg, nil
 }
 
 // ChangedFiles lists the paths a pull request changes, sorted and unique; a

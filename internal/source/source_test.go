@@ -1,6 +1,7 @@
 package source
 
 import (
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"os"
@@ -94,7 +95,9 @@ func TestConfig(t *testing.T) {
 	w.repo(t, "acme/bare", map[string]string{"README.md": "no config\n"})
 	w.repo(t, "acme/broken", map[string]string{".slipway.yaml": "version: 1\nenvironments:\n  - name: staging\n    path: deploy/staging\n    clustr: staging\n"})
 	base := w.sim.Head("acme/shop", "main")
-	head := w.push(t, "acme/shop", "loosen", map[string]string{".slipway.yaml": strings.Replace(goodConfig, "name: staging", "name: prod", 1)})
+	loosened := strings.Replace(goodConfig, "name: staging", "name: prod", 1)
+	head := w.push(t, "acme/shop", "loosen", map[string]string{".slipway.yaml": loosened})
+	content := map[string]string{base: goodConfig, head: loosened}
 
 	tests := []struct {
 		name, repo, ref string
@@ -139,8 +142,18 @@ func TestConfig(t *testing.T) {
 			if got := cfg.Names(); !slices.Equal(got, []string{tt.env}) {
 				t.Errorf("environments = %q, want [%s]", got, tt.env)
 			}
+			// The plan digest covers the blob sha: it must be git's own
+			// name for the file read, so another content is another sha.
+			if want := gitBlobSHA(content[tt.ref]); cfg.BlobSHA != want {
+				t.Errorf("BlobSHA = %q, want git's %q", cfg.BlobSHA, want)
+			}
 		})
 	}
+}
+
+// gitBlobSHA is the name git gives a file's content (git hash-object).
+func gitBlobSHA(content string) string {
+	return fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprintf("blob %d\x00%s", len(content), content))))
 }
 
 func TestChangedFiles(t *testing.T) {

@@ -21,7 +21,7 @@ var ErrPlanChanged = errors.New("the plan changed since it was reviewed")
 // would send, and sends exactly those.
 type Applier interface {
 	Target
-	ComputeWithObjects(ctx context.Context, env *repoconfig.Environment, commit string, rendered *render.Result) (*plan.Plan, []*unstructured.Unstructured, error)
+	ComputeWithObjects(ctx context.Context, env *repoconfig.Environment, basis plan.Basis, rendered *render.Result) (*plan.Plan, []*unstructured.Unstructured, error)
 	Apply(ctx context.Context, env *repoconfig.Environment, p *plan.Plan, objects []*unstructured.Unstructured) *apply.Result
 }
 
@@ -67,7 +67,7 @@ func PrepareApply(ctx context.Context, tree string, cfg *repoconfig.Config, name
 	if !ok {
 		return failed(fmt.Errorf("no environment %q in %s", name, cfg.Source()))
 	}
-	target, rendered, err := renderFor(ctx, tree, env, targets, opts)
+	target, key, rendered, err := renderFor(ctx, tree, env, targets, opts)
 	if err != nil {
 		return failed(err)
 	}
@@ -75,7 +75,7 @@ func PrepareApply(ctx context.Context, tree string, cfg *repoconfig.Config, name
 	if !ok {
 		return failed(fmt.Errorf("cluster %q cannot apply: slipway can only plan against it", env.Cluster))
 	}
-	p, objects, err := applier.ComputeWithObjects(ctx, env, commit, rendered)
+	p, objects, err := applier.ComputeWithObjects(ctx, env, basisOf(cfg, key, commit), rendered)
 	if err != nil {
 		return failed(err)
 	}

@@ -20,7 +20,7 @@ import (
 type planOnly struct{}
 
 func (planOnly) Scope() render.Scoper { return nil }
-func (planOnly) Compute(context.Context, *repoconfig.Environment, string, *render.Result) (*plan.Plan, error) {
+func (planOnly) Compute(context.Context, *repoconfig.Environment, plan.Basis, *render.Result) (*plan.Plan, error) {
 	return &plan.Plan{}, nil
 }
 
@@ -34,8 +34,8 @@ type fakeApplier struct {
 	applied []*unstructured.Unstructured
 }
 
-func (f *fakeApplier) ComputeWithObjects(_ context.Context, env *repoconfig.Environment, commit string, r *render.Result) (*plan.Plan, []*unstructured.Unstructured, error) {
-	p := &plan.Plan{Environment: env.Name, Commit: commit, Digest: f.digest}
+func (f *fakeApplier) ComputeWithObjects(_ context.Context, env *repoconfig.Environment, b plan.Basis, r *render.Result) (*plan.Plan, []*unstructured.Unstructured, error) {
+	p := &plan.Plan{Environment: env.Name, Commit: b.Commit, Digest: f.digest}
 	var objs []*unstructured.Unstructured
 	for _, o := range r.Objects {
 		p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: o.Object.GetKind(), Name: o.Object.GetName()}, Action: plan.Create})

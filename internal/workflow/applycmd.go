@@ -83,7 +83,7 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 	if err != nil {
 		return err
 	}
-	reviewed := map[string]string{}
+	reviewed, reviewedUnder := map[string]string{}, map[string]string{}
 	for _, name := range envs {
 		if res, ok := verdicts[name]; ok && !res.Passed() {
 			no.add("the `slipway/policy: %s` check does not pass: %s", name, strings.Join(unmet(res), "; "))
@@ -91,7 +91,7 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 		if r, ok := latestRun(runs, checkPlanPrefix+name); !ok || r.Status != "completed" || r.Conclusion != "success" || r.ExternalID == "" {
 			no.add("`%s` has no successful plan at %s to apply; comment `/plan %s` and review it first", name, short(pr.HeadSHA), name)
 		} else {
-			reviewed[name] = r.ExternalID
+			reviewed[name], reviewedUnder[name] = r.ExternalID, reviewedRules(r.Text)
 		}
 	}
 	if len(no) == 0 {
@@ -111,7 +111,7 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 		}
 		r := s.roll(ctx, cfg.Config, tree, rollout{env: env, commit: pr.HeadSHA, number: pr.Number, reviewed: reviewed[name]})
 		if errors.Is(r.refused, ErrPlanChanged) {
-			r.refused = errors.New("the plan changed since it was reviewed — review the new plan and /apply again")
+			r.refused = planChanged(reviewedUnder[name], r.plan)
 		}
 		results = append(results, r)
 		failed = !r.ok()

@@ -18,7 +18,7 @@ import (
 // Target is a cluster an environment can be planned against.
 type Target interface {
 	Scope() render.Scoper
-	Compute(ctx context.Context, env *repoconfig.Environment, commit string, rendered *render.Result) (*plan.Plan, error)
+	Compute(ctx context.Context, env *repoconfig.Environment, basis plan.Basis, rendered *render.Result) (*plan.Plan, error)
 }
 
 // TargetKey is a cluster and who slipway is on it: itself, or the service
@@ -81,11 +81,11 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 	if !ok {
 		return failed(fmt.Errorf("no environment %q in %s", name, cfg.Source()))
 	}
-	target, rendered, err := renderFor(ctx, tree, env, targets, opts)
+	target, key, rendered, err := renderFor(ctx, tree, env, targets, opts)
 	if err != nil {
 		return failed(err)
 	}
-	p, err = target.Compute(ctx, env, commit, rendered)
+	p, err = target.Compute(ctx, env, basisOf(cfg, key, commit), rendered)
 	if err != nil {
 		return failed(err)
 	}
@@ -94,23 +94,31 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 
 // renderFor resolves env's cluster and renders env in the checkout at tree,
 // the cluster's discovery deciding which kinds are namespaced: the step
-// plan and apply share.
-func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, targets Targets, opts PlanOptions) (Target, *render.Result, error) {
+// plan and apply share. It returns the key the target was resolved with,
+// which the plan's digest covers.
+func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, targets Targets, opts PlanOptions) (Target, TargetKey, *render.Result, error) {
 	key := TargetKeyOf(env)
 	target, err := targets.Target(ctx, key)
 	if err != nil {
 		if !key.ServiceAccount.IsZero() {
-			return nil, nil, fmt.Errorf("cluster %q as service account %s: %w", env.Cluster, key.ServiceAccount, err)
+			return nil, key, nil, fmt.Errorf("cluster %q as service account %s: %w", env.Cluster, key.ServiceAccount, err)
 		}
-		return nil, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
+		return nil, key, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
 	}
 	ropts := opts.Render
 	ropts.Scope = target.Scope()
 	rendered, err := render.Render(ctx, tree, env, ropts)
 	if err != nil {
-		return nil, nil, renderError(err)
+		return nil, key, nil, renderError(err)
 	}
-	return target, rendered, nil
+	return target, key, rendered, nil
+}
+
+// basisOf is what, besides the objects, a plan of commit under cfg on key
+// is made from: the digest covers it, so a change of rules, cluster or
+// identity between review and /apply refuses the apply.
+func basisOf(cfg *repoconfig.Config, key TargetKey, commit string) plan.Basis {
+	return plan.Basis{Commit: commit, ConfigBlob: cfg.BlobSHA, Cluster: key.Cluster, ServiceAccount: key.ServiceAccount.String()}
 }
 
 // renderError keeps a located render error as it is (file:line: message)

@@ -156,7 +156,7 @@ func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghpor
 // renderObjects renders env at tree the way a plan does, without asking
 // the cluster anything but its discovery.
 func (s *Session) renderObjects(ctx context.Context, tree string, cfg *repoconfig.Config, env *repoconfig.Environment) ([]*unstructured.Unstructured, error) {
-	_, rendered, err := renderFor(ctx, tree, env, s.Targets(s.Repo.String()), s.Options)
+	_, _, rendered, err := renderFor(ctx, tree, env, s.Targets(s.Repo.String()), s.Options)
 	if err != nil {
 		return nil, err
 	}

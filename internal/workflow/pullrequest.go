@@ -218,6 +218,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		Conclusion:  "success",
 		ExternalID:  p.Digest,
 		Title:       checkTitle(p),
+		Text:        planRunText(p),
 		Summary:     report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit, FullReport: "Run `slipway plan` to see every object."}),
 		Annotations: annotations(p, cause),
 	}
