@@ -11,8 +11,9 @@ import (
 	"github.com/slipwayhq/slipway/internal/githubsim"
 )
 
-// hold is how long GitHub's secondary rate limit holds slipway mid-job in
-// these tests: long enough for the arrivals to be handled meanwhile.
+// hold is how long a slow GitHub answer holds slipway mid-job in these
+// tests: long enough for the arrivals to be handled meanwhile. (A rate
+// limit would hold every call of the installation, the arrivals' too.)
 const hold = 12 * time.Second
 
 // handled waits until every webhook GitHub sent so far was handled: each
@@ -41,8 +42,8 @@ func (w *world) locks() []string {
 }
 
 // An apply, once started, runs to its end: a reader's /plan and a push
-// arriving while /apply staging is held mid-way (GitHub rate-limits its
-// first Deployment status) leave it untouched, and the push's plan runs
+// arriving while /apply staging is held mid-way (GitHub is slow to take
+// its first Deployment status) leave it untouched, and the push's plan runs
 // after it. A reader's commands never reach the run queue: a reader's
 // /apply during a running plan does not cut it short, and the reader gets
 // one reply to all their commands.
@@ -55,11 +56,11 @@ func TestCommandsDoNotCutAnApplyShort(t *testing.T) {
 	w.approve(pr, "bob")
 	w.policiesDone(pr, "staging")
 
-	if err := w.sim.InjectFault(githubsim.SecondaryRateLimit("POST", `/deployments/\d+/statuses$`, hold)); err != nil {
+	if err := w.sim.InjectFault(githubsim.Slow("POST", `/deployments/\d+/statuses$`, hold)); err != nil {
 		t.Fatal(err)
 	}
 	w.command(pr, "alice", "/apply staging")
-	w.eventually("the apply held by GitHub's rate limit", func() bool {
+	w.eventually("the apply held by a slow GitHub", func() bool {
 		return len(w.deployments("staging")) == 1 && w.sim.PendingFaults() == 0
 	})
 	w.command(pr, "rita", "/plan staging")
@@ -86,16 +87,16 @@ func TestCommandsDoNotCutAnApplyShort(t *testing.T) {
 	}
 	w.completed(pushed, "slipway/policy: staging")
 
-	// A plan held mid-way (GitHub rate-limits its completion) is not cut
+	// A plan held mid-way (GitHub is slow to take its completion) is not cut
 	// short by a reader's /apply: it never reaches the queue.
-	if err := w.sim.InjectFault(githubsim.SecondaryRateLimit("PATCH", `/check-runs/\d+$`, hold)); err != nil {
+	if err := w.sim.InjectFault(githubsim.Slow("PATCH", `/check-runs/\d+$`, hold)); err != nil {
 		t.Fatal(err)
 	}
 	third, err := w.sim.Push(w.repo, "slow", map[string]string{"deploy/staging/extra.yaml": configMapYAML("extra", "3")}, "third", "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.eventually("the plan of the third commit held by GitHub's rate limit", func() bool {
+	w.eventually("the plan of the third commit held by a slow GitHub", func() bool {
 		runs := w.checkRuns(third, "slipway/plan: staging")
 		return len(runs) == 1 && runs[0].GetStatus() == "in_progress" && w.sim.PendingFaults() == 0
 	})
