@@ -33,6 +33,10 @@ func (f *fakeGitHub) Permission(_ context.Context, _ ghport.Repo, user string) (
 	return "none", nil
 }
 
+func (f *fakeGitHub) DefaultBranch(context.Context, ghport.Repo) (string, string, error) {
+	return "main", "mainsha", nil
+}
+
 func (f *fakeGitHub) React(context.Context, ghport.Repo, int64, string) error { return nil }
 
 func (f *fakeGitHub) Comments(context.Context, ghport.Repo, int) ([]ghport.Comment, error) {
@@ -87,7 +91,7 @@ func commandSession(t *testing.T, pr ghport.PR) (*Session, *fakeGitHub) {
 	return s, gh
 }
 
-var openPR = ghport.PR{Number: 7, State: "open", HeadSHA: "abcdef0123456789", HeadRepo: "acme/shop", BaseSHA: "base"}
+var openPR = ghport.PR{Number: 7, State: "open", HeadSHA: "abcdef0123456789", HeadRepo: "acme/shop", BaseSHA: "base", BaseRef: "main"}
 
 // Permission is weighed before anything is queued: those without write
 // permission get a reply and no work; an apply's work is the one kind that
