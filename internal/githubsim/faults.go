@@ -1,6 +1,7 @@
 package githubsim
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -22,6 +23,11 @@ type Fault struct {
 	// only then answers with the fault: GitHub's 502 after the back end did
 	// the work, the case a client must not repeat blindly.
 	AfterEffect bool
+	// Delay holds the request that long before anything else happens; a
+	// client that gives up meanwhile gets no answer and its request takes
+	// no effect. With Status 0 the request then reaches its endpoint as
+	// usual: a slow GitHub (see Slow).
+	Delay time.Duration
 
 	re *regexp.Regexp
 }
@@ -35,6 +41,13 @@ func SecondaryRateLimit(method, path string, retryAfter time.Duration) Fault {
 		DocURL:  "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
 		Header:  http.Header{"Retry-After": {strconv.Itoa(int(retryAfter.Seconds()))}},
 	}
+}
+
+// Slow answers matching requests as usual, but only after delay, as GitHub
+// sometimes does; it holds one call of a client without closing the door
+// to its others, as a rate limit would.
+func Slow(method, path string, delay time.Duration) Fault {
+	return Fault{Method: method, Path: path, Delay: delay}
 }
 
 // PrimaryRateLimit is GitHub's 403 when the hourly quota is used up;
@@ -77,7 +90,7 @@ func (s *Sim) InjectFault(f Fault) error {
 	if f.Times <= 0 {
 		f.Times = 1
 	}
-	if f.Status == 0 {
+	if f.Status == 0 && f.Delay == 0 {
 		f.Status = http.StatusInternalServerError
 	}
 	s.log.mu.Lock()
@@ -110,6 +123,21 @@ func (l *recorder) takeFault(method, path string) *Fault {
 		}
 	}
 	return nil
+}
+
+// wait holds a request for f.Delay; false means its client gave up first.
+func (f *Fault) wait(ctx context.Context) bool {
+	if f.Delay <= 0 {
+		return true
+	}
+	t := time.NewTimer(f.Delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (f *Fault) write(w http.ResponseWriter) {

@@ -1,6 +1,7 @@
 package githubsim
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -69,6 +70,38 @@ func TestFaults(t *testing.T) {
 	}
 	if faulted != 3 {
 		t.Errorf("%d requests recorded as faults, want 3", faulted)
+	}
+}
+
+// A slow answer comes after its delay and takes effect; a client that
+// gives up first leaves no trace.
+func TestSlowFault(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	n := f.openPR(t, "feature", map[string]string{"a.txt": "a"})
+	comment := func(ctx context.Context, body string) error {
+		_, _, err := f.client.Issues.CreateComment(ctx, "acme", "deploy", n, &github.IssueComment{Body: github.String(body)})
+		return err
+	}
+
+	must(t, f.sim.InjectFault(Slow("POST", `/comments$`, 300*time.Millisecond)))
+	start := time.Now()
+	must(t, comment(f.ctx, "slow"))
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("the slow call answered in %s", took)
+	}
+	must(t, f.sim.InjectFault(Slow("POST", `/comments$`, time.Minute)))
+	ctx, cancel := context.WithTimeout(f.ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := comment(ctx, "given up"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the abandoned call: %v", err)
+	}
+	var bodies []string
+	for _, c := range f.sim.Comments("acme/deploy", n) {
+		bodies = append(bodies, c.GetBody())
+	}
+	if !slices.Equal(bodies, []string{"slow"}) {
+		t.Errorf("comments %q, want only the slow one that was waited for", bodies)
 	}
 }
 

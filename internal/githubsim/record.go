@@ -67,13 +67,20 @@ func (s *Sim) middleware(next http.Handler) http.Handler {
 		sw := statusrec.New(w)
 		sw.Header().Set("X-GitHub-Request-Id", randomHex(8))
 		sw.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
-		if f := s.log.takeFault(r.Method, r.URL.Path); f != nil {
+		f := s.log.takeFault(r.Method, r.URL.Path)
+		switch {
+		case f != nil && !f.wait(r.Context()):
+			rec.Fault = true // the client gave up on a slow answer: nothing happened
+		case f != nil && f.Status == 0:
+			rec.Fault = true
+			next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, rec)))
+		case f != nil:
 			rec.Fault = true
 			if f.AfterEffect {
 				next.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.WithValue(r.Context(), requestKey{}, rec)))
 			}
 			f.write(sw)
-		} else {
+		default:
 			next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, rec)))
 		}
 		rec.Status = sw.Status()

@@ -50,6 +50,15 @@ func (h *IssueComment) Handle(ctx context.Context, _, _ string, payload []byte) 
 	if err != nil || work == nil {
 		return err
 	}
-	h.submit(ctx, s, number, runqueue.Job{Key: workflow.Key(repo.GetFullName(), number), Supersedes: true, Interruptible: true}, "command", work)
+	h.submit(ctx, s, number, commandJob(workflow.Key(repo.GetFullName(), number), work), work.What, work.Run)
 	return nil
+}
+
+// commandJob is how a command's work is queued on its pull request's key.
+// Every command supersedes: it cuts short a running plan it makes stale.
+// A plan or an unlock may itself be cut short by newer work; an apply may
+// not: half-applied objects and a skipped prune are worse than any wait,
+// so a push, a /plan or a close that arrives meanwhile queues behind it.
+func commandJob(key string, work *workflow.Work) runqueue.Job {
+	return runqueue.Job{Key: key, Supersedes: true, Interruptible: !work.Applies}
 }

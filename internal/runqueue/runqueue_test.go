@@ -147,3 +147,65 @@ func TestPanickingJobDoesNotStopTheQueue(t *testing.T) {
 		t.Errorf("panics %q, want %q", panics, want)
 	}
 }
+
+// Whatever arrives while a job that may not be interrupted (an apply) runs
+// waits behind it, coalesced as usual, and runs once it ends; the same
+// arrivals cut short a job that may be interrupted (a plan).
+func TestArrivalsDuringARunningJob(t *testing.T) {
+	push := Job{Supersedes: true, Interruptible: true, Coalesce: true}
+	tests := []struct {
+		name          string
+		interruptible bool
+		arrivals      []Job
+		wantCut       bool
+		wantRan       []string // after the running job: the arrivals that ran, by index
+	}{
+		{"apply, then a push", false, []Job{push}, false, []string{"0"}},
+		{"apply, then two pushes coalesce", false, []Job{push, push}, false, []string{"1"}},
+		{"apply, then a /plan and a close", false, []Job{{Supersedes: true, Interruptible: true}, {Supersedes: true}}, false, []string{"0", "1"}},
+		{"apply, then another apply", false, []Job{{Supersedes: true}}, false, []string{"0"}},
+		{"plan, then a push", true, []Job{push}, true, []string{"0"}},
+		{"plan, then an apply", true, []Job{{Supersedes: true}}, true, []string{"0"}},
+		{"plan, then a review (does not supersede)", true, []Job{{Coalesce: true}}, false, []string{"0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := New(2)
+			started, release := make(chan struct{}), make(chan struct{})
+			var mu sync.Mutex
+			var ran []string
+			cut := false
+			q.Submit(Job{Key: "pr", Interruptible: tt.interruptible, Run: func(ctx context.Context) {
+				close(started)
+				select {
+				case <-ctx.Done():
+					cut = errors.Is(context.Cause(ctx), ErrSuperseded)
+				case <-release:
+				}
+				mu.Lock()
+				ran = append(ran, "running")
+				mu.Unlock()
+			}})
+			<-started
+			for i, j := range tt.arrivals {
+				j.Key = "pr"
+				j.Run = func(context.Context) {
+					mu.Lock()
+					ran = append(ran, fmt.Sprint(i))
+					mu.Unlock()
+				}
+				q.Submit(j)
+			}
+			close(release)
+			if err := q.Drain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if cut != tt.wantCut {
+				t.Errorf("running job cut short: %v, want %v", cut, tt.wantCut)
+			}
+			if want := append([]string{"running"}, tt.wantRan...); fmt.Sprint(ran) != fmt.Sprint(want) {
+				t.Errorf("ran %v, want %v", ran, want)
+			}
+		})
+	}
+}

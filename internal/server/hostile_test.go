@@ -364,28 +364,6 @@ func manyNames(n int) string {
 	return strings.Join(names, ",")
 }
 
-// A pull request from a fork cannot /apply, whoever asks: nothing applied.
-func TestForkCannotApply(t *testing.T) {
-	w := newWorldWith(t, 2, (*world).beforeMergeFiles)
-	if _, err := w.sim.Push(w.repo, "evil", map[string]string{"deploy/staging/pwn.yaml": configMapYAML("pwn", "x")}, "pwn", "mallory"); err != nil {
-		t.Fatal(err)
-	}
-	pr, err := w.sim.OpenPRWith(w.repo, githubsim.PROptions{Head: "evil", User: "mallory", Fork: "mallory", Title: "Harmless"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.completed(w.head(pr), "slipway/plan: staging")
-	w.approve(pr, "bob")
-	w.command(pr, "alice", "/apply staging")
-	refusal := w.reply(pr, "@alice `/apply` refused")
-	if !strings.Contains(refusal, "comes from the fork mallory/shop") {
-		t.Errorf("refusal does not give the reason: %s", refusal)
-	}
-	if w.configMap(w.staging, "pwn") != nil || len(w.deployments("staging")) != 0 {
-		t.Error("a fork's pull request was applied")
-	}
-}
-
 // leakValues are Secret values placed where slipway reads them; none may
 // reach GitHub or the log in any encoding.
 var leakValues = map[string]string{

@@ -22,6 +22,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
 	"github.com/slipwayhq/slipway/internal/scheduler"
+	"github.com/slipwayhq/slipway/internal/throttle"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -90,8 +91,11 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 		deps = &handler.Deps{
 			Clients: clients,
 			Queue:   queue,
-			Runner:  &workflow.Runner{Targets: targets.forRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits)},
-			Panics:  m.Panics.WithLabelValues("job"),
+			Runner: &workflow.Runner{
+				Targets: targets.forRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits),
+				Outsiders: throttle.New(workflow.OutsiderReplyWindow, workflow.OutsiderReplyKeys),
+			},
+			Panics: m.Panics.WithLabelValues("job"),
 		}
 		return append([]githubapp.EventHandler{
 			&handler.Installation{Clients: clients},

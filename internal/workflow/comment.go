@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -26,11 +27,36 @@ type CommentRequest struct {
 	AppSlug   string
 }
 
+// Work is what a command asks for, for the caller to queue behind the
+// pull request's other work.
+type Work struct {
+	// What names the work in logs: plan, apply, unlock.
+	What string
+	// Applies is true when the work may change a cluster (/apply, and its
+	// re-deploy of a merged pull request): once started it runs to its end,
+	// bounded by its own timeouts, and work arriving meanwhile waits behind
+	// it. Other work may be cut short by newer work that makes it stale.
+	Applies bool
+	Run     func(context.Context) error
+}
+
+// Replies to users without write permission are limited to one per user
+// and pull request per OutsiderReplyWindow (see Runner.Outsiders).
+const (
+	OutsiderReplyWindow = 10 * time.Minute
+	// OutsiderReplyKeys bounds the memory of the limit: more distinct
+	// outsiders than this in one window get no reply at all.
+	OutsiderReplyKeys = 10_000
+)
+
 // Comment answers a pull request comment: it ignores text not meant for
 // slipway, acknowledges a command with 👀 at once, replies to mistakes and
 // refusals, and returns the work the command asks for (nil when none), for
-// the caller to queue behind the pull request's other work.
-func (s *Session) Comment(ctx context.Context, req CommentRequest) (func(context.Context) error, error) {
+// the caller to queue behind the pull request's other work. Permission is
+// weighed here, before anything is queued: a command from someone without
+// write permission never reaches the queue, so it can neither start nor
+// cut short any work, and its replies are rate limited.
+func (s *Session) Comment(ctx context.Context, req CommentRequest) (*Work, error) {
 	pr, err := s.GitHub.PullRequest(ctx, s.Repo, req.Number)
 	if err != nil {
 		return nil, err
@@ -47,11 +73,21 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (func(context
 	if err := s.GitHub.React(ctx, s.Repo, req.CommentID, "eyes"); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("acknowledge command")
 	}
-	if reply != "" {
-		return nil, s.reply(ctx, req, reply)
+	perm, err := s.GitHub.Permission(ctx, s.Repo, req.User)
+	if err != nil {
+		return nil, err
 	}
-	if cmd.Verb == command.Help {
-		return nil, s.reply(ctx, req, command.HelpText(req.AppSlug, envs))
+	answer := s.reply
+	if !canWrite(perm) {
+		answer = s.replyOutsider
+	}
+	switch {
+	case reply != "":
+		return nil, answer(ctx, req, reply)
+	case cmd.Verb == command.Help:
+		return nil, answer(ctx, req, command.HelpText(req.AppSlug, envs))
+	case !canWrite(perm):
+		return nil, answer(ctx, req, noPermission(cmd.Verb, s.Repo, req.User, perm))
 	}
 	switch {
 	case errors.Is(cfgErr, source.ErrNoConfig):
@@ -65,33 +101,46 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (func(context
 		if !errors.As(cfgErr, &invalid) {
 			return nil, cfgErr
 		}
-		return func(ctx context.Context) error { return s.reportConfigError(ctx, pr, rules, cfgErr) }, nil
+		return &Work{What: "plan", Run: func(ctx context.Context) error { return s.reportConfigError(ctx, pr, rules, cfgErr) }}, nil
 	}
 	if cmd.Verb == command.Apply {
-		// Who may apply is the environment's policy (appliers), weighed
-		// with the rest of it once the work runs.
-		return func(ctx context.Context) error { return s.ApplyPR(ctx, req, cmd.Envs) }, nil
-	}
-
-	perm, err := s.GitHub.Permission(ctx, s.Repo, req.User)
-	if err != nil {
-		return nil, err
-	}
-	if !canWrite(perm) {
-		return nil, s.reply(ctx, req, fmt.Sprintf("`/%s` needs write permission on %s; @%s has %s.", cmd.Verb, s.Repo, req.User, perm))
+		// Who among the writers may apply is the environment's policy
+		// (appliers), weighed with the rest of it once the work runs; a
+		// merged or closed pull request is answered there too.
+		return &Work{What: "apply", Applies: true, Run: func(ctx context.Context) error { return s.ApplyPR(ctx, req, cmd.Envs) }}, nil
 	}
 	if pr.State != "open" {
 		return nil, s.reply(ctx, req, fmt.Sprintf("#%d is closed, so there is nothing to %s.", pr.Number, cmd.Verb))
 	}
 	switch cmd.Verb {
 	case command.Plan:
-		return func(ctx context.Context) error {
-			return s.PlanPR(ctx, PlanRequest{Number: req.Number, Envs: cmd.Envs})
-		}, nil
+		return &Work{What: "plan", Run: func(ctx context.Context) error {
+			return s.PlanPR(ctx, PlanRequest{Number: req.Number, Envs: cmd.Envs, ByWriter: true})
+		}}, nil
 	case command.Unlock:
-		return func(ctx context.Context) error { return s.unlock(ctx, req, cmd.Envs) }, nil
+		return &Work{What: "unlock", Run: func(ctx context.Context) error { return s.unlock(ctx, req, cmd.Envs) }}, nil
 	}
 	return nil, nil
+}
+
+// noPermission answers a command from someone who may not give it.
+func noPermission(verb command.Verb, repo ghport.Repo, user, perm string) string {
+	if verb == command.Apply {
+		return refusal{fmt.Sprintf("@%s has %s permission on %s, and `/apply` needs write", user, perm, repo)}.text(user)
+	}
+	return fmt.Sprintf("`/%s` needs write permission on %s; @%s has %s.", verb, repo, user, perm)
+}
+
+// replyOutsider replies to someone without write permission, at most once
+// per user and pull request per OutsiderReplyWindow: anyone may comment on a
+// public repository, and each reply spends the App's GitHub rate limit.
+func (s *Session) replyOutsider(ctx context.Context, req CommentRequest, body string) error {
+	key := fmt.Sprintf("%s#%d@%s", strings.ToLower(s.Repo.String()), req.Number, strings.ToLower(req.User))
+	if s.Outsiders != nil && !s.Outsiders.Allow(key) {
+		zerolog.Ctx(ctx).Info().Str("user", req.User).Msg("not replying: this user without write permission was answered on this pull request recently")
+		return nil
+	}
+	return s.reply(ctx, req, body)
 }
 
 func canWrite(permission string) bool {

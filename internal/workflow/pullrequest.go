@@ -18,6 +18,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/source"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
+	"github.com/slipwayhq/slipway/internal/throttle"
 )
 
 // Source is where a pull request's inputs come from (source.Fetcher).
@@ -46,6 +47,9 @@ type Runner struct {
 	Options PlanOptions
 	// Rendered remembers which files each environment reads at a commit.
 	Rendered *FilesCache
+	// Outsiders limits replies to users without write permission (see
+	// OutsiderReplyWindow); nil limits nothing.
+	Outsiders *throttle.Limiter
 }
 
 // Session binds the runner to one installation and repository.
@@ -65,6 +69,9 @@ type PlanRequest struct {
 	// Auto is true for plans started by a push rather than a person; drafts
 	// are not auto-planned unless the repository asks for it.
 	Auto bool
+	// ByWriter is true for a /plan by a user with write permission: the
+	// only way a pull request from a fork is planned (see forkGate).
+	ByWriter bool
 }
 
 // PlanPR plans a pull request's environments, reports each on a check run
@@ -100,6 +107,13 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	if req.Auto && pr.Draft && !cfg.AutoplanDrafts {
 		log.Info().Msg("draft pull request: not auto-planned")
 		return nil
+	}
+	if ok, note := forkGate(pr, s.Repo, req); !ok {
+		log.Info().Str("head_repo", pr.HeadRepo).Msg("pull request from a fork: planned only on a writer's /plan")
+		if note == "" {
+			return nil
+		}
+		return s.publish(ctx, pr, nil, []string{note})
 	}
 
 	head, cleanHead, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.HeadSHA)
@@ -209,7 +223,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		return p
 	}
 	if env, ok := cfg.Environment(name); ok && p.Err == "" {
-		s.lockOnPlan(ctx, env, pr.Number, p)
+		s.lockOnPlan(ctx, env, pr.Number, !isFork(pr, s.Repo), p)
 	}
 
 	done := ghport.CheckRun{
@@ -237,8 +251,10 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 }
 
 // lockOnPlan takes the environment's lock for this pull request when its
-// plan would change something (lock: on-plan), or says who holds it.
-func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, number int, p *plan.Plan) {
+// plan would change something (lock: on-plan) and it may lock (a fork's
+// pull request may not: it cannot be applied, and would only hold up
+// others), or says who holds it.
+func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, number int, mayLock bool, p *plan.Plan) {
 	key := lockKey(s.Repo, env.Name)
 	holder, err := s.Locks.Holder(ctx, key)
 	if err != nil {
@@ -250,6 +266,10 @@ func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, n
 		return
 	}
 	if env.Lock != repoconfig.LockOnPlan || !p.HasChanges() {
+		return
+	}
+	if !mayLock {
+		p.Notes = append(p.Notes, fmt.Sprintf("This pull request comes from a fork, so it does not take the `%s` lock.", env.Name))
 		return
 	}
 	err = s.Locks.Acquire(ctx, key, lock.Holder{Repo: s.Repo.String(), PR: number})
