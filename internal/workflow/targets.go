@@ -47,30 +47,31 @@ func (t *ClusterTarget) Apply(ctx context.Context, env *repoconfig.Environment, 
 // TargetCache resolves each cluster and identity once, with resolve: a
 // target holds a connection and discovery, worth keeping, and one per
 // service account keeps each environment's requests under its own identity.
+// A failed resolution is not kept: a cluster that was down or unreachable
+// is tried again on the next use.
 type TargetCache struct {
 	resolve func(ctx context.Context, key TargetKey) (Target, error)
 	mu      sync.Mutex
-	done    map[TargetKey]cached
+	done    map[TargetKey]Target
 }
 
-type cached struct {
-	target Target
-	err    error
-}
-
-// NewTargetCache returns Targets that call resolve once per key.
+// NewTargetCache returns Targets that call resolve once per key, until it
+// succeeds.
 func NewTargetCache(resolve func(ctx context.Context, key TargetKey) (Target, error)) *TargetCache {
-	return &TargetCache{resolve: resolve, done: map[TargetKey]cached{}}
+	return &TargetCache{resolve: resolve, done: map[TargetKey]Target{}}
 }
 
 // Target implements Targets.
 func (c *TargetCache) Target(ctx context.Context, key TargetKey) (Target, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r, ok := c.done[key]; ok {
-		return r.target, r.err
+	if t, ok := c.done[key]; ok {
+		return t, nil
 	}
 	t, err := c.resolve(ctx, key)
-	c.done[key] = cached{t, err}
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	c.done[key] = t
+	return t, nil
 }

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -33,5 +34,30 @@ func TestTargetCacheKeysOnClusterAndServiceAccount(t *testing.T) {
 	want := []string{`prod as "shop-a/deployer"`, `prod as "shop-b/deployer"`, `prod as ""`, `staging as "shop-a/deployer"`}
 	if !slices.Equal(resolved, want) {
 		t.Errorf("resolved\n %q\nwant\n %q", resolved, want)
+	}
+}
+
+// A cluster that could not be reached is tried again on the next use, not
+// remembered as failed for the life of the process.
+func TestTargetCacheRetriesFailures(t *testing.T) {
+	calls := 0
+	cache := NewTargetCache(func(_ context.Context, key TargetKey) (Target, error) {
+		calls++
+		if calls == 1 {
+			return nil, errors.New("connection refused")
+		}
+		return planOnly{}, nil
+	})
+	key := TargetKey{Cluster: "prod"}
+	if _, err := cache.Target(context.Background(), key); err == nil {
+		t.Fatal("the first resolution's error was not returned")
+	}
+	for range 2 {
+		if _, err := cache.Target(context.Background(), key); err != nil {
+			t.Fatalf("the cluster is reachable again, but: %v", err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("resolve called %d times, want 2 (a failure, then one success kept)", calls)
 	}
 }
