@@ -144,6 +144,22 @@ func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	return &Result{Kind: kind, Objects: out.objects, Skipped: out.skipped, Files: j.files()}, nil
 }
 
+// Place finishes a result rendered without a Scope as Render finishes one
+// with it: namespaced objects that name no namespace get namespace, and
+// objects that now share an identity are refused. It is for renders done
+// where the cluster's discovery is out of reach (renderproc's child
+// process, which holds no cluster credentials).
+func Place(res *Result, namespace string, scope Scoper) error {
+	if err := setNamespaces(res.Objects, namespace, scope); err != nil {
+		return err
+	}
+	if err := checkDuplicates(res.Objects); err != nil {
+		return err
+	}
+	sortObjects(res.Objects)
+	return nil
+}
+
 // open finds the environment's directory inside the repository.
 func open(j *jail, env *repoconfig.Environment, opts Options) (*source, error) {
 	p := path.Clean(filepath.ToSlash(env.Path))

@@ -1,0 +1,239 @@
+// Package renderproc renders an environment in a child process bounded in
+// time, memory, object count and output size, so that a pull request's
+// manifests (untrusted code: Helm templates, Kustomize trees) can neither
+// take the server down nor keep running once their time is up.
+//
+// The child is this same executable run again (child.go): nothing more to
+// ship or install, and always the same version as the server that asks.
+// The parent kills the child's whole process group on a breach and reaps
+// it before Render returns.
+package renderproc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// Limits bound one render. A zero field takes its default.
+type Limits struct {
+	// Timeout is the wall-clock time from starting the child to its answer.
+	Timeout time.Duration
+	// MaxMemory is the most memory the child's Go runtime may hold.
+	MaxMemory int64
+	// MaxObjects caps the objects (hooks included) one environment renders.
+	MaxObjects int
+	// MaxOutput caps the bytes of the child's answer, which the server
+	// reads into memory.
+	MaxOutput int64
+}
+
+// Defaults, named so the server config and its documentation use them.
+const (
+	DefaultTimeout    = 60 * time.Second
+	DefaultMaxMemory  = 512 << 20
+	DefaultMaxObjects = 5000
+	DefaultMaxOutput  = 64 << 20
+)
+
+// DefaultLimits are the limits of a server config that sets none.
+func DefaultLimits() Limits {
+	return Limits{Timeout: DefaultTimeout, MaxMemory: DefaultMaxMemory, MaxObjects: DefaultMaxObjects, MaxOutput: DefaultMaxOutput}
+}
+
+func (l Limits) orDefaults() Limits {
+	d := DefaultLimits()
+	if l.Timeout <= 0 {
+		l.Timeout = d.Timeout
+	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = d.MaxMemory
+	}
+	if l.MaxObjects <= 0 {
+		l.MaxObjects = d.MaxObjects
+	}
+	if l.MaxOutput <= 0 {
+		l.MaxOutput = d.MaxOutput
+	}
+	return l
+}
+
+// stderrBytes is how much of the child's stderr is kept for the log: the
+// start, where a Go runtime failure says what it was.
+const stderrBytes = 8 << 10
+
+// waitDelay bounds how long Wait waits for the child's output pipes after
+// the child is gone (a grandchild may hold them), so Render always returns.
+const waitDelay = 2 * time.Second
+
+// Render renders env in the checkout at repoRoot, as render.Render does, in
+// a child process held to limits. A breach is a *LimitError; a failure the
+// user can fix is a *render.Error, located as render.Render locates it.
+//
+// opts.Scope is applied here, in the parent, once the objects are back: the
+// child holds no cluster credentials, and the objects are few (max_objects)
+// by then.
+func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts render.Options, limits Limits) (*render.Result, error) {
+	if env == nil {
+		return nil, errors.New("render: no environment given")
+	}
+	limits = limits.orDefaults()
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: repository root %s: %w", env.Name, repoRoot, err)
+	}
+	req := request{Root: root, Env: env, AllowRemoteBases: opts.AllowRemoteBases, MaxMemory: limits.MaxMemory, MaxObjects: limits.MaxObjects, Timeout: limits.Timeout}
+	res, err := run(ctx, req, limits)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Scope != nil {
+		if err := render.Place(res, env.Namespace, opts.Scope); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// errTimedOut is the cause of the child's context ending at the timeout.
+var errTimedOut = errors.New("render timed out")
+
+// run starts the child, feeds it req and reads its answer, killing its
+// process group on any breach. It returns only once the child is reaped and
+// every goroutine it started has ended.
+func run(ctx context.Context, req request, limits Limits) (*render.Result, error) {
+	name := req.Env.Name
+	body, err := encodeRequest(req)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	exe, err := executable()
+	if err != nil {
+		return nil, fmt.Errorf("render %s: find slipway's own executable to run the render in: %w", name, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cctx, stop := context.WithTimeoutCause(cctx, limits.Timeout, errTimedOut)
+	defer stop()
+
+	cmd := exec.CommandContext(cctx, exe)
+	cmd.Args[0] = "slipway-render"
+	cmd.Dir = req.Root
+	cmd.Env = childEnviron()
+	cmd.Stdin = bytes.NewReader(body)
+	out := &cappedBuffer{max: limits.MaxOutput, over: cancel}
+	cmd.Stdout = out
+	stderr := &headBuffer{max: stderrBytes}
+	cmd.Stderr = stderr
+	cmd.WaitDelay = waitDelay
+	isolate(cmd) // own process group; Cancel kills all of it
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("render %s: start the render process: %w", name, err)
+	}
+	pid := cmd.Process.Pid
+	var overMemory atomic.Bool
+	stopWatch := watchRSS(pid, limits.MaxMemory, func() { overMemory.Store(true); cancel() })
+	waitExited(pid)
+	stopWatch()
+	// Whatever the child left in its group (git, for a remote base) goes
+	// with it, even when the child itself exited cleanly.
+	killGroup(pid)
+	waitErr := cmd.Wait()
+
+	switch {
+	case out.exceeded:
+		return nil, &LimitError{Env: name, Limit: KeyMaxOutput, Allowed: formatBytes(limits.MaxOutput)}
+	case overMemory.Load():
+		return nil, &LimitError{Env: name, Limit: KeyMaxMemory, Allowed: formatBytes(limits.MaxMemory)}
+	case waitErr == nil:
+		return decodeResponse(name, out.buf.Bytes(), limits)
+	case errors.Is(context.Cause(cctx), errTimedOut):
+		return nil, &LimitError{Env: name, Limit: KeyTimeout, Allowed: formatDuration(limits.Timeout)}
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("render %s: %w", name, context.Cause(ctx))
+	}
+	return nil, exitError(ctx, name, waitErr, stderr.buf.String(), limits)
+}
+
+// exitError explains a child that ended without an answer.
+func exitError(ctx context.Context, name string, waitErr error, stderr string, limits Limits) error {
+	code := -1
+	var ee *exec.ExitError
+	if errors.As(waitErr, &ee) {
+		code = ee.ExitCode()
+	}
+	switch limitOfExit(code, stderr) {
+	case KeyMaxMemory:
+		return &LimitError{Env: name, Limit: KeyMaxMemory, Allowed: formatBytes(limits.MaxMemory)}
+	case KeyTimeout:
+		return &LimitError{Env: name, Limit: KeyTimeout, Allowed: formatDuration(limits.Timeout)}
+	}
+	zerolog.Ctx(ctx).Error().Str("env", name).Err(waitErr).Str("stderr", stderr).Msg("render process failed")
+	return fmt.Errorf("render of %s failed: the render process ended without an answer (%v); this is a bug in slipway or a library it renders with: comment /plan to retry, and report it if it persists", name, waitErr)
+}
+
+// limitOfExit names the limit a child's exit code and the start of its
+// stderr tell of, or "".
+func limitOfExit(code int, stderr string) string {
+	switch {
+	case code == exitDeadline:
+		return KeyTimeout
+	case code != exitGoFatal:
+		return ""
+	}
+	// The Go runtime's words when the hard cap (capMemory) refuses an
+	// allocation, a heap arena or a thread's stack (errno 12 is ENOMEM).
+	for _, oom := range []string{"out of memory", "cannot allocate memory", "errno=12"} {
+		if strings.Contains(stderr, oom) {
+			return KeyMaxMemory
+		}
+	}
+	return ""
+}
+
+// cappedBuffer keeps up to max bytes; past that it records the breach,
+// calls over (which kills the child) and refuses the rest. It holds its
+// buffer in a field, not embedded: an embedded bytes.Buffer's ReadFrom
+// would let io.Copy write around Write and its cap.
+type cappedBuffer struct {
+	buf      bytes.Buffer
+	max      int64
+	exceeded bool
+	over     func()
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.exceeded || int64(b.buf.Len())+int64(len(p)) > b.max {
+		if !b.exceeded {
+			b.exceeded = true
+			b.over()
+		}
+		return 0, errors.New("render output over its limit")
+	}
+	return b.buf.Write(p)
+}
+
+// headBuffer keeps the first max bytes and drops the rest, never blocking
+// the writer.
+type headBuffer struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (b *headBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
