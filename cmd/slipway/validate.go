@@ -28,6 +28,11 @@ func newValidate() *cobra.Command {
 			failed, violated := 0, 0
 			for i := range cfg.Environments {
 				env := &cfg.Environments[i]
+				// In process, not in renderproc's bounded child: validate
+				// renders the user's own checkout on the user's machine (or
+				// in their CI, which runs the pull request's code anyway),
+				// so there is no one to protect from it, and a runaway
+				// render is the user's to interrupt.
 				res, err := render.Render(cmd.Context(), repo, env, render.Options{Scope: render.Offline})
 				if err != nil {
 					failed++

@@ -12,8 +12,10 @@ import (
 
 	"github.com/palantir/go-githubapp/githubapp"
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/slipwayhq/slipway/internal/ghclient"
+	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
 
@@ -35,9 +37,18 @@ const (
 	DefaultStorePath       = "/var/lib/slipway/slipway.db"
 	DefaultStoreNamespace  = "slipway"
 	DefaultLeaseDuration   = 15 * time.Second
+	DefaultRenderTimeout   = renderproc.DefaultTimeout
+	DefaultRenderMemory    = renderproc.DefaultMaxMemory
+	DefaultRenderObjects   = renderproc.DefaultMaxObjects
+	DefaultRenderOutput    = renderproc.DefaultMaxOutput
 	// MinLeaseDuration keeps renewals (a third of the duration apart) well
 	// clear of request latency.
 	MinLeaseDuration = 3 * time.Second
+	// MinRenderMemory leaves a render process room to start: the Go
+	// runtime and the renderers hold some tens of MiB before any template.
+	MinRenderMemory = 64 << 20
+	// MinRenderOutput is below any useful render.
+	MinRenderOutput = 1 << 20
 )
 
 // Store kinds.
@@ -52,6 +63,7 @@ type Config struct {
 	GitHub   GitHub    `yaml:"github"`
 	Clusters []Cluster `yaml:"clusters"`
 	Store    Store     `yaml:"store"`
+	Render   Render    `yaml:"render"`
 }
 
 // Server is the HTTP side and the webhook work queue.
@@ -119,6 +131,16 @@ type Store struct {
 	LeaseDuration Duration `yaml:"lease_duration"`
 }
 
+// Render bounds each render of a pull request's manifests, which runs in a
+// child process: untrusted templates must not take a replica down.
+type Render struct {
+	Timeout    Duration `yaml:"timeout"`
+	MaxMemory  ByteSize `yaml:"max_memory"`
+	MaxObjects int      `yaml:"max_objects"`
+	// MaxOutput caps the rendered objects' size, which the server holds.
+	MaxOutput ByteSize `yaml:"max_output"`
+}
+
 // Duration is a time.Duration written as "30s" or "5m" in YAML.
 type Duration time.Duration
 
@@ -134,6 +156,29 @@ func (d *Duration) set(s string) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ByteSize is a number of bytes written as a Kubernetes quantity in YAML:
+// 512Mi, 1Gi, 64M or a plain number.
+type ByteSize int64
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	return b.set(n.Value)
+}
+
+func (b *ByteSize) set(s string) error {
+	q, err := resource.ParseQuantity(s)
+	if err != nil || q.Sign() < 0 {
+		return fmt.Errorf("expected a size like 512Mi or 1Gi, got %q", s)
+	}
+	*b = ByteSize(q.Value())
+	return nil
+}
+
+// String writes the size as it would be configured: 512Mi.
+func (b ByteSize) String() string {
+	return resource.NewQuantity(int64(b), resource.BinarySI).String()
 }
 
 // Load reads path, applies defaults and environment overrides, and validates
@@ -188,6 +233,12 @@ func Defaults() *Config {
 			Namespace:     DefaultStoreNamespace,
 			LeaseDuration: Duration(DefaultLeaseDuration),
 		},
+		Render: Render{
+			Timeout:    Duration(DefaultRenderTimeout),
+			MaxMemory:  DefaultRenderMemory,
+			MaxObjects: DefaultRenderObjects,
+			MaxOutput:  DefaultRenderOutput,
+		},
 	}
 }
 
@@ -234,6 +285,16 @@ func (c *Config) ClientOptions() ghclient.Options {
 	return ghclient.Options{
 		MaxRetryWait:          time.Duration(c.GitHub.MaxRetryWait),
 		MaxConcurrentRequests: c.GitHub.MaxConcurrentRequests,
+	}
+}
+
+// RenderLimits bound each render of a pull request's manifests.
+func (c *Config) RenderLimits() renderproc.Limits {
+	return renderproc.Limits{
+		Timeout:    time.Duration(c.Render.Timeout),
+		MaxMemory:  int64(c.Render.MaxMemory),
+		MaxObjects: c.Render.MaxObjects,
+		MaxOutput:  int64(c.Render.MaxOutput),
 	}
 }
 

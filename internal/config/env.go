@@ -71,6 +71,9 @@ func setFromString(v reflect.Value, raw string) error {
 		if d, ok := v.Addr().Interface().(*Duration); ok {
 			return d.set(raw)
 		}
+		if b, ok := v.Addr().Interface().(*ByteSize); ok {
+			return b.set(raw)
+		}
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
 			return fmt.Errorf("expected an integer, got %q", raw)

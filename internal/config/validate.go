@@ -126,6 +126,19 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 		}
 	}
 
+	if c.Render.Timeout < Duration(time.Second) {
+		fail("render.timeout", "must be at least 1s, got %s (for example %s)", time.Duration(c.Render.Timeout), DefaultRenderTimeout)
+	}
+	if c.Render.MaxMemory < MinRenderMemory {
+		fail("render.max_memory", "must be at least %s, got %s: the render process needs that much to start (for example %s)", ByteSize(MinRenderMemory), c.Render.MaxMemory, ByteSize(DefaultRenderMemory))
+	}
+	if c.Render.MaxObjects < 1 {
+		fail("render.max_objects", "must be at least 1, got %d (for example %d)", c.Render.MaxObjects, DefaultRenderObjects)
+	}
+	if c.Render.MaxOutput < MinRenderOutput {
+		fail("render.max_output", "must be at least %s, got %s (for example %s)", ByteSize(MinRenderOutput), c.Render.MaxOutput, ByteSize(DefaultRenderOutput))
+	}
+
 	switch c.Store.Kind {
 	case StoreBolt:
 		if c.Store.Path == "" {

@@ -94,6 +94,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 			Runner: &workflow.Runner{
 				Targets: targets.forRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits),
 				Outsiders: throttle.New(workflow.OutsiderReplyWindow, workflow.OutsiderReplyKeys),
+				Options:   workflow.PlanOptions{Limits: cfg.RenderLimits()},
 			},
 			Panics: m.Panics.WithLabelValues("job"),
 		}

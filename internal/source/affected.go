@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -40,10 +41,11 @@ func under(file, dir string) bool {
 }
 
 // RenderedFiles renders every environment of cfg in the tree at dir, with
-// no cluster to consult, and returns the files each render read. An
-// environment that fails to render is in the second map instead, so one
-// broken environment does not hide what the others read.
-func RenderedFiles(ctx context.Context, dir string, cfg *repoconfig.Config) (map[string][]string, map[string]error) {
+// no cluster to consult, each in a child process held to limits, and
+// returns the files each render read. An environment that fails to render
+// (or passes a limit) is in the second map instead, so one broken
+// environment does not hide what the others read.
+func RenderedFiles(ctx context.Context, dir string, cfg *repoconfig.Config, limits renderproc.Limits) (map[string][]string, map[string]error) {
 	files := map[string][]string{}
 	errs := map[string]error{}
 	var mu sync.Mutex
@@ -53,7 +55,7 @@ func RenderedFiles(ctx context.Context, dir string, cfg *repoconfig.Config) (map
 		env := &cfg.Environments[i]
 		wg.Go(func() {
 			defer caught.Recover()
-			res, err := render.Render(ctx, dir, env, render.Options{})
+			res, err := renderproc.Render(ctx, dir, env, render.Options{}, limits)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -53,7 +54,7 @@ func TestAffectedByPullRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseFiles, baseErrs := RenderedFiles(t.Context(), baseTree, cfg)
+	baseFiles, baseErrs := RenderedFiles(t.Context(), baseTree, cfg, renderproc.Limits{})
 	if len(baseErrs) > 0 {
 		t.Fatalf("base renders failed: %v", baseErrs)
 	}
@@ -87,7 +88,7 @@ func TestAffectedByPullRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			headFiles, headErrs := RenderedFiles(t.Context(), w.tree(t, "acme/shop", head), cfg)
+			headFiles, headErrs := RenderedFiles(t.Context(), w.tree(t, "acme/shop", head), cfg, renderproc.Limits{})
 			var failed []string
 			for _, name := range cfg.Names() {
 				if headErrs[name] != nil {

@@ -133,7 +133,7 @@ func (s *Session) affectedBetween(ctx context.Context, cfg *repoconfig.Config, b
 	if err != nil {
 		return nil, err
 	}
-	headFiles, _ := source.RenderedFiles(ctx, tree, cfg)
+	headFiles, _ := source.RenderedFiles(ctx, tree, cfg, s.Options.Limits)
 	return source.Affected(cfg, changed, baseFiles, headFiles), nil
 }
 

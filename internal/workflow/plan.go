@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -41,6 +42,9 @@ type Targets interface {
 // PlanOptions tune PlanEnvironments.
 type PlanOptions struct {
 	Render render.Options
+	// Limits bound each render, which runs in a child process (renderproc);
+	// zero fields take the defaults.
+	Limits renderproc.Limits
 }
 
 // PlanEnvironments plans the named environments of cfg in the checkout at
@@ -107,7 +111,7 @@ func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 	}
 	ropts := opts.Render
 	ropts.Scope = target.Scope()
-	rendered, err := render.Render(ctx, tree, env, ropts)
+	rendered, err := renderproc.Render(ctx, tree, env, ropts, opts.Limits)
 	if err != nil {
 		return nil, key, nil, renderError(err)
 	}
@@ -122,10 +126,12 @@ func basisOf(cfg *repoconfig.Config, key TargetKey, commit string) plan.Basis {
 }
 
 // renderError keeps a located render error as it is (file:line: message)
-// and labels anything else as a render failure.
+// and a render stopped at a limit as it is (it says so), and labels
+// anything else as a render failure.
 func renderError(err error) error {
 	var located *render.Error
-	if errors.As(err, &located) {
+	var limit *renderproc.LimitError
+	if errors.As(err, &located) || errors.As(err, &limit) {
 		return err
 	}
 	return fmt.Errorf("render: %w", err)

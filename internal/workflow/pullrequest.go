@@ -187,7 +187,7 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 		return nil, err
 	}
 	defer cleanBase()
-	files, _ := source.RenderedFiles(ctx, base, cfg)
+	files, _ := source.RenderedFiles(ctx, base, cfg, s.Options.Limits)
 	s.Rendered.put(key, files)
 	return files, nil
 }
