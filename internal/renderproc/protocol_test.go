@@ -124,6 +124,7 @@ func TestLimitOfExit(t *testing.T) {
 		{exitGoFatal, "runtime: out of memory: cannot allocate 1002438656-byte block (7962624 in use)\nfatal error: out of memory\n", KeyMaxMemory},
 		{exitGoFatal, "fatal error: runtime: cannot allocate memory\n", KeyMaxMemory},
 		{exitGoFatal, "runtime: failed to create new OS thread (have 9 already; errno=12)\n", KeyMaxMemory},
+		{exitGoFatal, "fatal error: too many address space collisions for -race mode\n", KeyMaxMemory},
 		{exitGoFatal, "panic: assignment to entry in nil map\n", ""},
 		{exitDeadline, "", KeyTimeout},
 		{1, "out of memory", ""},

@@ -193,8 +193,9 @@ func limitOfExit(code int, stderr string) string {
 		return ""
 	}
 	// The Go runtime's words when the hard cap (capMemory) refuses an
-	// allocation, a heap arena or a thread's stack (errno 12 is ENOMEM).
-	for _, oom := range []string{"out of memory", "cannot allocate memory", "errno=12"} {
+	// allocation, a heap arena or a thread's stack (errno 12 is ENOMEM);
+	// the last is a -race build's, whose heap must sit at fixed addresses.
+	for _, oom := range []string{"out of memory", "cannot allocate memory", "errno=12", "too many address space collisions"} {
 		if strings.Contains(stderr, oom) {
 			return KeyMaxMemory
 		}
