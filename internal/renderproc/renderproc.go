@@ -95,6 +95,11 @@ func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	}
 	req := request{Root: root, Env: env, AllowRemoteBases: opts.AllowRemoteBases, MaxMemory: limits.MaxMemory, MaxObjects: limits.MaxObjects, Timeout: limits.Timeout}
 	res, err := run(ctx, req, limits)
+	var le *LimitError
+	if errors.As(err, &le) {
+		// Operators see who keeps hitting which limit, without the plan.
+		zerolog.Ctx(ctx).Warn().Str("env", env.Name).Str("limit", le.Limit).Str("allowed", le.Allowed).Msg("render stopped at a limit")
+	}
 	if err != nil {
 		return nil, err
 	}
