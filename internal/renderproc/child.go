@@ -15,9 +15,10 @@ import (
 )
 
 // childVar in the environment makes a process a render child; its value is
-// the protocol version.
+// the protocol version. The leading underscore keeps it out of the
+// SLIPWAY_<SECTION>_<KEY> names that override the server config.
 const (
-	childVar = "SLIPWAY_RENDER_CHILD"
+	childVar = "_SLIPWAY_RENDER_CHILD"
 	protocol = "1"
 )
 
