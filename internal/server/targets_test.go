@@ -16,9 +16,9 @@ type stubTarget struct{ workflow.Target }
 // is connected to for a repository that may not.
 func TestClusterReposAllowList(t *testing.T) {
 	cfg := &config.Config{Clusters: []config.Cluster{
-		{Name: "shared", Repos: []string{"acme/*", "partner/deploy"}},
+		{Name: "shared", Repos: config.AnyNamespace("acme/*", "partner/deploy")},
 		{Name: "locked", Repos: nil},
-		{Name: "upper", Repos: []string{"ACME/Shop"}},
+		{Name: "upper", Repos: config.AnyNamespace("ACME/Shop")},
 	}}
 	tests := []struct {
 		repo, cluster string
