@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/testenv"
 )
 
@@ -34,6 +35,8 @@ func boundedWorld(t *testing.T, files func(*world) map[string]string) (w *world,
 		Namespaces:      []string{w.staging, w.prod},
 		ClusterScoped:   []string{},
 		ServiceAccounts: []string{w.staging + "/deployer"},
+		MinApprovals:    1,
+		Rules:           []repoconfig.Rule{{Name: "named", Expr: "has(object.metadata.name)"}},
 	}}
 	w.cfg = cfg
 	var addr string
@@ -87,7 +90,7 @@ func (w *world) kubeSystemAccount(ns string) string {
 // objects reach kube-system, slipway's store namespace or a cluster-scoped
 // kind gets a plan error on each, naming the server rule, and its /apply
 // is refused with nothing created; the default service account is the one
-// impersonated. A .slipway.yaml on the default branch naming a kube-system
+// impersonated, and the policy check shows the server's floor and rule. A .slipway.yaml on the default branch naming a kube-system
 // service account deploys nothing on merge and fails its plans.
 func TestServerConfigBoundsRepository(t *testing.T) {
 	w, store := boundedWorld(t, (*world).boundedFiles)
@@ -135,6 +138,18 @@ func TestServerConfigBoundsRepository(t *testing.T) {
 			t.Errorf("the plan does not say %q:\n%s", want, out)
 		}
 	}
+	// The server's approvals floor and rule are in the policy check, which
+	// bob's approval then satisfies: /apply is refused for the plan alone.
+	w.approve(pr, "bob")
+	w.eventually("the policy check shows the server's floor, met, and rule", func() bool {
+		for _, cr := range w.checkRuns(w.head(pr), "slipway/policy: staging") {
+			s := unescape(cr.GetOutput().GetSummary())
+			if strings.Contains(s, "| ✅ | approvals (server floor) | 1 of 1 approval") && strings.Contains(s, "| rule named (server) |") {
+				return true
+			}
+		}
+		return false
+	})
 	w.command(pr, "alice", "/apply staging")
 	w.reply(pr, "@alice `/apply` refused")
 	for _, o := range []struct{ ns, name string }{{"kube-system", sneaky}, {store, "sneaky"}, {w.prod, "sneaky"}, {w.staging, "mine"}} {
