@@ -236,6 +236,8 @@ func checkRights(ctx context.Context, t *testing.T, env *testenv.Env) {
 		{"create a Namespace", authv1.ResourceAttributes{Verb: "create", Resource: "namespaces"}, true},
 		{"prune a ConfigMap", authv1.ResourceAttributes{Namespace: "shop", Verb: "delete", Resource: "configmaps"}, true},
 		{"impersonate an environment's ServiceAccount", authv1.ResourceAttributes{Namespace: "shop", Verb: "impersonate", Resource: "serviceaccounts", Name: "deployer"}, true},
+		{"impersonate a ServiceAccount not named", authv1.ResourceAttributes{Namespace: "kube-system", Verb: "impersonate", Resource: "serviceaccounts", Name: "clusterrole-aggregation-controller"}, false},
+		{"impersonate any ServiceAccount", authv1.ResourceAttributes{Namespace: "shop", Verb: "impersonate", Resource: "serviceaccounts"}, false},
 		{"impersonate a user", authv1.ResourceAttributes{Verb: "impersonate", Resource: "users", Name: "admin"}, false},
 		{"bind cluster-admin", authv1.ResourceAttributes{Verb: "bind", Group: "rbac.authorization.k8s.io", Resource: "clusterroles", Name: "cluster-admin"}, false},
 		{"escalate a role", authv1.ResourceAttributes{Namespace: "shop", Verb: "escalate", Group: "rbac.authorization.k8s.io", Resource: "roles"}, false},

@@ -138,8 +138,8 @@ func TestServerConfigLoads(t *testing.T) {
 			t.Errorf("environment %s targets cluster %s, which server.yaml does not define", env.Name, env.Cluster)
 			continue
 		}
-		if !slices.Contains(srv.Clusters[i].Repos, "acme/shop") {
-			t.Errorf("cluster %s does not allow acme/shop: %v", env.Cluster, srv.Clusters[i].Repos)
+		if _, _, ok := srv.Clusters[i].Entry("acme/shop"); !ok {
+			t.Errorf("cluster %s does not allow acme/shop: %v", env.Cluster, srv.Clusters[i].RepoPatterns())
 		}
 	}
 	if srv.Store.Kind != config.StoreBolt {

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m, testenv.Options{})) }
 func TestResolveAndReachCluster(t *testing.T) {
 	env := testenv.Get(t)
 	cfg := config.Defaults()
-	cfg.Clusters = []config.Cluster{{Name: "staging", Kubeconfig: env.Kubeconfig(), Context: "testenv", Repos: []string{"acme/*"}}}
+	cfg.Clusters = []config.Cluster{{Name: "staging", Kubeconfig: env.Kubeconfig(), Context: "testenv", Repos: config.AnyNamespace("acme/*")}}
 
 	tests := []struct {
 		name    string

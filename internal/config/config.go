@@ -111,11 +111,13 @@ type App struct {
 
 // Cluster is a Kubernetes cluster environments may target.
 type Cluster struct {
-	Name       string   `yaml:"name"`
-	Kubeconfig string   `yaml:"kubeconfig"`
-	Context    string   `yaml:"context"`
-	InCluster  bool     `yaml:"in_cluster"`
-	Repos      []string `yaml:"repos"`
+	Name       string `yaml:"name"`
+	Kubeconfig string `yaml:"kubeconfig"`
+	Context    string `yaml:"context"`
+	InCluster  bool   `yaml:"in_cluster"`
+	// Repos are the repositories that may target the cluster, and what
+	// each may do there (see RepoEntry).
+	Repos []RepoEntry `yaml:"repos"`
 }
 
 // Store is where environment locks live.

@@ -58,7 +58,7 @@ func TestParse(t *testing.T) {
 				"clusters:\n  - name: staging\n    kubeconfig: " + kubeconfig + "\n    repos: [\"acme/*\"]\n  - name: prod\n    in_cluster: true\n    repos: [acme/shop]\n" +
 				"store:\n  kind: kubernetes\n  namespace: ops\n",
 			check: func(t *testing.T, c *Config) {
-				if c.Server.Address != "127.0.0.1:9000" || c.Server.QueueSize != 5 || len(c.Clusters) != 2 || c.Clusters[1].Repos[0] != "acme/shop" || c.Store.Namespace != "ops" {
+				if c.Server.Address != "127.0.0.1:9000" || c.Server.QueueSize != 5 || len(c.Clusters) != 2 || c.Clusters[1].Repos[0].Repo != "acme/shop" || !c.Clusters[1].Repos[0].Bare || c.Store.Namespace != "ops" {
 					t.Errorf("decoded %+v", c)
 				}
 			},
@@ -150,6 +150,71 @@ func TestParse(t *testing.T) {
 			wantErr: []string{`store.cluster: no cluster "prod" in clusters (defined: none)`}},
 		{name: "lease duration too short", yaml: good + "store:\n  kind: kubernetes\n  lease_duration: 1s\n", wantErr: []string{"slipway.yaml:8: store.lease_duration: must be at least 3s, got 1s"}},
 		{name: "store namespace must be a namespace name", yaml: good + "store:\n  kind: kubernetes\n  namespace: Ops_Team\n", wantErr: []string{`slipway.yaml:8: store.namespace: "Ops_Team" is not a namespace name`}},
+		{
+			name: "repos entries: bare strings and mappings",
+			yaml: good + "clusters:\n  - name: prod\n    in_cluster: true\n    repos:\n      - acme/web\n" +
+				"      - repo: acme/shop\n        namespaces: [shop-*, slipway]\n        cluster_scoped: [Namespace, ClusterRole.rbac.authorization.k8s.io]\n" +
+				"        service_accounts: [shop-production/deployer, shop-*/deployer]\n        min_approvals: 2\n" +
+				"        rules:\n          - name: no-latest\n            match: {kinds: [Deployment]}\n            expr: \"!object.spec.template.spec.containers.exists(c, c.image.endsWith(':latest'))\"\n",
+			check: func(t *testing.T, c *Config) {
+				cl := c.Clusters[0]
+				if len(cl.Repos) != 2 || !cl.Repos[0].Bare || cl.Repos[0].Repo != "acme/web" {
+					t.Fatalf("repos %+v", cl.Repos)
+				}
+				e, i, ok := cl.Entry("ACME/Shop")
+				if !ok || i != 1 || e.Bare || e.Namespaces[1] != "slipway" || e.ClusterScoped[1] != "ClusterRole.rbac.authorization.k8s.io" ||
+					e.ServiceAccounts[0] != "shop-production/deployer" || e.MinApprovals != 2 || e.Rules[0].Name != "no-latest" || e.Rules[0].Match.Kinds[0] != "Deployment" {
+					t.Errorf("entry %d %+v", i, e)
+				}
+				if _, _, ok := cl.Entry("acme/other"); ok {
+					t.Error("acme/other matched an entry")
+				}
+			},
+		},
+		{
+			name: "first matching repos entry decides",
+			yaml: good + "clusters:\n  - name: prod\n    in_cluster: true\n    repos:\n      - repo: acme/*\n        namespaces: [acme-*]\n      - acme/shop\n",
+			check: func(t *testing.T, c *Config) {
+				if e, i, _ := c.Clusters[0].Entry("acme/shop"); i != 0 || e.Bare {
+					t.Errorf("acme/shop decided by entry %d %+v", i, e)
+				}
+			},
+		},
+		{
+			name: "repos entries from the environment",
+			yaml: good,
+			env:  []string{"SLIPWAY_CLUSTERS=[{name: c, in_cluster: true, repos: [a/b, {repo: a/c, namespaces: [c]}]}]"},
+			check: func(t *testing.T, c *Config) {
+				if r := c.Clusters[0].Repos; len(r) != 2 || !r[0].Bare || r[1].Bare || r[1].Namespaces[0] != "c" {
+					t.Errorf("repos %+v", r)
+				}
+			},
+		},
+		{name: "unknown key in a repos entry", yaml: good + "clusters:\n  - name: prod\n    in_cluster: true\n    repos:\n      - repo: acme/shop\n        namespace: [x]\n",
+			wantErr: []string{`slipway.yaml:11: clusters[0].repos[0].namespace: unknown key (did you mean "namespaces"?)`}},
+		{name: "repos entry values checked", yaml: good + "clusters:\n  - name: prod\n    in_cluster: true\n    repos:\n" +
+			"      - repo: acme\n        namespaces: [x]\n" + // 10, 11
+			"      - repo: acme/shop\n        namespaces: [Shop_Prod, \"[\"]\n        cluster_scoped: [\".rbac\"]\n" + // 12-14
+			"        service_accounts: [deployer, kube-system/Admin, a/b/c]\n        min_approvals: -1\n" + // 15, 16
+			"        rules:\n          - expr: \"object.spec +\"\n          - name: r\n            expr: \"true\"\n          - name: r\n            expr: \"1\"\n" + // 17-22
+			"      - repo: acme/web\n", // 23
+			wantErr: []string{
+				`slipway.yaml:10: clusters[0].repos[0].repo: must look like owner/repo or owner/*, got "acme"`,
+				`slipway.yaml:13: clusters[0].repos[1].namespaces[0]: "Shop_Prod" is not a valid name`,
+				`slipway.yaml:13: clusters[0].repos[1].namespaces[1]: "[" is not a valid glob`,
+				`slipway.yaml:14: clusters[0].repos[1].cluster_scoped[0]: must be a kind such as Namespace`,
+				`slipway.yaml:15: clusters[0].repos[1].service_accounts[0]: must be NAMESPACE/NAME`,
+				`slipway.yaml:15: clusters[0].repos[1].service_accounts[1]: service account "Admin" of "kube-system/Admin" is not a valid name`,
+				`slipway.yaml:15: clusters[0].repos[1].service_accounts[2]: must be NAMESPACE/NAME`,
+				`slipway.yaml:16: clusters[0].repos[1].min_approvals: must not be negative, got -1`,
+				`slipway.yaml:18: clusters[0].repos[1].rules[0].name: is required`,
+				`slipway.yaml:18: clusters[0].repos[1].rules[0].expr: Syntax error`,
+				`slipway.yaml:21: clusters[0].repos[1].rules[2].name: rule "r" is defined twice in this entry`,
+				`slipway.yaml:22: clusters[0].repos[1].rules[2].expr: must give true or false`,
+				`slipway.yaml:23: clusters[0].repos[2].namespaces: list the namespaces acme/web may use (globs such as shop-*; ["*"] for any but slipway's own)`,
+			}},
+		{name: "repos entry of the wrong type", yaml: good + "clusters:\n  - name: prod\n    in_cluster: true\n    repos:\n      - [acme/shop]\n",
+			wantErr: []string{"slipway.yaml:10: clusters[0].repos[0]:"}},
 		{name: "relative v3 url", yaml: good + "  v3_api_url: api/v3\n", wantErr: []string{"github.v3_api_url: must be an absolute URL"}},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -116,14 +115,7 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 				f.Close()
 			}
 		}
-		if len(cl.Repos) == 0 {
-			fail(key+".repos", "list the repositories that may target this cluster, for example [\"acme/*\"]")
-		}
-		for j, pattern := range cl.Repos {
-			if _, err := path.Match(pattern, "owner/repo"); err != nil || strings.Count(pattern, "/") != 1 {
-				fail(fmt.Sprintf("%s.repos[%d]", key, j), "must look like owner/repo or owner/*, got %q", pattern)
-			}
-		}
+		validateRepos(cl, key, fail)
 	}
 
 	if c.Render.Timeout < Duration(time.Second) {

@@ -86,14 +86,17 @@ func (e *Engine) prepare(env *repoconfig.Environment, objects []render.Object, p
 			mappings[gvk] = mp
 		}
 		it := &item{src: o}
+		scoped := false // whether the object's namespace is final
 		switch {
 		case mp.err == nil:
 			setNamespace(u, mp.m.Scope.Name() == meta.RESTScopeNameNamespace, env)
+			scoped = true
 		case meta.IsNoMatchError(mp.err):
 			it.noKind = true
 			it.prepErr = fmt.Errorf("the cluster has no %s in %s: install its CustomResourceDefinition first, or add it to this environment", gvk.Kind, gvk.GroupVersion())
 			if crd, ok := pl.crds[gvk.GroupKind()]; ok {
 				setNamespace(u, crd.namespaced, env)
+				scoped = true
 			}
 		default:
 			it.prepErr = fmt.Errorf("look up %s: %w", gvk, mp.err)
@@ -103,6 +106,13 @@ func (e *Engine) prepare(env *repoconfig.Environment, objects []render.Object, p
 			it.prepErr, it.noKind = fmt.Errorf("%s is rendered twice: also in %s", it.ref, location(first)), false
 		} else {
 			seen[it.key] = o
+		}
+		if scoped && e.admit != nil {
+			if err := e.admit(it.ref); err != nil {
+				// Refused before anything is sent: not even a dry-run
+				// reaches a namespace or kind the server config forbids.
+				it.prepErr, it.noKind = err, false
+			}
 		}
 		labels := u.GetLabels()
 		if labels == nil {

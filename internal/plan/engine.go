@@ -88,6 +88,22 @@ type Engine struct {
 	// newHash makes the hash a plan's digest is fed to; tests replace it to
 	// see what goes in.
 	newHash func() hash.Hash
+	admit   Admit // nil admits everything
+}
+
+// Admit refuses an object the plan may not touch at all (the server
+// config's bounds on a repository), saying why; nil when it may.
+type Admit func(ref Ref) error
+
+// Confined is e planning only what admit allows: every object it refuses
+// (rendered, or an inventory member to delete) is an Error change, and
+// nothing about it is sent to the cluster, dry-run included; an
+// inventory it refuses fails the whole plan. It shares e's connection and
+// discovery.
+func (e *Engine) Confined(admit Admit) *Engine {
+	c := *e
+	c.admit = admit
+	return &c
 }
 
 // NewEngine connects an Engine to the cluster cfg points at. It makes no
@@ -149,6 +165,9 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if env == nil || rendered == nil {
 		return nil, nil, fmt.Errorf("plan: no environment or render given")
 	}
+	if err := e.admitInventory(env); err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
 	parent, err := e.readParent(ctx, env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
@@ -169,6 +188,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
+	e.refuseDeletions(entries)
 	skipped, err := skippedEntries(rendered.Skipped)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)

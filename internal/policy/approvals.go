@@ -18,7 +18,12 @@ var writePermissions = map[string]bool{"admin": true, "maintain": true, "write":
 func approvals(ctx context.Context, in Input, dir Directory) Item {
 	item := Item{Kind: ItemApprovals, Name: "approvals"}
 	p := in.Env.Policy
-	if p.Approvals <= 0 {
+	want := p.Approvals
+	if in.MinApprovals > want {
+		// The server's floor: the repository cannot ask for fewer.
+		want, item.Server = in.MinApprovals, true
+	}
+	if want <= 0 {
 		item.Met, item.Reason = true, "no approvals required"
 		return item
 	}
@@ -47,7 +52,7 @@ func approvals(ctx context.Context, in Input, dir Directory) Item {
 		}
 	}
 	head := short(in.HeadSHA)
-	n, want := len(counted), p.Approvals
+	n := len(counted)
 	var parts []string
 	switch {
 	case n > want:
@@ -67,6 +72,9 @@ func approvals(ctx context.Context, in Input, dir Directory) Item {
 	if !item.Met {
 		parts = append(parts, failures...)
 		parts = append(parts, notes...)
+	}
+	if item.Server {
+		parts = append(parts, fmt.Sprintf("the server config requires at least %d for this repository (its config asks %d)", want, p.Approvals))
 	}
 	item.Reason = strings.Join(parts, "; ")
 	return item

@@ -64,6 +64,10 @@ type Input struct {
 	Plan      PlanState
 	Checks    []Check
 	Objects   []*unstructured.Unstructured // the environment's rendered objects
+
+	// MinApprovals is the server config's floor under Env's approvals (the
+	// server's rules come first in Rules, marked Server).
+	MinApprovals int
 }
 
 // Evaluate checks one environment's policy: approvals first, then each

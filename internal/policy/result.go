@@ -29,6 +29,10 @@ type Item struct {
 	Met        bool
 	Reason     string      // plain text; Markdown escapes it
 	Violations []Violation // for rules: the objects that break it
+	// Server marks what the server config requires rather than the
+	// repository's config: a rule of its own, or an approvals floor above
+	// the environment's.
+	Server bool
 }
 
 // Violation is one rendered object that breaks a rule.
@@ -108,10 +112,17 @@ func (r Result) Markdown() string {
 
 // label is how the table names an item.
 func (it Item) label() string {
+	label := it.Name
 	if it.Kind == ItemRule {
-		return "rule " + it.Name
+		label = "rule " + it.Name
 	}
-	return it.Name
+	switch {
+	case it.Server && it.Kind == ItemApprovals:
+		label += " (server floor)"
+	case it.Server:
+		label += " (server)"
+	}
+	return label
 }
 
 func mark(met bool) string {

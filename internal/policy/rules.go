@@ -40,6 +40,8 @@ type CompiledRule struct {
 	Match   repoconfig.Match
 	Expr    string
 	Message string
+	// Server marks a rule of the server config rather than the repository's.
+	Server  bool
 	program cel.Program
 }
 
@@ -87,6 +89,25 @@ func CompileRules(cfg *repoconfig.Config) (Rules, error) {
 		return Rules{}, errs
 	}
 	return rules, nil
+}
+
+// CompileServerRule compiles a rule of the server config (a repos entry's
+// rules), which the repository's config cannot remove: its items are
+// marked as the server's. The error is one line for the user, without the
+// key or line, which the caller knows.
+func CompileServerRule(r repoconfig.Rule) (CompiledRule, error) {
+	if strings.TrimSpace(r.Expr) == "" {
+		return CompiledRule{}, fmt.Errorf("is required: a CEL expression over `object`")
+	}
+	env, err := celEnv()
+	if err != nil {
+		return CompiledRule{}, fmt.Errorf("set up CEL: %w", err)
+	}
+	prg, msg := compile(env, r.Expr)
+	if msg != "" {
+		return CompiledRule{}, fmt.Errorf("%s", msg)
+	}
+	return CompiledRule{Name: r.Name, Match: r.Match, Expr: r.Expr, Message: r.Message, Server: true, program: prg}, nil
 }
 
 func celEnv() (*cel.Env, error) {
@@ -191,7 +212,7 @@ const budgetSpent = "rule could not be evaluated: the rules used up their evalua
 // evaluateRule checks one rule against every matching object, adding the
 // cost to *spent.
 func evaluateRule(ctx context.Context, r *CompiledRule, objects []*unstructured.Unstructured, spent *uint64) Item {
-	item := Item{Kind: ItemRule, Name: r.Name}
+	item := Item{Kind: ItemRule, Name: r.Name, Server: r.Server}
 	matched := 0
 	for _, obj := range objects {
 		if obj == nil || !r.matches(obj) {

@@ -72,7 +72,9 @@ type Environment struct {
 	// ServiceAccount is who slipway plans and applies as in the cluster:
 	// NAME (in the environment's namespace) or NAMESPACE/NAME. slipway
 	// impersonates it, so the service account's RBAC bounds what this
-	// environment's manifests can touch. Empty: slipway's own identity.
+	// environment's manifests can touch. The server config bounds which
+	// ones a repository may name, and may set a default. Empty: that
+	// default, or slipway's own identity.
 	ServiceAccount string `yaml:"service_account"`
 }
 

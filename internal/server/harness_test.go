@@ -145,7 +145,7 @@ func (w *world) serverConfig(workers int) *config.Config {
 	cfg.Server.Workers = workers
 	cfg.Server.QueueSize = 1000
 	cfg.Server.ShutdownTimeout = config.Duration(30 * time.Second)
-	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: w.kubeconf, Context: "testenv", Repos: []string{"acme/*"}}}
+	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: w.kubeconf, Context: "testenv", Repos: config.AnyNamespace("acme/*")}}
 	return cfg
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/slipwayhq/slipway/internal/allow"
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/ghclient"
 	"github.com/slipwayhq/slipway/internal/handler"
@@ -74,11 +75,15 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 	if cfg.GitHub.App.WebhookSecret == "" {
 		return nil, errEmptySecret
 	}
+	bounds, err := allow.New(cfg, allow.OwnNamespace())
+	if err != nil {
+		return nil, err
+	}
 	state, err := openStore(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	targets := newClusterTargets(cfg)
+	targets := newClusterTargets(cfg, bounds)
 	var (
 		queue *runqueue.Queue
 		deps  *handler.Deps

@@ -123,7 +123,20 @@ func (w *walker) fail(n *yaml.Node, key, format string, args ...any) {
 	w.errs = append(w.errs, &Error{File: w.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
-var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+var (
+	unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+	shorthandType   = reflect.TypeOf((*Shorthand)(nil)).Elem()
+)
+
+// Shorthand is a struct type that YAML may also give as a single scalar,
+// such as a list entry that is either "owner/repo" or a mapping with more
+// keys. Its UnmarshalYAML decodes both forms; Decode checks a mapping key by
+// key against the struct's fields (unknown keys, types, lines) like any
+// other struct, and hands a scalar to UnmarshalYAML.
+type Shorthand interface {
+	yaml.Unmarshaler
+	YAMLShorthand()
+}
 
 func (w *walker) check(n *yaml.Node, t reflect.Type, key string) {
 	if key != "" {
@@ -136,6 +149,10 @@ func (w *walker) check(n *yaml.Node, t reflect.Type, key string) {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	if reflect.PointerTo(t).Implements(shorthandType) && t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode {
+		w.checkStruct(n, t, key)
 		return
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) || t.Kind() == reflect.Interface {

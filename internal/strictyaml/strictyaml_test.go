@@ -105,3 +105,47 @@ func TestClosest(t *testing.T) {
 		}
 	}
 }
+
+// short is either a bare name or a mapping with more keys.
+type short struct {
+	Name  string   `yaml:"name"`
+	Extra []string `yaml:"extra"`
+	Bare  bool     `yaml:"-"`
+}
+
+func (s *short) YAMLShorthand() {}
+
+func (s *short) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = short{Name: n.Value, Bare: true}
+		return nil
+	}
+	type long short // without the methods, so Decode does not recurse
+	return n.Decode((*long)(s))
+}
+
+func TestDecodeShorthand(t *testing.T) {
+	type list struct {
+		Entries []short `yaml:"entries"`
+	}
+	var l list
+	pos, err := Decode("f.yaml", []byte("entries:\n  - a\n  - name: b\n    extra: [x]\n"), &l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != 2 || l.Entries[0].Name != "a" || !l.Entries[0].Bare || l.Entries[1].Name != "b" || l.Entries[1].Bare || l.Entries[1].Extra[0] != "x" {
+		t.Errorf("decoded %+v", l)
+	}
+	if pos["entries[1].extra"] != 4 {
+		t.Errorf("positions %v", pos)
+	}
+	for in, want := range map[string]string{
+		"entries:\n  - name: b\n    extar: [x]\n": `f.yaml:3: entries[0].extar: unknown key (did you mean "extra"?)`,
+		"entries:\n  - name: b\n    extra: x\n":   `f.yaml:3: entries[0].extra: expected a list`,
+		"entries:\n  - name: b\n    Bare: true\n": `f.yaml:3: entries[0].Bare: unknown key`,
+	} {
+		if _, err := Decode("f.yaml", []byte(in), &list{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", in, err, want)
+		}
+	}
+}

@@ -55,6 +55,10 @@ func (f *fakeApplier) Apply(_ context.Context, env *repoconfig.Environment, p *p
 
 type oneTarget struct{ t Target }
 
+func (o oneTarget) Resolve(env *repoconfig.Environment) (Resolved, error) {
+	return Resolved{Key: TargetKey{Cluster: env.Cluster}}, nil
+}
+
 func (o oneTarget) Target(context.Context, TargetKey) (Target, error) { return o.t, nil }
 
 func applyRepo(t *testing.T) (string, *repoconfig.Config) {

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/renderproc"
@@ -23,20 +24,32 @@ type Target interface {
 }
 
 // TargetKey is a cluster and who slipway is on it: itself, or the service
-// account an environment names, which it impersonates.
+// account it impersonates (the environment's, or the server config's
+// default for the repository).
 type TargetKey struct {
 	Cluster        string
 	ServiceAccount repoconfig.ServiceAccount // zero: slipway's own identity
 }
 
-// TargetKeyOf is where env is planned and applied, and as whom.
-func TargetKeyOf(env *repoconfig.Environment) TargetKey {
-	return TargetKey{Cluster: env.Cluster, ServiceAccount: env.ServiceAccountRef()}
+// Targets resolves an environment's cluster and identity, within what the
+// server config allows the repository.
+type Targets interface {
+	// Resolve says where and as whom env is planned and applied, and what
+	// the server config requires of it beyond its own policy; the error
+	// says why the server config does not allow env.
+	Resolve(env *repoconfig.Environment) (Resolved, error)
+	// Target is the cluster behind key, confined to the namespaces and
+	// kinds the repository may use there.
+	Target(ctx context.Context, key TargetKey) (Target, error)
 }
 
-// Targets resolves an environment's cluster and identity.
-type Targets interface {
-	Target(ctx context.Context, key TargetKey) (Target, error)
+// Resolved is an environment as the server config allows it.
+type Resolved struct {
+	Key TargetKey
+	// MinApprovals is a floor under the environment's policy.approvals.
+	MinApprovals int
+	// Rules are checked beside the environment's own (marked Server).
+	Rules []policy.CompiledRule
 }
 
 // PlanOptions tune PlanEnvironments.
@@ -98,10 +111,15 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 
 // renderFor resolves env's cluster and renders env in the checkout at tree,
 // the cluster's discovery deciding which kinds are namespaced: the step
-// plan and apply share. It returns the key the target was resolved with,
-// which the plan's digest covers.
+// plan and apply share. It returns the key the target was resolved with
+// (the environment's identity, or the server config's default), which the
+// plan's digest covers.
 func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, targets Targets, opts PlanOptions) (Target, TargetKey, *render.Result, error) {
-	key := TargetKeyOf(env)
+	resolved, err := targets.Resolve(env)
+	if err != nil {
+		return nil, TargetKey{Cluster: env.Cluster}, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
+	}
+	key := resolved.Key
 	target, err := targets.Target(ctx, key)
 	if err != nil {
 		if !key.ServiceAccount.IsZero() {

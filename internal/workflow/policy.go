@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -133,6 +134,12 @@ func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghpor
 		Mergeable: pr.Mergeable,
 		Plan:      planState(runs, name, pr.HeadSHA),
 		Objects:   objects,
+	}
+	// The server's floor and rules come on top. When the server config
+	// refuses env, the render above fails saying why, and so does policy.
+	if bounds, err := s.Targets(s.Repo.String()).Resolve(env); err == nil {
+		in.MinApprovals = bounds.MinApprovals
+		in.Rules = append(slices.Clone(bounds.Rules), in.Rules...)
 	}
 	for _, r := range reviews {
 		in.Reviews = append(in.Reviews, policy.Review{User: r.User, State: r.State, CommitID: r.CommitID})

@@ -35,6 +35,17 @@ func NewClusterTarget(cfg *rest.Config, opts plan.Options) (*ClusterTarget, erro
 
 var _ Applier = (*ClusterTarget)(nil)
 
+// Confinable is a Target that can be confined to what admit allows.
+type Confinable interface {
+	Confined(admit plan.Admit) Target
+}
+
+// Confined is t planning and applying only what admit allows (see
+// plan.Engine.Confined), sharing t's connection and discovery.
+func (t *ClusterTarget) Confined(admit plan.Admit) Target {
+	return &ClusterTarget{Engine: t.Engine.Confined(admit), scope: t.scope}
+}
+
 // Scope implements Target.
 func (t *ClusterTarget) Scope() render.Scoper { return t.scope }
 
@@ -59,6 +70,13 @@ type TargetCache struct {
 // succeeds.
 func NewTargetCache(resolve func(ctx context.Context, key TargetKey) (Target, error)) *TargetCache {
 	return &TargetCache{resolve: resolve, done: map[TargetKey]Target{}}
+}
+
+// Resolve implements Targets without bounds: the cluster and the service
+// account env names. The CLI plans this way, with the user's own
+// credentials; the server bounds each repository (server/targets.go).
+func (c *TargetCache) Resolve(env *repoconfig.Environment) (Resolved, error) {
+	return Resolved{Key: TargetKey{Cluster: env.Cluster, ServiceAccount: env.ServiceAccountRef()}}, nil
 }
 
 // Target implements Targets.

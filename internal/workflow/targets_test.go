@@ -27,7 +27,11 @@ func TestTargetCacheKeysOnClusterAndServiceAccount(t *testing.T) {
 		{Name: "e", Cluster: "prod", Namespace: "shop-e"},
 	}
 	for _, e := range envs {
-		if _, err := cache.Target(context.Background(), TargetKeyOf(&e)); err != nil {
+		r, err := cache.Resolve(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cache.Target(context.Background(), r.Key); err != nil {
 			t.Fatal(err)
 		}
 	}
