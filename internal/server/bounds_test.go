@@ -181,10 +181,17 @@ environments:
 	if _, err := w.sim.Merge(w.repo, cfgPR, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	// A refused deploy is recorded nowhere on GitHub (nothing started);
-	// the server's log says it was refused, and why.
+	// A refused deploy is recorded as a failed Deployment at the merge,
+	// with the reason, and the merged pull request is told.
 	refusal := fmt.Sprintf("service account kube-system/%s is not allowed for acme/shop on cluster test (server config clusters[0].repos[0].service_accounts: %s/deployer)", powerful, w.staging)
-	w.eventually("the deploy of the merge refused", func() bool {
+	recs := w.settled("staging", 1)
+	if st := recs[0].last; st.GetState() != "failure" || !strings.HasPrefix(st.GetDescription(), "refused: cluster \"test\": environment staging: service account kube-system/") {
+		t.Errorf("the refused deploy's record: %s %q", st.GetState(), st.GetDescription())
+	}
+	if msg := unescape(w.reply(cfgPR, "Merge-to-deploy")); !strings.Contains(msg, refusal) {
+		t.Errorf("the merge comment does not say why the deploy was refused:\n%s", msg)
+	}
+	w.eventually("the deploy of the merge refused in the log", func() bool {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			if strings.Contains(line, `"apply refused"`) && strings.Contains(line, refusal) {
 				return true

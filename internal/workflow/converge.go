@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -208,6 +209,9 @@ func (s *Session) Converge(ctx context.Context, merged int) error {
 	log.Info().Strs("envs", deploy).Msg("converge on the default branch")
 	results := s.deployChain(ctx, cfg.Config, tree, head, number, deploy, blocked, true)
 	results = slices.DeleteFunc(results, func(r rolled) bool { return errors.Is(r.refused, ErrAlreadyThere) })
+	for _, r := range results {
+		s.recordRefusal(ctx, r, head, number)
+	}
 	if number == 0 || !anyStarted(results) {
 		return nil
 	}
@@ -295,10 +299,35 @@ func (s *Session) notBehind(ctx context.Context, env, commit string) error {
 }
 
 func anyStarted(rs []rolled) bool {
+	var running *lock.ErrRunning
 	for _, r := range rs {
-		if r.skipped == "" && r.refused == nil {
+		if r.skipped == "" && !errors.As(r.refused, &running) {
 			return true
 		}
 	}
 	return false
+}
+
+// recordRefusal turns a deploy the loop could not start, because its plan
+// was refused (plan errors, the server's bounds), into a failed Deployment
+// at head: the Environments tab shows it, and the next pass sees the head
+// failed instead of trying again and again. Another replica running the
+// environment is not a refusal of the head: the next pass retries.
+func (s *Session) recordRefusal(ctx context.Context, r rolled, head string, number int) {
+	var running *lock.ErrRunning
+	if r.refused == nil || errors.As(r.refused, &running) {
+		return
+	}
+	log := zerolog.Ctx(ctx).With().Str("env", r.env).Logger()
+	id, err := s.GitHub.CreateDeployment(ctx, s.Repo, ghport.Deployment{
+		Ref: head, Environment: r.env, Description: "slipway: refused at " + short(head),
+		Payload: deploymentPayload{PullRequest: number, Tool: deploymentTool},
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("record a refused deploy")
+		return
+	}
+	if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, id, ghport.DeploymentStatus{State: "failure", Description: "refused: " + r.refused.Error()}); err != nil {
+		log.Error().Err(err).Msg("record a refused deploy")
+	}
 }
