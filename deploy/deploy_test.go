@@ -118,7 +118,7 @@ func TestSlipwayAppliesTheBase(t *testing.T) {
 	})
 
 	// As `slipway apply slipway --yes` does: plan, then apply what was shown.
-	prepared, err := workflow.PrepareApply(ctx, repo, cfg, "slipway", "test", targets, workflow.PlanOptions{})
+	prepared, err := workflow.PrepareApply(ctx, repo, cfg, "slipway", "test", targets, workflow.PlanOptions{Repository: "slipwayhq/slipway"})
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
@@ -166,7 +166,7 @@ func TestSlipwayAppliesTheBase(t *testing.T) {
 
 	// Applying again changes nothing: no field the server defaults or
 	// rewrites shows up as a perpetual diff.
-	again, err := workflow.PrepareApply(ctx, repo, cfg, "slipway", "test", targets, workflow.PlanOptions{})
+	again, err := workflow.PrepareApply(ctx, repo, cfg, "slipway", "test", targets, workflow.PlanOptions{Repository: "slipwayhq/slipway"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,9 +18,10 @@ import (
 
 func newApply() *cobra.Command {
 	var (
-		repo     string
-		clusters clusterFlags
-		yes      bool
+		repo       string
+		clusters   clusterFlags
+		repository repositoryFlag
+		yes        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "apply ENV",
@@ -49,7 +50,12 @@ func newApply() *cobra.Command {
 				return err
 			}
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			prepared, err := workflow.PrepareApply(ctx, repo, cfg, name, commitOf(ctx, repo), targets, workflow.PlanOptions{})
+			full, err := repository.resolve(ctx, repo)
+			if err != nil {
+				return err
+			}
+			opts := workflow.PlanOptions{Repository: full}
+			prepared, err := workflow.PrepareApply(ctx, repo, cfg, name, commitOf(ctx, repo), targets, opts)
 			if werr := writePlan(out, prepared.Plan); werr != nil {
 				return werr
 			}
@@ -80,7 +86,7 @@ func newApply() *cobra.Command {
 				}
 				// Time has passed: plan again and refuse unless it is the
 				// plan that was shown.
-				_, res, err = workflow.ApplyEnvironment(ctx, repo, cfg, name, commitOf(ctx, repo), targets, workflow.PlanOptions{}, p.Digest, nil)
+				_, res, err = workflow.ApplyEnvironment(ctx, repo, cfg, name, commitOf(ctx, repo), targets, opts, p.Digest, nil)
 			}
 			if err != nil {
 				if errors.Is(err, workflow.ErrPlanChanged) {
@@ -96,6 +102,7 @@ func newApply() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&repo, "repo", ".", "repository checkout holding .slipway.yaml")
+	repository.register(cmd)
 	clusters.register(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking (needed when standard input is not a terminal)")
 	return cmd

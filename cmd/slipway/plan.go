@@ -38,6 +38,7 @@ func newPlan() *cobra.Command {
 	var (
 		repo, output string
 		clusters     clusterFlags
+		repository   repositoryFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "plan [ENV...]",
@@ -62,7 +63,11 @@ func newPlan() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plans, err := workflow.PlanEnvironments(cmd.Context(), repo, cfg, names, commitOf(cmd.Context(), repo), targets, workflow.PlanOptions{})
+			full, err := repository.resolve(cmd.Context(), repo)
+			if err != nil {
+				return err
+			}
+			plans, err := workflow.PlanEnvironments(cmd.Context(), repo, cfg, names, commitOf(cmd.Context(), repo), targets, workflow.PlanOptions{Repository: full})
 			if err != nil {
 				return err
 			}
@@ -73,6 +78,7 @@ func newPlan() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&repo, "repo", ".", "repository checkout holding .slipway.yaml")
+	repository.register(cmd)
 	clusters.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, markdown or json")
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +19,17 @@ import (
 
 const secretValue = "hunter2-do-not-print"
 
-// writeRepo lays out a repository with one plain-YAML environment.
+// writeRepo lays out a repository with one plain-YAML environment: a git
+// checkout of acme/shop (its origin remote names the repository whose
+// inventories slipway uses), with nothing committed.
 func writeRepo(t *testing.T, files map[string]string) string {
 	t.Helper()
 	repo := t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"remote", "add", "origin", "git@github.com:acme/shop.git"}} {
+		if out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
 	for name, content := range files {
 		p := filepath.Join(repo, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -95,7 +103,7 @@ func TestPlanCommand(t *testing.T) {
 	t.Run("no changes exit 0", func(t *testing.T) {
 		// What an apply of environment dev would leave: its objects, labelled
 		// as members of dev's ApplySet.
-		member := `"labels":{"applyset.kubernetes.io/part-of":"` + plan.ApplySetID("slipway-dev", ns) + `"}`
+		member := `"labels":{"applyset.kubernetes.io/part-of":"` + plan.ApplySetID(plan.InventoryName("acme/shop", "dev"), ns) + `"}`
 		serverSideApply(t, env, ns, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web",`+member+`},"data":{"greeting":"hello"}}`, "configmaps", "web")
 		serverSideApply(t, env, ns, `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"web-credentials",`+member+`},"stringData":{"password":"`+secretValue+`"}}`, "secrets", "web-credentials")
 		p := startSlipway(t, nil, "plan", "--repo", repo, "--kubeconfig", kc)

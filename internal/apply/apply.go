@@ -51,7 +51,9 @@ const (
 //     (kept ones and failed deletions), so they stay tracked: a kept
 //     object keeps its ApplySet label, and dropping it from the inventory
 //     would orphan it rather than release it;
-//  5. when env.WaitTimeout() > 0, wait with kstatus for every applied
+//  5. when the environment's legacy inventory (slipway-<env>) was being
+//     adopted and everything so far succeeded, remove it (see migrate.go);
+//  6. when env.WaitTimeout() > 0, wait with kstatus for every applied
 //     object to become ready.
 //
 // A step that fails stops the run (a failed deletion does not: the rest are
@@ -163,6 +165,8 @@ func (r *run) refused() bool {
 	switch {
 	case r.p.Err != "":
 		r.fail("the plan failed, so nothing was applied: %s", r.p.Err)
+	case r.p.Repository == "":
+		r.fail("the plan names no repository, so nothing was applied: plan it with the repository whose inventory it records")
 	case errs > 0:
 		r.fail("the plan has %d %s, so nothing was applied; first %s", errs, plural(errs, "error", "errors"), first)
 	case r.mismatch != "":
@@ -178,7 +182,8 @@ func (r *run) execute(ctx context.Context) {
 	if !r.inventoryNamespaceFirst(ctx) {
 		return
 	}
-	if err := r.e.WriteInventory(ctx, r.env, r.refsWhere(func(int) bool { return true })); err != nil {
+	repo := r.p.Repository
+	if err := r.e.WriteInventory(ctx, repo, r.env, r.refsWhere(func(int) bool { return true })); err != nil {
 		r.stopAt(ctx, "recording the inventory failed", "record the inventory before applying: %v", err)
 		return
 	}
@@ -186,10 +191,14 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	r.prune(ctx)
-	if err := r.e.WriteInventory(ctx, r.env, r.refsWhere(r.tracked)); err != nil {
+	if !r.adoptKept(ctx) {
+		return
+	}
+	if err := r.e.WriteInventory(ctx, repo, r.env, r.refsWhere(r.tracked)); err != nil {
 		r.stopAt(ctx, "recording the inventory failed", "record the inventory after applying: %v", err)
 		return
 	}
+	r.retireLegacy(ctx)
 	r.wait(ctx)
 }
 

@@ -47,7 +47,7 @@ func TestFirstApplyCreatesThenNothingChanges(t *testing.T) {
 	}
 	f.honest(res, p)
 
-	inv, err := f.engine.Inventory(f.ctx(), f.env)
+	inv, err := f.engine.Inventory(f.ctx(), f.repo, f.env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ metadata: {name: keep}
 			}
 			// Kept objects stay tracked, so a later apply (with prune on, or
 			// the annotation gone) still finds them.
-			inv, err := f.engine.Inventory(f.ctx(), f.env)
+			inv, err := f.engine.Inventory(f.ctx(), f.repo, f.env)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +296,7 @@ metadata: {name: u}
 	if f.live(plan.Ref{Version: "v1", Kind: "ConfigMap", Namespace: f.ns, Name: "fine"}) != nil {
 		t.Error("the ConfigMap was applied")
 	}
-	if inv, _ := f.engine.Inventory(f.ctx(), f.env); len(inv) != 0 {
+	if inv, _ := f.engine.Inventory(f.ctx(), f.repo, f.env); len(inv) != 0 {
 		t.Errorf("inventory written: %v", inv)
 	}
 }
@@ -360,7 +360,7 @@ metadata: {name: OWN}
 	mustSucceed(t, res)
 	wantOutcome(t, res, "Namespace", f.env.Namespace, Created)
 	wantOutcome(t, res, "ConfigMap", "web", Created)
-	inv, err := f.engine.Inventory(f.ctx(), f.env)
+	inv, err := f.engine.Inventory(f.ctx(), f.repo, f.env)
 	if err != nil {
 		t.Fatal(err)
 	}

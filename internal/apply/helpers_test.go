@@ -38,6 +38,7 @@ type fixture struct {
 	kube   *testenv.Env
 	engine *plan.Engine
 	ns     string
+	repo   string // owner/name whose environment env is
 	env    *repoconfig.Environment
 }
 
@@ -49,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	ns := testenv.NewNamespace(t, kube)
-	return &fixture{t: t, kube: kube, engine: engine, ns: ns, env: &repoconfig.Environment{
+	return &fixture{t: t, kube: kube, engine: engine, ns: ns, repo: "acme/shop", env: &repoconfig.Environment{
 		Name: "staging", Namespace: ns,
 		Wait: repoconfig.Duration{Set: true}, // no health wait unless a test asks
 	}}
@@ -85,7 +86,7 @@ func (f *fixture) objects(text string) []render.Object {
 // plan computes the plan and the objects to send.
 func (f *fixture) plan(text string) (*plan.Plan, []*unstructured.Unstructured) {
 	f.t.Helper()
-	p, objs, err := f.engine.ComputeWithObjects(f.ctx(), f.env, plan.Basis{Commit: "c0ffee"}, &render.Result{Objects: f.objects(text)})
+	p, objs, err := f.engine.ComputeWithObjects(f.ctx(), f.env, plan.Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Objects: f.objects(text)})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -129,9 +129,10 @@ func kindRank(kind string) int {
 	return 0
 }
 
-// sendGroup applies the objects in slots the plan creates or updates, with
-// the engine's concurrency, and marks those it leaves alone unchanged. It
-// reports whether all were applied.
+// sendGroup applies the objects in slots the plan creates or updates (or
+// adopts from a legacy inventory: sending them moves their ApplySet label),
+// with the engine's concurrency, and marks those it leaves alone unchanged.
+// It reports whether all were applied.
 func (r *run) sendGroup(ctx context.Context, slots []int) bool {
 	type refusal struct {
 		slot int
@@ -150,7 +151,7 @@ func (r *run) sendGroup(ctx context.Context, slots []int) bool {
 			break
 		}
 		action := r.planned[i].Action
-		if action == plan.Unchanged {
+		if action == plan.Unchanged && !r.planned[i].Adopted {
 			r.set(i, Unchanged, "")
 			continue
 		}

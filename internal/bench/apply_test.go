@@ -139,7 +139,7 @@ func (s *applySet) change(b *testing.B, n int) {
 // line says expect.
 func runSlipwayApply(b *testing.B, bin string, s *applySet, kubeconfig, expect string) toolRun {
 	b.Helper()
-	cmd := exec.Command(bin, "apply", "bench", "--repo", s.repo, "--kubeconfig", kubeconfig, "--yes")
+	cmd := exec.Command(bin, "apply", "bench", "--repo", s.repo, "--repository", benchRepository, "--kubeconfig", kubeconfig, "--yes")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	start := time.Now()

@@ -31,6 +31,9 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m, testenv.Options{})) }
 // inFlight is the floor's concurrency, the same as the plan engine's default.
 const inFlight = 32
 
+// benchRepository is the repository the benchmarks plan and apply as.
+const benchRepository = "bench/bench"
+
 var (
 	deployments = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	configMaps  = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
@@ -111,7 +114,7 @@ func prepare(b *testing.B, env *testenv.Env, n, changed int) *workload {
 	}
 	// Apply what slipway's apply would leave: the objects as members of the
 	// environment's ApplySet, so a plan of unchanged manifests is empty.
-	id := plan.ApplySetID("slipway-bench", ns)
+	id := plan.ApplySetID(plan.InventoryName(benchRepository, "bench"), ns)
 	live := make([]*unstructured.Unstructured, len(w.objects))
 	for i, u := range w.objects {
 		live[i] = u.DeepCopy()
@@ -191,7 +194,7 @@ type toolRun struct {
 
 func runSlipway(b *testing.B, bin string, w *workload, kubeconfig string) toolRun {
 	b.Helper()
-	cmd := exec.Command(bin, "plan", "--repo", w.repo, "--kubeconfig", kubeconfig, "-o", "json")
+	cmd := exec.Command(bin, "plan", "--repo", w.repo, "--repository", benchRepository, "--kubeconfig", kubeconfig, "-o", "json")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	start := time.Now()

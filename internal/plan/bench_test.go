@@ -47,7 +47,7 @@ func BenchmarkCompute(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		p, err := f.engine.Compute(ctx, f.env, Basis{Commit: "c0ffee"}, rendered)
+		p, err := f.engine.Compute(ctx, f.env, Basis{Repository: f.repo, Commit: "c0ffee"}, rendered)
 		if err != nil {
 			b.Fatal(err)
 		}

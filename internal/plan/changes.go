@@ -38,9 +38,13 @@ const (
 func planEntries(m masker, env *repoconfig.Environment, p *parent, pl planned, items []*item, listed members) ([]entry, error) {
 	entries := make([]entry, 0, len(items))
 	rendered := make(map[objectKey]bool, len(items))
+	legacyID := ""
+	if p.legacy != nil {
+		legacyID = p.legacy.id
+	}
 	for _, it := range items {
 		rendered[it.key] = true
-		en, err := itemEntry(m, it, pl, p.id)
+		en, err := itemEntry(m, it, pl, p.id, legacyID)
 		if err != nil {
 			return nil, err
 		}
@@ -51,8 +55,9 @@ func planEntries(m masker, env *repoconfig.Environment, p *parent, pl planned, i
 			continue // still wanted, or already on its way out
 		}
 		ref := refOf(live)
+		adopted := legacyID != "" && live.GetLabels()[applySetPartOfLabel] == legacyID
 		if msg := keptMessage(env, live); msg != "" {
-			entries = append(entries, entry{change: Change{Ref: ref, Action: Unchanged, Message: msg, Kept: true}})
+			entries = append(entries, entry{change: Change{Ref: ref, Action: Unchanged, Message: msg, Kept: true, Adopted: adopted}})
 			continue
 		}
 		before, err := normalized(live, ignoredPaths(env.Ignore, ref))
@@ -63,7 +68,7 @@ func planEntries(m masker, env *repoconfig.Environment, p *parent, pl planned, i
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, entry{change: Change{Ref: ref, Action: Delete, Before: text}, before: before})
+		entries = append(entries, entry{change: Change{Ref: ref, Action: Delete, Before: text, Adopted: adopted}, before: before})
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
 	return entries, nil
@@ -105,7 +110,10 @@ func pluralize(n int, one, many string) string {
 	return many
 }
 
-func itemEntry(m masker, it *item, pl planned, applySetID string) (entry, error) {
+// itemEntry turns one rendered object's dry-run into its change. A live
+// object labelled with the legacy parent's id (legacyID, "" for none) is
+// adopted: the move of its label is no change a reviewer needs to read.
+func itemEntry(m masker, it *item, pl planned, applySetID, legacyID string) (entry, error) {
 	ch := Change{Ref: it.ref, File: it.src.File, Line: it.src.Line}
 	en := entry{payload: it.desired}
 	var err error
@@ -122,11 +130,13 @@ func itemEntry(m masker, it *item, pl planned, applySetID string) (entry, error)
 		ch.Action = Create
 		en.after, ch.After, err = shown(m, it.dryRun, it.ignored)
 	default:
-		ch.Action, en.before, en.after, err = compare(it)
+		owner := it.live.GetLabels()[applySetPartOfLabel]
+		ch.Adopted = legacyID != "" && owner == legacyID
+		ch.Action, en.before, en.after, err = compare(it, ch.Adopted)
 		if err == nil && ch.Action == Update {
 			ch.Before, ch.After, err = printPair(m, en.before, en.after)
 		}
-		if owner := it.live.GetLabels()[applySetPartOfLabel]; owner != "" && owner != applySetID {
+		if owner != "" && owner != applySetID && !ch.Adopted {
 			ch.Message = fmt.Sprintf("taken over from another ApplySet (%s): applying makes this environment its owner", owner)
 		}
 	}
@@ -151,14 +161,20 @@ func withWarningNotes(m masker, msg string, it *item) string {
 }
 
 // compare diffs the live object with the dry-run answer, both normalised.
-// Defaulted fields appear in both, so they are no change. An unchanged
-// object has no before and after: the reviewer sees only that it is
-// unchanged, so that is all of it the digest takes (a controller scaling
-// it, say, changes nothing reviewed).
-func compare(it *item) (action Action, before, after *unstructured.Unstructured, err error) {
+// Defaulted fields appear in both, so they are no change; so does the
+// ApplySet label of an adopted object, which only moves from the legacy
+// parent's id to the new one. An unchanged object has no before and after:
+// the reviewer sees only that it is unchanged, so that is all of it the
+// digest takes (a controller scaling it, say, changes nothing reviewed).
+func compare(it *item, adopted bool) (action Action, before, after *unstructured.Unstructured, err error) {
 	b, err := normalized(it.live, it.ignored)
 	if err != nil {
 		return "", nil, nil, err
+	}
+	if adopted {
+		labels := b.GetLabels()
+		labels[applySetPartOfLabel] = it.desired.GetLabels()[applySetPartOfLabel]
+		b.SetLabels(labels)
 	}
 	a, err := normalized(it.dryRun, it.ignored)
 	if err != nil {

@@ -2,17 +2,16 @@ package plan
 
 import (
 	"fmt"
-
-	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
 // admitInventory refuses a plan whose inventory would be recorded in a
-// namespace admit refuses: apply writes it there before anything else.
-func (e *Engine) admitInventory(env *repoconfig.Environment) error {
+// namespace admit refuses: apply writes it there before anything else. A
+// legacy parent being adopted (see migrate.go) lives in the same namespace.
+func (e *Engine) admitInventory(inv inventory) error {
 	if e.admit == nil {
 		return nil
 	}
-	name, namespace := e.inventoryRef(env)
+	name, namespace := inv.name, inv.namespace
 	if err := e.admit(Ref{Version: "v1", Kind: "ConfigMap", Namespace: namespace, Name: name}); err != nil {
 		return fmt.Errorf("its inventory %s/%s cannot be recorded: %w", namespace, name, err)
 	}

@@ -103,8 +103,8 @@ metadata: {name: sneaky-role}
 		return nil
 	})
 	rec.take()
-	if _, _, err := f.engine.ComputeWithObjects(f.ctx(), f.env, Basis{Commit: "c0ffee"}, &render.Result{Objects: objs}); err == nil ||
-		!strings.Contains(err.Error(), "its inventory "+f.ns+"/slipway-staging cannot be recorded: namespace "+f.ns+" is out of bounds") {
+	if _, _, err := f.engine.ComputeWithObjects(f.ctx(), f.env, Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Objects: objs}); err == nil ||
+		!strings.Contains(err.Error(), "its inventory "+f.ns+"/"+InventoryName(f.repo, "staging")+" cannot be recorded: namespace "+f.ns+" is out of bounds") {
 		t.Errorf("inventory in a refused namespace: %v", err)
 	}
 	if got := rec.take(); len(got) > 0 {

@@ -14,7 +14,7 @@ import (
 // Versions of the digests: a change to what they cover changes the version,
 // so a digest of one version never equals a digest of another.
 const (
-	digestVersion = "slipway plan v2"
+	digestVersion = "slipway plan v3"
 	rulesVersion  = "slipway rules v1"
 )
 
@@ -32,11 +32,28 @@ const keptAction Action = "kept"
 // listed but never applied.
 const skippedAction Action = "skipped"
 
-// Basis is what a plan is made from besides the rendered objects: the commit
-// rendered and what decides by which rules, where and as whom the plan is
-// applied. All of it enters the digest.
+// digestAction is the action a change stands for in the digest: an object
+// apply moves from a legacy inventory (Change.Adopted) is sent or relabelled
+// where it would otherwise be left alone, so that is part of what was
+// reviewed. Actions are fixed words, so the suffix cannot make two
+// different plans hash alike.
+func digestAction(a Action, adopted bool) Action {
+	if adopted {
+		return a + " adopted"
+	}
+	return a
+}
+
+// Basis is what a plan is made from besides the rendered objects: the
+// repository and commit rendered and what decides by which rules, where and
+// as whom the plan is applied. All of it enters the digest.
 type Basis struct {
-	Commit string
+	// Repository (owner/name) is whose environment is planned: its
+	// inventory in the cluster is the repository's (see InventoryName), so
+	// two repositories with an environment of one name never prune each
+	// other's objects. Compute refuses a basis without one.
+	Repository string
+	Commit     string
 	// ConfigBlob is the git blob sha of the .slipway.yaml the plan followed
 	// ("" when it did not come from a repository, as in the CLI).
 	ConfigBlob string
@@ -86,10 +103,11 @@ func (d *digester) sum() string {
 }
 
 // planDigest identifies what the reviewer saw and what decides where and as
-// whom it is applied: the environment, the basis and, for each change in
-// plan order, its ref, its action and its normalised before and after (the
-// objects the diff is made of, so server bookkeeping, status and ignored
-// fields do not count). Live resourceVersions do not enter it: a controller
+// whom it is applied: the environment, the basis (its repository included:
+// whose inventory was read) and, for each change in plan order, its ref, its
+// action (marked when the object is adopted from a legacy inventory, see
+// digestAction) and its normalised before and after (the objects the diff is
+// made of, so server bookkeeping, status and ignored fields do not count). Live resourceVersions do not enter it: a controller
 // writing status between review and /apply changes nothing the reviewer
 // saw. Secret values enter only as their masks: the digest is published,
 // and a hash over a clear value would let anyone who reads it test guesses
@@ -97,6 +115,7 @@ func (d *digester) sum() string {
 func planDigest(h hash.Hash, mask masker, env string, b Basis, entries, skipped []entry) (string, error) {
 	d := newDigester(h, digestVersion)
 	d.field(env)
+	d.field(b.Repository)
 	d.field(b.Commit)
 	b.rules(d)
 	for _, group := range [][]entry{entries, skipped} {
@@ -119,7 +138,7 @@ func (d *digester) entry(mask masker, en entry) error {
 		action = skippedAction
 	}
 	d.field(en.change.Ref.String())
-	d.field(string(action))
+	d.field(string(digestAction(action, en.change.Adopted)))
 	for _, u := range []*unstructured.Unstructured{en.before, en.after} {
 		if u == nil {
 			d.field(absent)

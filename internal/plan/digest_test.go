@@ -20,7 +20,7 @@ import (
 // testMask is a fixed mask key's masker, for tests that print or digest.
 var testMask = newMasker([]byte("test mask key"))
 
-var testBasis = Basis{Commit: "c1", ConfigBlob: "blob1", Cluster: "prod", ServiceAccount: "shop/deployer"}
+var testBasis = Basis{Repository: "acme/shop", Commit: "c1", ConfigBlob: "blob1", Cluster: "prod", ServiceAccount: "shop/deployer"}
 
 // liveDeployment is a Deployment as the apiserver returns it, bookkeeping
 // and status included.
@@ -59,7 +59,7 @@ func secret(value string) *unstructured.Unstructured {
 func digestOf(t *testing.T, h hash.Hash, mask masker, env string, b Basis, live, dryRun *unstructured.Unstructured) string {
 	t.Helper()
 	it := &item{ref: refOf(dryRun), key: keyOf(dryRun), desired: dryRun, live: live, dryRun: dryRun}
-	en, err := itemEntry(mask, it, planned{}, "applyset-1")
+	en, err := itemEntry(mask, it, planned{}, "applyset-1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +118,7 @@ func TestDigestCoversWhatWasReviewed(t *testing.T) {
 		{name: "action changed (now unchanged)", wantMoved: true, objs: [2]*unstructured.Unstructured{live, live}},
 		{name: "action changed (now a create)", wantMoved: true, objs: [2]*unstructured.Unstructured{nil, dryRun}},
 		{name: "another environment", env: "staging", wantMoved: true},
+		{name: "another repository", basis: Basis{Repository: "acme/other"}, wantMoved: true},
 		{name: "another commit", basis: Basis{Commit: "c2"}, wantMoved: true},
 		{name: "another config blob", basis: Basis{ConfigBlob: "blob2"}, wantMoved: true},
 		{name: "another cluster", basis: Basis{Cluster: "staging"}, wantMoved: true},
@@ -132,7 +133,7 @@ func TestDigestCoversWhatWasReviewed(t *testing.T) {
 			if objs[1] == nil {
 				objs = [2]*unstructured.Unstructured{live, dryRun}
 			}
-			for field, v := range map[*string]string{&b.Commit: tc.basis.Commit, &b.ConfigBlob: tc.basis.ConfigBlob,
+			for field, v := range map[*string]string{&b.Repository: tc.basis.Repository, &b.Commit: tc.basis.Commit, &b.ConfigBlob: tc.basis.ConfigBlob,
 				&b.Cluster: tc.basis.Cluster, &b.ServiceAccount: tc.basis.ServiceAccount} {
 				switch v {
 				case "":
@@ -307,7 +308,7 @@ spec:
 	other := testBasis
 	other.ConfigBlob = "blob2"
 	for name, got := range map[string]string{
-		"another commit":      digest(Basis{Commit: "c2", ConfigBlob: "blob1", Cluster: "prod", ServiceAccount: "shop/deployer"}, f.objects(next)),
+		"another commit":      digest(Basis{Repository: "acme/shop", Commit: "c2", ConfigBlob: "blob1", Cluster: "prod", ServiceAccount: "shop/deployer"}, f.objects(next)),
 		"another config blob": digest(other, f.objects(next)),
 		"an edited object":    digest(testBasis, edited),
 		"one object fewer":    digest(testBasis, f.objects(next)[:1]),

@@ -145,12 +145,14 @@ func (e *Engine) ResourceManager() *ssa.ResourceManager { return e.manager }
 // apply must send as the same one.
 func (e *Engine) FieldManager() string { return e.opts.FieldManager }
 
-// Compute says what applying rendered (env's objects at basis.Commit) would
-// change: every object is dry-run with server-side apply, so defaulting and
-// admission take part, and objects slipway applied before that are no
-// longer rendered are planned for deletion. Errors for single objects (a
-// rejection, say) are Error changes; the returned error is for failures of
-// the whole plan. The digest covers basis (see planDigest).
+// Compute says what applying rendered (environment env of repository
+// basis.Repository, owner/name, at basis.Commit) would change: every object
+// is dry-run with server-side apply, so defaulting and admission take part,
+// and objects slipway applied for this repository's environment before that
+// are no longer rendered are planned for deletion. Errors for single objects
+// (a rejection, say) are Error changes; the returned error is for failures
+// of the whole plan, such as an inventory another repository owns. The
+// digest covers basis (see planDigest).
 func (e *Engine) Compute(ctx context.Context, env *repoconfig.Environment, basis Basis, rendered *render.Result) (*Plan, error) {
 	p, _, err := e.ComputeWithObjects(ctx, env, basis, rendered)
 	return p, err
@@ -165,14 +167,18 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if env == nil || rendered == nil {
 		return nil, nil, fmt.Errorf("plan: no environment or render given")
 	}
-	if err := e.admitInventory(env); err != nil {
-		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
-	}
-	parent, err := e.readParent(ctx, env)
+	inv, err := e.inventoryOf(basis.Repository, env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
-	listed, err := e.listMembers(ctx, parent)
+	if err := e.admitInventory(inv); err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
+	parent, err := e.readParents(ctx, inv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
+	listed, err := e.listMembers(ctx, parent, parent.legacy)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
@@ -193,7 +199,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
-	p := &Plan{Environment: env.Name, Commit: basis.Commit, Rules: basis.RulesDigest(), Changes: make([]Change, len(entries))}
+	p := &Plan{Repository: basis.Repository, Environment: env.Name, Commit: basis.Commit, Rules: basis.RulesDigest(), Changes: make([]Change, len(entries))}
 	var objects []*unstructured.Unstructured
 	for i, en := range entries {
 		p.Changes[i] = en.change

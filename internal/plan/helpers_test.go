@@ -35,6 +35,7 @@ type fixture struct {
 	kube   *testenv.Env
 	engine *Engine
 	ns     string
+	repo   string // owner/name whose environment env is
 	env    *repoconfig.Environment
 }
 
@@ -46,7 +47,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	ns := testenv.NewNamespace(t, kube)
-	return &fixture{t: t, kube: kube, engine: engine, ns: ns,
+	return &fixture{t: t, kube: kube, engine: engine, ns: ns, repo: "acme/shop",
 		env: &repoconfig.Environment{Name: "staging", Namespace: ns}}
 }
 
@@ -82,7 +83,7 @@ func (f *fixture) objects(text string) []render.Object {
 
 func (f *fixture) plan(objs []render.Object) *Plan {
 	f.t.Helper()
-	p, err := f.engine.Compute(f.ctx(), f.env, Basis{Commit: "c0ffee"}, &render.Result{Objects: objs})
+	p, err := f.engine.Compute(f.ctx(), f.env, Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Objects: objs})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func (f *fixture) plan(objs []render.Object) *Plan {
 func (f *fixture) apply(objs []render.Object) {
 	f.t.Helper()
 	ctx := f.ctx()
-	p, payload, err := f.engine.ComputeWithObjects(ctx, f.env, Basis{Commit: "c0ffee"}, &render.Result{Objects: objs})
+	p, payload, err := f.engine.ComputeWithObjects(ctx, f.env, Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Objects: objs})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func (f *fixture) apply(objs []render.Object) {
 		}
 		refs = append(refs, ch.Ref)
 	}
-	if err := f.engine.WriteInventory(ctx, f.env, refs); err != nil {
+	if err := f.engine.WriteInventory(ctx, f.repo, f.env, refs); err != nil {
 		f.t.Fatal(err)
 	}
 	opts := ssa.DefaultApplyOptions()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,8 +21,8 @@ import (
 )
 
 // The inventory of an environment is an ApplySet (KEP-3659, the format of
-// `kubectl apply --applyset`): a parent ConfigMap named slipway-<env> holds
-// the set's id and the group-kinds and namespaces its members live in, and
+// `kubectl apply --applyset`): a parent ConfigMap named after the repository
+// and the environment (InventoryName) holds the set's id and the group-kinds and namespaces its members live in, and
 // every member carries the part-of label. Keeping it in the cluster rather
 // than in slipway means deletions survive restarts and replica changes, and
 // kubectl (or any ApplySet-aware tool) can read what slipway owns.
@@ -53,6 +54,14 @@ type parent struct {
 	exists          bool
 	groupKinds      []schema.GroupKind
 	namespaces      []string // the parent's own namespace first, then the additional ones
+	// recorded and environment are the repository and environment the
+	// parent records (no repository: a legacy parent); uid and resourceVersion make changes to it
+	// conditional on what was read.
+	recorded, environment, uid, resourceVersion string
+	// legacy is the environment's parent under its old name, being
+	// adopted: its members are listed with this parent's, and an apply
+	// moves them into it (see migrate.go). nil when there is none.
+	legacy *parent
 }
 
 // members are the live objects carrying an ApplySet's part-of label, by
@@ -76,38 +85,58 @@ func (k objectKey) groupKind() schema.GroupKind {
 // ApplySetID is the ApplySet id of the parent ConfigMap name/namespace,
 // computed as the specification prescribes:
 // applyset-<base64url(sha256(<name>.<namespace>.<kind>.<group>))>-v1.
+// The name (InventoryName) carries the repository and the environment, so
+// the id is derived from both.
 func ApplySetID(name, namespace string) string {
 	sum := sha256.Sum256([]byte(strings.Join([]string{name, namespace, "ConfigMap", ""}, ".")))
 	return "applyset-" + base64.RawURLEncoding.EncodeToString(sum[:]) + "-v1"
 }
 
-// inventoryRef names env's parent ConfigMap.
-func (e *Engine) inventoryRef(env *repoconfig.Environment) (name, namespace string) {
-	namespace = e.opts.InventoryNamespace
+// inventory identifies one environment's inventory: whose it is and where
+// its parent lives.
+type inventory struct {
+	repo      string
+	env       *repoconfig.Environment
+	name      string // InventoryName(repo, env)
+	legacy    string // the parent's name before it was keyed by repository
+	namespace string
+}
+
+// inventoryOf is env's inventory for repository repo (owner/name).
+func (e *Engine) inventoryOf(repo string, env *repoconfig.Environment) (inventory, error) {
+	if repo == "" {
+		return inventory{}, errors.New("no repository given: an environment's inventory is recorded per repository")
+	}
+	return inventory{repo: repo, env: env, name: InventoryName(repo, env.Name), legacy: legacyInventoryName(env.Name),
+		namespace: e.InventoryNamespace(env)}, nil
+}
+
+// InventoryNamespace is the namespace env's inventory is recorded in; it
+// has to exist before an apply can record anything.
+func (e *Engine) InventoryNamespace(env *repoconfig.Environment) string {
+	namespace := e.opts.InventoryNamespace
 	if namespace == "" {
 		namespace = env.Namespace
 	}
 	if namespace == "" {
 		namespace = defaultNamespace
 	}
-	return inventoryNamePrefix + env.Name, namespace
-}
-
-// InventoryNamespace is the namespace env's inventory is recorded in; it
-// has to exist before an apply can record anything.
-func (e *Engine) InventoryNamespace(env *repoconfig.Environment) string {
-	_, namespace := e.inventoryRef(env)
 	return namespace
 }
 
-// Inventory lists the objects slipway has applied for env, as recorded in the
-// cluster, sorted in plan order.
-func (e *Engine) Inventory(ctx context.Context, env *repoconfig.Environment) ([]Ref, error) {
-	p, err := e.readParent(ctx, env)
+// Inventory lists the objects slipway has applied for repository repo's
+// environment env, as recorded in the cluster (members of a legacy parent
+// being adopted included), sorted in plan order.
+func (e *Engine) Inventory(ctx context.Context, repo string, env *repoconfig.Environment) ([]Ref, error) {
+	inv, err := e.inventoryOf(repo, env)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := e.listMembers(ctx, p)
+	p, err := e.readParents(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := e.listMembers(ctx, p, p.legacy)
 	if err != nil {
 		return nil, err
 	}
@@ -119,50 +148,89 @@ func (e *Engine) Inventory(ctx context.Context, env *repoconfig.Environment) ([]
 	return refs, nil
 }
 
-// WriteInventory records refs as env's ApplySet: it creates or updates the
-// parent ConfigMap with the group-kinds and namespaces refs span. Members are
-// labelled by the plan itself (see Compute), so this only writes the parent.
-// Per the ApplySet specification, apply should write the union of the old and
-// new sets before applying and the new set alone after pruning, so that an
+// WriteInventory records refs as the ApplySet of repository repo's
+// environment env: it creates or updates the parent ConfigMap with the
+// group-kinds and namespaces refs span, and the repository and environment
+// it belongs to. Members are labelled by the plan itself (see Compute), so
+// this only writes the parent. A legacy parent being adopted is first
+// marked as this repository's (see claimLegacy). Per the ApplySet
+// specification, apply should write the union of the old and new sets
+// before applying and the new set alone after pruning, so that an
 // interrupted apply never leaves members outside the recorded group-kinds.
-func (e *Engine) WriteInventory(ctx context.Context, env *repoconfig.Environment, refs []Ref) error {
-	name, namespace := e.inventoryRef(env)
-	if _, err := e.readParent(ctx, env); err != nil {
-		return err // refuses a parent that belongs to another tool
+func (e *Engine) WriteInventory(ctx context.Context, repo string, env *repoconfig.Environment, refs []Ref) error {
+	inv, err := e.inventoryOf(repo, env)
+	if err != nil {
+		return err
+	}
+	p, err := e.readParents(ctx, inv)
+	if err != nil {
+		return err // refuses a parent of another tool or another repository
+	}
+	if err := e.claimLegacy(ctx, inv, p.legacy); err != nil {
+		return err
 	}
 	gks := sets.New[string]()
 	nss := sets.New[string]()
 	for _, r := range refs {
 		gks.Insert(schema.GroupKind{Group: r.Group, Kind: r.Kind}.String())
-		if r.Namespace != "" && r.Namespace != namespace {
+		if r.Namespace != "" && r.Namespace != inv.namespace {
 			nss.Insert(r.Namespace)
 		}
 	}
 	cm := &unstructured.Unstructured{}
 	cm.SetAPIVersion("v1")
 	cm.SetKind("ConfigMap")
-	cm.SetName(name)
-	cm.SetNamespace(namespace)
-	cm.SetLabels(map[string]string{applySetIDLabel: ApplySetID(name, namespace)})
+	cm.SetName(inv.name)
+	cm.SetNamespace(inv.namespace)
+	cm.SetLabels(map[string]string{applySetIDLabel: p.id})
 	cm.SetAnnotations(map[string]string{
 		applySetToolingKey:      applySetTooling,
 		applySetGroupKindsKey:   strings.Join(sets.List(gks), ","),
 		applySetNamespacesKey:   strings.Join(sets.List(nss), ","),
+		inventoryRepositoryKey:  repo,
 		inventoryEnvironmentKey: env.Name,
 	})
-	err := e.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(cm),
+	err = e.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(cm),
 		client.ForceOwnership, client.FieldOwner(e.opts.FieldManager))
 	if err != nil {
-		return fmt.Errorf("write inventory %s/%s: %w", namespace, name, err)
+		return fmt.Errorf("write inventory %s/%s: %w", inv.namespace, inv.name, err)
 	}
 	return nil
 }
 
-// readParent reads env's parent ConfigMap. A missing parent (or namespace) is
-// an empty inventory; a parent another tool owns is an error, as the ApplySet
-// specification asks tools to refuse sets they do not manage.
-func (e *Engine) readParent(ctx context.Context, env *repoconfig.Environment) (*parent, error) {
-	name, namespace := e.inventoryRef(env)
+// readParents reads the parent of inv, and the legacy parent (the
+// environment's old, repository-less name) when there is one to adopt. A
+// missing parent (or namespace) is an empty inventory. It refuses a parent
+// another tool manages, as the ApplySet specification asks, and a parent,
+// current or legacy, that records another repository.
+func (e *Engine) readParents(ctx context.Context, inv inventory) (*parent, error) {
+	p, err := e.readParent(ctx, inv.name, inv.namespace, true)
+	if err != nil {
+		return nil, err
+	}
+	if p.exists && ownerOf(p.recorded, inv.repo) == ownedByOther {
+		return nil, errOtherRepository(p.name, p.namespace, p.recorded, inv.repo)
+	}
+	old, err := e.readParent(ctx, inv.legacy, inv.namespace, false)
+	if err != nil {
+		return nil, err
+	}
+	// An environment named like another's current parent ("web-" and a
+	// hash) could take that parent for its legacy one; the environment it
+	// records tells them apart.
+	if old.exists && old.environment == inv.env.Name {
+		if ownerOf(old.recorded, inv.repo) == ownedByOther {
+			return nil, errOtherRepository(old.name, old.namespace, old.recorded, inv.repo)
+		}
+		p.legacy = old
+	}
+	return p, nil
+}
+
+// readParent reads the parent ConfigMap name/namespace. Another tool's
+// ConfigMap of that name is an error when strict, and otherwise no parent of
+// slipway's (a legacy name is only slipway's if slipway wrote it).
+func (e *Engine) readParent(ctx context.Context, name, namespace string, strict bool) (*parent, error) {
 	p := &parent{name: name, namespace: namespace, id: ApplySetID(name, namespace)}
 	var cm corev1.ConfigMap
 	err := e.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cm)
@@ -173,12 +241,18 @@ func (e *Engine) readParent(ctx context.Context, env *repoconfig.Environment) (*
 		return nil, fmt.Errorf("read inventory %s/%s: %w", namespace, name, err)
 	}
 	if tool, _, _ := strings.Cut(cm.Annotations[applySetToolingKey], "/"); tool != applySetToolingName {
+		if !strict {
+			return p, nil
+		}
 		return nil, fmt.Errorf("inventory %s/%s is managed by %q, not slipway: rename or remove it", namespace, name, cm.Annotations[applySetToolingKey])
 	}
 	if got := cm.Labels[applySetIDLabel]; got != p.id {
 		return nil, fmt.Errorf("inventory %s/%s has ApplySet id %q, want %q: was it copied from another namespace?", namespace, name, got, p.id)
 	}
 	p.exists = true
+	p.recorded = cm.Annotations[inventoryRepositoryKey]
+	p.environment = cm.Annotations[inventoryEnvironmentKey]
+	p.uid, p.resourceVersion = string(cm.UID), cm.ResourceVersion
 	p.namespaces = []string{namespace}
 	for _, s := range splitList(cm.Annotations[applySetGroupKindsKey]) {
 		p.groupKinds = append(p.groupKinds, schema.ParseGroupKind(s))
@@ -187,44 +261,52 @@ func (e *Engine) readParent(ctx context.Context, env *repoconfig.Environment) (*
 	return p, nil
 }
 
-// listMembers lists every object labelled as part of p, one LIST per
-// group-kind and namespace, which is how kubectl finds ApplySet members. A
-// group-kind the cluster no longer serves (its CRD was removed) has no
-// members left to find.
-func (e *Engine) listMembers(ctx context.Context, p *parent) (members, error) {
+// listMembers lists every object labelled as part of the parents that
+// exist (nil ones are skipped), one LIST per group-kind and namespace, which
+// is how kubectl finds ApplySet members. A group-kind the cluster no longer
+// serves (its CRD was removed) has no members left to find. An object
+// carries one part-of label, so it is a member of one parent at most.
+func (e *Engine) listMembers(ctx context.Context, parents ...*parent) (members, error) {
 	ms := members{}
-	if !p.exists {
-		return ms, nil
-	}
 	type listing struct {
+		parent    *parent
 		mapping   *meta.RESTMapping
 		namespace string
 	}
 	var lists []listing
-	for _, gk := range p.groupKinds {
-		m, err := e.mapper.RESTMapping(gk)
-		if meta.IsNoMatchError(err) {
+	for _, p := range parents {
+		if p == nil || !p.exists {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("inventory %s/%s: map %s: %w", p.namespace, p.name, gk, err)
-		}
-		if m.Scope.Name() == meta.RESTScopeNameRoot {
-			lists = append(lists, listing{mapping: m})
-			continue
-		}
-		for _, ns := range p.namespaces {
-			lists = append(lists, listing{mapping: m, namespace: ns})
+		for _, gk := range p.groupKinds {
+			m, err := e.mapper.RESTMapping(gk)
+			if meta.IsNoMatchError(err) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("inventory %s/%s: map %s: %w", p.namespace, p.name, gk, err)
+			}
+			if m.Scope.Name() == meta.RESTScopeNameRoot {
+				lists = append(lists, listing{parent: p, mapping: m})
+				continue
+			}
+			for _, ns := range p.namespaces {
+				lists = append(lists, listing{parent: p, mapping: m, namespace: ns})
+			}
 		}
 	}
 	results := make([][]unstructured.Unstructured, len(lists))
 	err := e.parallel(ctx, len(lists), func(ctx context.Context, i int) error {
-		items, err := e.listLabelled(ctx, lists[i].mapping.GroupVersionKind, lists[i].namespace, p.id)
+		l := lists[i]
+		items, err := e.listLabelled(ctx, l.mapping.GroupVersionKind, l.namespace, l.parent.id)
+		if err != nil {
+			return fmt.Errorf("inventory %s/%s: %w", l.parent.namespace, l.parent.name, err)
+		}
 		results[i] = items
-		return err
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("inventory %s/%s: %w", p.namespace, p.name, err)
+		return nil, err
 	}
 	for _, items := range results {
 		for i := range items {

@@ -44,7 +44,7 @@ metadata: {name: c, namespace: ` + other + `}
 	t.Cleanup(func() {
 		_ = f.kube.Client().CoreV1().Namespaces().Delete(t.Context(), other, metav1.DeleteOptions{})
 	})
-	got, err := f.engine.Inventory(f.ctx(), f.env)
+	got, err := f.engine.Inventory(f.ctx(), f.repo, f.env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +94,10 @@ func TestInventoryRefusesAnotherToolsParent(t *testing.T) {
 	if _, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.engine.Inventory(f.ctx(), f.env); err == nil || !strings.Contains(err.Error(), "kubectl") {
+	if _, err := f.engine.Inventory(f.ctx(), f.repo, f.env); err == nil || !strings.Contains(err.Error(), "kubectl") {
 		t.Errorf("Inventory error = %v, want a refusal naming kubectl", err)
 	}
-	if err := f.engine.WriteInventory(f.ctx(), f.env, nil); err == nil {
+	if err := f.engine.WriteInventory(f.ctx(), f.repo, f.env, nil); err == nil {
 		t.Error("WriteInventory overwrote another tool's ApplySet")
 	}
 }

@@ -106,7 +106,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: hook, annotations: {helm.sh/hook: pre-install}}
 `)
-	p, err := f.engine.Compute(f.ctx(), f.env, Basis{Commit: "c0ffee"}, &render.Result{Skipped: hooks})
+	p, err := f.engine.Compute(f.ctx(), f.env, Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Skipped: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}

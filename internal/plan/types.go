@@ -44,6 +44,12 @@ type Change struct {
 	// Action is Unchanged, because apply does not touch it, and Message says
 	// why it stays.
 	Kept bool `json:"kept,omitempty"`
+	// Adopted marks a member of the environment's legacy inventory
+	// (slipway-<env>, from before inventories were keyed by repository)
+	// that apply moves into this repository's inventory: only its ApplySet
+	// label changes, which Before and After leave out, so an otherwise
+	// Unchanged object stays Unchanged (apply still sends it, to move it).
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // Counts tallies a plan's changes by action.
@@ -57,6 +63,9 @@ type Counts struct {
 
 // Plan is the whole answer for one environment at one commit.
 type Plan struct {
+	// Repository (owner/name) and Environment say whose inventory the
+	// plan was computed against; apply records the same one.
+	Repository  string `json:"repository,omitempty"`
 	Environment string `json:"environment"`
 	Commit      string `json:"commit"`
 	// Digest identifies what the reviewer saw and what decides where and

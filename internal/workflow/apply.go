@@ -75,7 +75,7 @@ func PrepareApply(ctx context.Context, tree string, cfg *repoconfig.Config, name
 	if !ok {
 		return failed(fmt.Errorf("cluster %q cannot apply: slipway can only plan against it", env.Cluster))
 	}
-	p, objects, err := applier.ComputeWithObjects(ctx, env, basisOf(cfg, key, commit), rendered)
+	p, objects, err := applier.ComputeWithObjects(ctx, env, basisOf(opts.Repository, cfg, key, commit), rendered)
 	if err != nil {
 		return failed(err)
 	}

@@ -35,7 +35,7 @@ type fakeApplier struct {
 }
 
 func (f *fakeApplier) ComputeWithObjects(_ context.Context, env *repoconfig.Environment, b plan.Basis, r *render.Result) (*plan.Plan, []*unstructured.Unstructured, error) {
-	p := &plan.Plan{Environment: env.Name, Commit: b.Commit, Digest: f.digest}
+	p := &plan.Plan{Repository: b.Repository, Environment: env.Name, Commit: b.Commit, Digest: f.digest}
 	var objs []*unstructured.Unstructured
 	for _, o := range r.Objects {
 		p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: o.Object.GetKind(), Name: o.Object.GetName()}, Action: plan.Create})

@@ -60,7 +60,7 @@ func (s *Session) Drift(ctx context.Context) error {
 // the environment asks for that and nothing holds it.
 func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string, env *repoconfig.Environment, runs []ghport.CheckRunState) {
 	log := zerolog.Ctx(ctx).With().Str("env", env.Name).Str("sha", sha).Logger()
-	p, _ := PlanEnvironment(ctx, tree, cfg.Config, env.Name, sha, s.Targets(s.Repo.String()), s.Options)
+	p, _ := PlanEnvironment(ctx, tree, cfg.Config, env.Name, sha, s.Targets(s.Repo.String()), s.planOptions())
 	run := ghport.CheckRun{Name: checkDriftPrefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "success", ExternalID: p.Digest}
 	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - 2000, FullReport: "Run `slipway plan` to see every object."})
 	switch {

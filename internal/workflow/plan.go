@@ -20,6 +20,8 @@ import (
 // Target is a cluster an environment can be planned against.
 type Target interface {
 	Scope() render.Scoper
+	// Compute plans environment env of repository basis.Repository
+	// (owner/name): the repository decides whose inventory the plan reads.
 	Compute(ctx context.Context, env *repoconfig.Environment, basis plan.Basis, rendered *render.Result) (*plan.Plan, error)
 }
 
@@ -54,7 +56,12 @@ type Resolved struct {
 
 // PlanOptions tune PlanEnvironments.
 type PlanOptions struct {
-	Render render.Options
+	// Repository (owner/name) is whose environments are planned: an
+	// environment's inventory in the cluster is its repository's, so that
+	// two repositories with an environment of one name in one namespace
+	// never prune each other's objects. Required by the cluster targets.
+	Repository string
+	Render     render.Options
 	// Limits bound each render, which runs in a child process (renderproc);
 	// zero fields take the defaults.
 	Limits renderproc.Limits
@@ -102,7 +109,7 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 	if err != nil {
 		return failed(err)
 	}
-	p, err = target.Compute(ctx, env, basisOf(cfg, key, commit), rendered)
+	p, err = target.Compute(ctx, env, basisOf(opts.Repository, cfg, key, commit), rendered)
 	if err != nil {
 		return failed(err)
 	}
@@ -136,11 +143,12 @@ func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 	return target, key, rendered, nil
 }
 
-// basisOf is what, besides the objects, a plan of commit under cfg on key
-// is made from: the digest covers it, so a change of rules, cluster or
-// identity between review and /apply refuses the apply.
-func basisOf(cfg *repoconfig.Config, key TargetKey, commit string) plan.Basis {
-	return plan.Basis{Commit: commit, ConfigBlob: cfg.BlobSHA, Cluster: key.Cluster, ServiceAccount: key.ServiceAccount.String()}
+// basisOf is what, besides the objects, a plan of repository repo's commit
+// under cfg on key is made from: the repository decides whose inventory the
+// plan reads, and the digest covers all of it, so a change of rules,
+// cluster or identity between review and /apply refuses the apply.
+func basisOf(repo string, cfg *repoconfig.Config, key TargetKey, commit string) plan.Basis {
+	return plan.Basis{Repository: repo, Commit: commit, ConfigBlob: cfg.BlobSHA, Cluster: key.Cluster, ServiceAccount: key.ServiceAccount.String()}
 }
 
 // renderError keeps a located render error as it is (file:line: message)

@@ -60,6 +60,14 @@ type Session struct {
 	Repo   ghport.Repo
 }
 
+// planOptions are the runner's plan options for this session's repository,
+// whose inventories its plans and applies read and write.
+func (s *Session) planOptions() PlanOptions {
+	opts := s.Options
+	opts.Repository = s.Repo.String()
+	return opts
+}
+
 // PlanRequest says which pull request to plan and what started it.
 type PlanRequest struct {
 	Number int
@@ -212,7 +220,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		}
 	}()
 
-	p, cause := PlanEnvironment(ctx, head, cfg, name, pr.HeadSHA, s.Targets(s.Repo.String()), s.Options)
+	p, cause := PlanEnvironment(ctx, head, cfg, name, pr.HeadSHA, s.Targets(s.Repo.String()), s.planOptions())
 	if ctx.Err() != nil {
 		// Superseded or shutting down: never leave the check run spinning.
 		done := ghport.CheckRun{Name: run.Name, Status: "completed", Conclusion: "cancelled",

@@ -88,7 +88,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 			State: "in_progress", Description: "applying " + report.Summary(p), LogURL: out.logURL, EnvironmentURL: ro.env.URL,
 		})
 	}
-	p, result, err := ApplyEnvironment(ctx, tree, cfg, ro.env.Name, ro.commit, s.Targets(s.Repo.String()), s.Options, ro.reviewed, started)
+	p, result, err := ApplyEnvironment(ctx, tree, cfg, ro.env.Name, ro.commit, s.Targets(s.Repo.String()), s.planOptions(), ro.reviewed, started)
 	out.plan, out.result = p, result
 	if cause := context.Cause(ctx); err != nil && errors.Is(cause, lock.ErrRunLost) {
 		err = cause // say why the apply stopped, not just "context canceled"
