@@ -58,8 +58,10 @@ metadata: {name: c, namespace: ` + other + `}
 		t.Errorf("Inventory:\n got %v\nwant %v", got, want)
 	}
 
-	// The parent is what kubectl's --applyset expects.
-	cm, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Get(t.Context(), "slipway-staging", metav1.GetOptions{})
+	// The parent is what kubectl's --applyset expects, named and recorded
+	// as the repository's environment.
+	name := InventoryName(f.repo, "staging")
+	cm, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Get(t.Context(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +70,12 @@ metadata: {name: c, namespace: ` + other + `}
 		"applyset.kubernetes.io/contains-group-kinds":  "ConfigMap,Namespace,Secret,ServiceAccount",
 		"applyset.kubernetes.io/additional-namespaces": other,
 		"slipway.dev/environment":                      "staging",
+		"slipway.dev/repository":                       "acme/shop",
 	}
 	if !reflect.DeepEqual(cm.Annotations, wantAnn) {
 		t.Errorf("parent annotations %v, want %v", cm.Annotations, wantAnn)
 	}
-	if id := cm.Labels["applyset.kubernetes.io/id"]; id != ApplySetID("slipway-staging", f.ns) {
+	if id := cm.Labels["applyset.kubernetes.io/id"]; id != ApplySetID(name, f.ns) {
 		t.Errorf("parent id label %q", id)
 	}
 	sa, err := f.kube.Client().CoreV1().ServiceAccounts(other).Get(t.Context(), "c", metav1.GetOptions{})
@@ -86,10 +89,11 @@ metadata: {name: c, namespace: ` + other + `}
 
 func TestInventoryRefusesAnotherToolsParent(t *testing.T) {
 	f := newFixture(t)
+	name := InventoryName(f.repo, "staging")
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-		Name: "slipway-staging", Namespace: f.ns,
+		Name: name, Namespace: f.ns,
 		Annotations: map[string]string{"applyset.kubernetes.io/tooling": "kubectl/v1.37"},
-		Labels:      map[string]string{"applyset.kubernetes.io/id": ApplySetID("slipway-staging", f.ns)},
+		Labels:      map[string]string{"applyset.kubernetes.io/id": ApplySetID(name, f.ns)},
 	}}
 	if _, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
