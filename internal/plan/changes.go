@@ -171,14 +171,15 @@ func compare(it *item, adopted bool) (action Action, before, after *unstructured
 	if err != nil {
 		return "", nil, nil, err
 	}
-	if adopted {
-		labels := b.GetLabels()
-		labels[applySetPartOfLabel] = it.desired.GetLabels()[applySetPartOfLabel]
-		b.SetLabels(labels)
-	}
 	a, err := normalized(it.dryRun, it.ignored)
 	if err != nil {
 		return "", nil, nil, err
+	}
+	if id, ok := a.GetLabels()[applySetPartOfLabel]; adopted && ok {
+		if labels := b.GetLabels(); labels[applySetPartOfLabel] != "" {
+			labels[applySetPartOfLabel] = id
+			b.SetLabels(labels)
+		}
 	}
 	if apiequality.Semantic.DeepEqual(b.Object, a.Object) {
 		return Unchanged, nil, nil, nil
