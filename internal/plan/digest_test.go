@@ -164,6 +164,55 @@ func TestDigestOfUnchangedIsItsAction(t *testing.T) {
 	}
 }
 
+// TestDigestMarksAdoption: an object adopted from a legacy inventory shows
+// the reviewer no move of its ApplySet label (a pure migration is
+// unchanged), yet apply sends it to move the label, so the digest tells it
+// apart from the same object already in the environment's own inventory.
+func TestDigestMarksAdoption(t *testing.T) {
+	const ownID, legacyID = "applyset-own", "applyset-legacy"
+	labelled := func(u *unstructured.Unstructured, id string) *unstructured.Unstructured {
+		return edit(u, func(o map[string]any) {
+			o["metadata"].(map[string]any)["labels"] = map[string]any{"app": "web", applySetPartOfLabel: id}
+		})
+	}
+	plan := func(liveID, image string) (Change, string) {
+		t.Helper()
+		live, dryRun := labelled(liveDeployment("web:1"), liveID), labelled(liveDeployment(image), ownID)
+		it := &item{ref: refOf(dryRun), key: keyOf(dryRun), desired: dryRun, live: live, dryRun: dryRun}
+		en, err := itemEntry(testMask, it, planned{}, ownID, legacyID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := planDigest(sha256.New(), testMask, "production", testBasis, []entry{en}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return en.change, d
+	}
+	adopted, adoptedDigest := plan(legacyID, "web:1")
+	owned, ownedDigest := plan(ownID, "web:1")
+	if !adopted.Adopted || adopted.Action != Unchanged || adopted.Before != "" || adopted.After != "" || adopted.Message != "" {
+		t.Errorf("a pure migration shows %+v, want an adopted, unchanged object and no diff", adopted)
+	}
+	if owned.Adopted || owned.Action != Unchanged {
+		t.Errorf("an object of the environment's own inventory is %+v", owned)
+	}
+	if adoptedDigest == ownedDigest {
+		t.Error("adopting an object did not move the digest")
+	}
+	adoptedUpdate, adoptedUpdateDigest := plan(legacyID, "web:2")
+	ownedUpdate, ownedUpdateDigest := plan(ownID, "web:2")
+	if !adoptedUpdate.Adopted || adoptedUpdate.Action != Update || strings.Contains(adoptedUpdate.Before, legacyID) {
+		t.Errorf("an adopted update shows %+v, want an update without the label move", adoptedUpdate)
+	}
+	if adoptedUpdate.Before != ownedUpdate.Before || adoptedUpdate.After != ownedUpdate.After {
+		t.Errorf("an adopted update's diff differs from the owned one's:\n%s\n%s", adoptedUpdate.Before, ownedUpdate.Before)
+	}
+	if adoptedUpdateDigest == ownedUpdateDigest {
+		t.Error("adopting an updated object did not move the digest")
+	}
+}
+
 // recorder is a hash that keeps a copy of everything fed to it.
 type recorder struct {
 	hash.Hash
@@ -251,6 +300,9 @@ func TestRulesDigest(t *testing.T) {
 	base := testBasis.RulesDigest()
 	if other := (Basis{Commit: "c9", ConfigBlob: "blob1", Cluster: "prod", ServiceAccount: "shop/deployer"}).RulesDigest(); other != base {
 		t.Error("the commit moved the rules digest")
+	}
+	if other := (Basis{Repository: "acme/other", Commit: "c1", ConfigBlob: "blob1", Cluster: "prod", ServiceAccount: "shop/deployer"}).RulesDigest(); other != base {
+		t.Error("the repository moved the rules digest: it is no rule")
 	}
 	for _, b := range []Basis{
 		{Commit: "c1", ConfigBlob: "blob2", Cluster: "prod", ServiceAccount: "shop/deployer"},
