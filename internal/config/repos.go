@@ -65,6 +65,16 @@ func (e *RepoEntry) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML implements yaml.Marshaler: the string form stays a string,
+// so a config written back out means what it meant when read.
+func (e RepoEntry) MarshalYAML() (any, error) {
+	if e.Bare {
+		return e.Repo, nil
+	}
+	type plain RepoEntry // without the methods, so encoding does not recurse
+	return plain(e), nil
+}
+
 // Matches reports whether repo (owner/name) is one the entry names:
 // exactly or through owner/*, case-insensitively, as GitHub names are.
 func (e RepoEntry) Matches(repo string) bool {

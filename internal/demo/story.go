@@ -69,7 +69,7 @@ func (s *story) dayZero(ctx context.Context) error {
 	for _, name := range cfg.Order(cfg.Names()) {
 		env, _ := cfg.Environment(name)
 		began := time.Now()
-		cli := command(ctx, s.w.binary, "apply", name, "--repo", checkout, "--config", s.w.config, "--yes")
+		cli := command(ctx, s.w.binary, "apply", name, "--repo", checkout, "--repository", "acme/shop", "--config", s.w.config, "--yes")
 		cli.Env = s.w.environ
 		out, err := cli.CombinedOutput()
 		if err != nil {
