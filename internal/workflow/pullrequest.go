@@ -246,15 +246,16 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		s.lockOnPlan(ctx, env, pr.Number, !isFork(pr, s.Repo), p)
 	}
 
+	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - len(withPusher("", pusher)),
+		FullReport: "Run `slipway plan` to see every object."})
 	done := ghport.CheckRun{
-		Name:       run.Name,
-		Status:     "completed",
-		Conclusion: "success",
-		ExternalID: p.Digest,
-		Title:      checkTitle(p),
-		Text:       planRunText(p),
-		Summary: withPusher(report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - len(withPusher("", pusher)),
-			FullReport: "Run `slipway plan` to see every object."}), pusher),
+		Name:        run.Name,
+		Status:      "completed",
+		Conclusion:  "success",
+		ExternalID:  p.Digest,
+		Title:       checkTitle(p),
+		Text:        planRunText(p),
+		Summary:     withPusher(body, pusher),
 		Annotations: annotations(p, cause),
 	}
 	if p.Err != "" || p.Counts().Error > 0 {
