@@ -87,7 +87,8 @@ type Port interface {
 	// CreateCheckRun returns the new run's id and its page on GitHub.
 	CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (id int64, url string, err error)
 	UpdateCheckRun(ctx context.Context, repo Repo, id int64, run CheckRun) error
-	CheckRuns(ctx context.Context, repo Repo, sha string) ([]CheckRunState, error)
+	CheckRuns(ctx context.Context, repo Repo, sha string, app int64) ([]CheckRunState, error)
+	CommitAuthors(ctx context.Context, repo Repo, sha string) (author, committer string, err error)
 	Reviews(ctx context.Context, repo Repo, number int) ([]Review, error)
 	TeamMember(ctx context.Context, org, team, user string) (bool, error)
 	MergedPullRequest(ctx context.Context, repo Repo, sha string) (*PR, error)

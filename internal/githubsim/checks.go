@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
@@ -97,7 +99,7 @@ func applyCheckRun(cr *checkRun, req *checkRunRequest) (completedNow bool, err e
 	set(&run.ExternalID, req.ExternalID)
 	set(&run.Status, req.Status)
 	if req.StartedAt != nil {
-		run.StartedAt = req.StartedAt
+		run.StartedAt = wholeSeconds(req.StartedAt)
 	}
 	if req.Conclusion != nil {
 		run.Conclusion, run.Status = github.String(*req.Conclusion), github.String("completed")
@@ -109,7 +111,7 @@ func applyCheckRun(cr *checkRun, req *checkRunRequest) (completedNow bool, err e
 			return false, invalidRequest("\"conclusion\" is required when \"status\" is \"completed\".")
 		}
 		if req.CompletedAt != nil {
-			run.CompletedAt = req.CompletedAt
+			run.CompletedAt = wholeSeconds(req.CompletedAt)
 		} else if run.CompletedAt == nil {
 			run.CompletedAt = ts(now())
 		}
@@ -127,6 +129,9 @@ func applyCheckRun(cr *checkRun, req *checkRunRequest) (completedNow bool, err e
 func (s *Sim) checkRunObj(r *repo, cr *checkRun) *github.CheckRun {
 	out := clone(cr.run)
 	app := s.appObj()
+	if cr.app != nil {
+		app = cr.app.obj(s)
+	}
 	out.App = &github.App{ID: app.ID, Slug: app.Slug, NodeID: app.NodeID, Name: app.Name, Owner: app.Owner}
 	out.PullRequests = []*github.PullRequest{}
 	for _, n := range sortedPullNumbers(r) {
@@ -180,12 +185,25 @@ func (s *Sim) createCheckRun(c *call) {
 		c.refuse(err)
 		return
 	}
-	id := s.st.next("check_run")
-	full := c.repo.fullName()
-	if c.repo.suites[sha] == 0 {
-		c.repo.suites[sha] = s.st.next("check_suite")
+	cr, events, err := s.addCheckRun(c.repo, sha, nil, &req)
+	if err != nil {
+		c.refuse(err)
+		return
 	}
-	cr := &checkRun{run: &github.CheckRun{
+	c.pending = append(c.pending, events...)
+	c.json(http.StatusCreated, s.checkRunObj(c.repo, cr))
+}
+
+// addCheckRun records a new run on sha made by app (nil: the simulated
+// App) from a validated request, and returns the webhooks GitHub sends.
+func (s *Sim) addCheckRun(r *repo, sha string, app *OtherApp, req *checkRunRequest) (*checkRun, []outgoing, error) {
+	id := s.st.next("check_run")
+	full := r.fullName()
+	suite := suiteKey(sha, app)
+	if r.suites[suite] == 0 {
+		r.suites[suite] = s.st.next("check_suite")
+	}
+	cr := &checkRun{app: app, run: &github.CheckRun{
 		ID:         github.Int64(id),
 		NodeID:     nodeID("CR", id),
 		HeadSHA:    github.String(sha),
@@ -193,24 +211,42 @@ func (s *Sim) createCheckRun(c *call) {
 		StartedAt:  ts(now()),
 		URL:        github.String(s.apiURL("repos/%s/check-runs/%d", full, id)),
 		HTMLURL:    github.String(s.webURL("%s/runs/%d", full, id)),
-		CheckSuite: &github.CheckSuite{ID: github.Int64(c.repo.suites[sha])},
+		CheckSuite: &github.CheckSuite{ID: github.Int64(r.suites[suite])},
 		Output: &github.CheckRunOutput{
 			AnnotationsCount: github.Int(0),
 			AnnotationsURL:   github.String(s.apiURL("repos/%s/check-runs/%d/annotations", full, id)),
 		},
 	}}
 	cr.run.DetailsURL = cr.run.HTMLURL
-	completed, err := applyCheckRun(cr, &req)
+	completed, err := applyCheckRun(cr, req)
 	if err != nil {
-		c.refuse(err)
-		return
+		return nil, nil, err
 	}
-	c.repo.checkRuns = append(c.repo.checkRuns, cr)
-	c.emit("check_run", s.checkRunEvent("created", c.repo, cr, s.BotLogin()))
+	r.checkRuns = append(r.checkRuns, cr)
+	// Apps with checks permission hear of every App's runs being created
+	// and completed (not of their re-runs, which go to the owner alone).
+	sender := s.BotLogin()
+	if app != nil {
+		sender = app.Slug + "[bot]"
+	}
+	events := []outgoing{{"check_run", s.checkRunEvent("created", r, cr, sender)}}
 	if completed { // created already finished: GitHub announces both
-		c.emit("check_run", s.checkRunEvent("completed", c.repo, cr, s.BotLogin()))
+		events = append(events, outgoing{"check_run", s.checkRunEvent("completed", r, cr, sender)})
 	}
-	c.json(http.StatusCreated, s.checkRunObj(c.repo, cr))
+	return cr, events, nil
+}
+
+// suiteKey: each App's runs on a commit form that App's check suite.
+func suiteKey(sha string, app *OtherApp) string {
+	if app == nil {
+		return sha
+	}
+	return sha + "@" + app.Slug
+}
+
+// wholeSeconds: GitHub keeps check run times to the second.
+func wholeSeconds(t *github.Timestamp) *github.Timestamp {
+	return ts(t.Time.UTC().Truncate(time.Second))
 }
 
 // checkRunParam finds {id}; on failure it has answered 404.
@@ -230,6 +266,10 @@ func (s *Sim) updateCheckRun(c *call) {
 	cr, ok := c.checkRunParam()
 	var req checkRunRequest
 	if !ok || !c.decode(&req) {
+		return
+	}
+	if cr.app != nil {
+		c.fail(http.StatusForbidden, "Resource not accessible by integration") // another App's run
 		return
 	}
 	if err := validateCheckRun(&req); err != nil {
@@ -282,9 +322,18 @@ func (s *Sim) listCheckRunsForRef(c *call, ref string) {
 		c.invalid("Commit", "sha", "invalid", "No commit found for SHA: "+ref)
 		return
 	}
+	app := int64(-1)
+	if q := c.query("app_id"); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		if err != nil {
+			c.invalid("CheckRun", "app_id", "invalid", "app_id must be an integer")
+			return
+		}
+		app = n
+	}
 	var runs []*checkRun
 	for _, cr := range c.repo.checkRuns {
-		if cr.run.GetHeadSHA() == sha {
+		if cr.run.GetHeadSHA() == sha && (app < 0 || cr.appID(s) == app) {
 			runs = append(runs, cr)
 		}
 	}

@@ -173,6 +173,9 @@ func (s *Sim) checkRunAction(fullName string, id int64, user, action string, ra 
 		if cr == nil {
 			return nil, fmt.Errorf("githubsim: no check run %d in %s", id, fullName)
 		}
+		if cr.app != nil {
+			return nil, nil // GitHub tells only the App that made the run
+		}
 		ev := s.checkRunEvent(action, r, cr, user)
 		ev.RequestedAction = ra
 		return []outgoing{{"check_run", ev}}, nil

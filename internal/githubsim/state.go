@@ -65,7 +65,7 @@ type repo struct {
 	reactions      map[int64][]*github.Reaction // by comment ID
 	reviews        map[int][]*github.PullRequestReview
 	checkRuns      []*checkRun
-	suites         map[string]int64 // check suite ID per head SHA (there is one app)
+	suites         map[string]int64 // check suite ID per head SHA and App (suiteKey)
 	statuses       []*status
 	deployments    []*deployment
 }
@@ -102,6 +102,7 @@ type comment struct {
 type checkRun struct {
 	run         *github.CheckRun
 	annotations []*github.CheckRunAnnotation
+	app         *OtherApp // nil: made by the simulated App
 }
 
 type status struct {

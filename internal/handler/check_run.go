@@ -29,8 +29,8 @@ func (h *CheckRun) Handle(ctx context.Context, _, _ string, payload []byte) erro
 	name := ev.GetCheckRun().GetName()
 	env, isPlan := strings.CutPrefix(name, "slipway/plan: ")
 	isPolicy := strings.HasPrefix(name, "slipway/policy: ")
-	if ev.GetAction() != "rerequested" || !(isPlan || isPolicy) {
-		return nil
+	if ev.GetAction() != "rerequested" || !(isPlan || isPolicy) || ev.GetCheckRun().GetApp().GetID() != h.Runner.AppID {
+		return nil // only slipway's own runs are slipway's to re-run
 	}
 	repo := ev.GetRepo()
 	for _, pr := range ev.GetCheckRun().PullRequests {

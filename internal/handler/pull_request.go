@@ -35,11 +35,15 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 		if err != nil {
 			return err
 		}
-		log.Info().Str("action", ev.GetAction()).Str("sha", ev.GetPullRequest().GetHead().GetSHA()).Msg("autoplan")
+		req := workflow.PlanRequest{Number: number, Auto: true}
+		if ev.GetAction() != "ready_for_review" {
+			// Whoever opened, pushed or reopened the head put it there;
+			// marking a draft ready pushes nothing.
+			req.Pusher, req.PushedHead = ev.GetSender().GetLogin(), ev.GetPullRequest().GetHead().GetSHA()
+		}
+		log.Info().Str("action", ev.GetAction()).Str("sha", ev.GetPullRequest().GetHead().GetSHA()).Str("sender", ev.GetSender().GetLogin()).Msg("autoplan")
 		h.submit(ctx, s, number, runqueue.Job{Key: key, Supersedes: true, Interruptible: true, Coalesce: true}, "plan",
-			func(ctx context.Context) error {
-				return s.PlanPR(ctx, workflow.PlanRequest{Number: number, Auto: true})
-			})
+			func(ctx context.Context) error { return s.PlanPR(ctx, req) })
 	case "closed":
 		s, err := h.session(ctx, ev.GetInstallation().GetID(), repo)
 		if err != nil {

@@ -14,7 +14,9 @@ var writePermissions = map[string]bool{"admin": true, "maintain": true, "write":
 // approvals counts approving reviews at the head from approvers other than
 // the author, the way GitHub's own branch protection does: a reviewer's
 // latest approving, change-requesting or dismissed review is their
-// standing; comments leave it unchanged.
+// standing; comments leave it unchanged. An approval counts only if its
+// reviewer did not push the head commit and gave it after the current plan
+// was published.
 func approvals(ctx context.Context, in Input, dir Directory) Item {
 	item := Item{Kind: ItemApprovals, Name: "approvals"}
 	p := in.Env.Policy
@@ -28,6 +30,7 @@ func approvals(ctx context.Context, in Input, dir Directory) Item {
 		return item
 	}
 	var counted, notes, failures []string
+	pushed := pushers{in: in, dir: dir}
 	for _, r := range standing(in.Reviews) {
 		switch {
 		case r.State == ReviewChangesRequested:
@@ -38,6 +41,18 @@ func approvals(ctx context.Context, in Input, dir Directory) Item {
 		case r.CommitID != in.HeadSHA:
 			notes = append(notes, r.User+" approved an older commit")
 		default:
+			why, err := pushed.excluded(ctx, r.User)
+			if err == nil && why == "" {
+				why = beforePlan(r.User, r.SubmittedAt, in.Plan, in.HeadSHA)
+			}
+			if err != nil {
+				failures = appendOnce(failures, err.Error())
+				continue
+			}
+			if why != "" {
+				notes = append(notes, why)
+				continue
+			}
 			ok, err := member(ctx, dir, p.Approvers, r.User)
 			switch {
 			case err != nil:

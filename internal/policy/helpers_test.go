@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -18,12 +19,22 @@ const (
 
 var errGitHubDown = errors.New("GET /orgs/org/teams/sre-team/memberships/bob: 502 Bad Gateway")
 
+// The plan published at head in most tests, and when; approved() reviews
+// come a minute later.
+var (
+	digest    = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	published = time.Date(2026, 12, 2, 9, 30, 0, 0, time.UTC)
+	planned   = PlanState{Current: true, Digest: digest, PublishedAt: published}
+)
+
 // fakeDir is a Directory answered from maps. Logins are lower-case keys.
 type fakeDir struct {
 	perms map[string]string   // login → permission
 	teams map[string][]string // "org/team" → member logins
-	err   error               // when set, every call fails with it
-	calls int
+	// author and committer of every commit, by GitHub login
+	author, committer string
+	err               error // when set, every call fails with it
+	calls             int
 }
 
 func (d *fakeDir) Permission(_ context.Context, user string) (string, error) {
@@ -50,8 +61,17 @@ func (d *fakeDir) TeamMember(_ context.Context, org, team, user string) (bool, e
 	return false, nil
 }
 
+func (d *fakeDir) CommitAuthors(context.Context, string) (string, string, error) {
+	d.calls++
+	if d.err != nil {
+		return "", "", d.err
+	}
+	return d.author, d.committer, nil
+}
+
+// approved is user's approval of sha a minute after the plan was published.
 func approved(user, sha string) Review {
-	return Review{User: user, State: ReviewApproved, CommitID: sha}
+	return Review{User: user, State: ReviewApproved, CommitID: sha, SubmittedAt: published.Add(time.Minute)}
 }
 
 // parse reads a .slipway.yaml written for a test.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -21,6 +22,9 @@ type Directory interface {
 	Permission(ctx context.Context, user string) (string, error)
 	// TeamMember reports whether user is an active member of org/team.
 	TeamMember(ctx context.Context, org, team, user string) (bool, error)
+	// CommitAuthors are the GitHub logins of commit sha's author and
+	// committer, "" for one GitHub matches to no account.
+	CommitAuthors(ctx context.Context, sha string) (author, committer string, err error)
 }
 
 // Review is one pull-request review as GitHub reports it.
@@ -28,6 +32,8 @@ type Review struct {
 	User     string
 	State    string // APPROVED, CHANGES_REQUESTED, COMMENTED or DISMISSED
 	CommitID string // the commit the review was submitted on
+	// SubmittedAt is when GitHub recorded the review (whole seconds).
+	SubmittedAt time.Time
 }
 
 // Review states that change a reviewer's standing. COMMENTED (and PENDING)
@@ -51,14 +57,24 @@ type Check struct {
 type PlanState struct {
 	Current bool
 	Reason  string // shown either way, e.g. "plan at a1b2c3d is out of date"
+	// Digest is the newest plan published at the head (its slipway/plan
+	// check run completed with it), "" when none is; PublishedAt is when a
+	// plan with that digest was first published there. Approvals count
+	// only for the plan the approver could have seen.
+	Digest      string
+	PublishedAt time.Time
 }
 
 // Input is everything Evaluate needs for one environment of one PR.
 type Input struct {
-	Env       *repoconfig.Environment
-	Rules     []CompiledRule // Rules.For(Env.Name)
-	Author    string         // the PR author: never counts as an approver
-	HeadSHA   string
+	Env     *repoconfig.Environment
+	Rules   []CompiledRule // Rules.For(Env.Name)
+	Author  string         // the PR author: never counts as an approver
+	HeadSHA string
+	// Pushers pushed the head commit, as recorded with its plans; they
+	// never count as approvers. When none is known, the head commit's
+	// author and committer (Directory.CommitAuthors) stand in for them.
+	Pushers   []string
 	Reviews   []Review // every review of the PR, in submission order
 	Mergeable *bool    // nil while GitHub computes it
 	Plan      PlanState

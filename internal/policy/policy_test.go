@@ -119,7 +119,8 @@ func TestApprovals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := &repoconfig.Environment{Name: "staging", Policy: repoconfig.Policy{Approvals: tt.approvals, Approvers: tt.approvers}}
 			dir := tt.dir
-			res := Evaluate(t.Context(), Input{Env: env, Author: "rita", HeadSHA: head, Reviews: tt.reviews}, &dir)
+			in := Input{Env: env, Author: "rita", Pushers: []string{"rita"}, HeadSHA: head, Reviews: tt.reviews, Plan: planned}
+			res := Evaluate(t.Context(), in, &dir)
 			it := itemNamed(t, res, "approvals")
 			if it.Kind != ItemApprovals || it.Met != tt.wantMet {
 				t.Errorf("met = %v, want %v (%s)", it.Met, tt.wantMet, it.Reason)
@@ -184,7 +185,9 @@ func TestEvaluateOrderAndTitle(t *testing.T) {
 		Approvals: 1, Approvers: []string{"alice"},
 		Require: []string{repoconfig.RequireMergeable, repoconfig.RequirePlanCurrent, repoconfig.RequireMergeable},
 	}}
-	res := Evaluate(t.Context(), Input{Env: env, HeadSHA: head, Mergeable: &yes, Reviews: []Review{approved("alice", head)}}, &fakeDir{})
+	in := Input{Env: env, HeadSHA: head, Mergeable: &yes, Reviews: []Review{approved("alice", head)},
+		Plan: PlanState{Digest: digest, PublishedAt: published}} // published, but not current
+	res := Evaluate(t.Context(), in, &fakeDir{})
 	var names []string
 	for _, it := range res.Items {
 		names = append(names, it.Name)

@@ -34,7 +34,8 @@ func TestApprovalsServerFloor(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := &repoconfig.Environment{Name: "production", Policy: repoconfig.Policy{Approvals: tt.repo}}
 			dir := fakeDir{perms: map[string]string{"dave": "write"}}
-			res := Evaluate(t.Context(), Input{Env: env, Author: "rita", HeadSHA: head, Reviews: tt.reviews, MinApprovals: tt.min}, &dir)
+			in := Input{Env: env, Author: "rita", Pushers: []string{"rita"}, HeadSHA: head, Reviews: tt.reviews, Plan: planned, MinApprovals: tt.min}
+			res := Evaluate(t.Context(), in, &dir)
 			it := itemNamed(t, res, "approvals")
 			if it.Met != tt.wantMet || it.Server != tt.wantServer {
 				t.Errorf("met %v server %v, want %v %v (%s)", it.Met, it.Server, tt.wantMet, tt.wantServer, it.Reason)

@@ -236,6 +236,7 @@ func TestApplyBeforeMerge(t *testing.T) {
 		}
 		return true
 	})
+	w.approve(pr, "bob") // bob's approval was of the plan before; this one is of the new plan
 	w.command(pr, "alice", "/apply staging")
 	recs := w.settled("staging", 1)
 	if got := strings.Join(recs[0].states, ","); got != "in_progress,success" {

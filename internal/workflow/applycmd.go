@@ -53,7 +53,7 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 	if why := otherBase(pr, rules); why != "" {
 		return s.reply(ctx, req, refusal{why}.text(req.User))
 	}
-	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
+	runs, err := s.ownRuns(ctx, pr.HeadSHA)
 	if err != nil {
 		return err
 	}

@@ -212,11 +212,14 @@ func (s *Session) Converge(ctx context.Context, merged int) error {
 	for _, r := range results {
 		s.recordRefusal(ctx, r, head, number)
 	}
-	if number == 0 || !anyStarted(results) {
+	// The merge that woke this pass hears of before-merge environments it
+	// left unapplied even when that blocked everything else.
+	tell := len(notes) > 0 && number == merged
+	if number == 0 || !(anyStarted(results) || tell) {
 		return nil
 	}
 	body := outcomeText(fmt.Sprintf("Merge-to-deploy of %s", short(head)), results)
-	if len(notes) > 0 && number == merged {
+	if tell {
 		body += "\n" + strings.Join(notes, "\n\n") + "\n"
 	}
 	_, err = s.GitHub.CreateComment(ctx, s.Repo, number, strings.TrimSpace(body))

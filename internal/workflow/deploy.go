@@ -139,7 +139,7 @@ func (s *Session) affectedBetween(ctx context.Context, cfg *repoconfig.Config, b
 
 // appliedAt reports whether env's newest apply check at sha succeeded.
 func (s *Session) appliedAt(ctx context.Context, sha, env string) bool {
-	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, sha)
+	runs, err := s.ownRuns(ctx, sha)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("list apply checks")
 		return false

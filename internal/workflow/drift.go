@@ -45,7 +45,7 @@ func (s *Session) Drift(ctx context.Context) error {
 		return err
 	}
 	defer clean()
-	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, sha)
+	runs, err := s.ownRuns(ctx, sha)
 	if err != nil {
 		return err
 	}

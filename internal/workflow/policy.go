@@ -81,6 +81,10 @@ func (d directory) TeamMember(ctx context.Context, org, team, user string) (bool
 	return d.gh.TeamMember(ctx, org, team, user)
 }
 
+func (d directory) CommitAuthors(ctx context.Context, sha string) (string, string, error) {
+	return d.gh.CommitAuthors(ctx, d.repo, sha)
+}
+
 func (s *Session) directory() directory { return directory{s.GitHub, s.Repo} }
 
 // plannedEnvs are the environments planned at sha, from slipway's plan
@@ -108,28 +112,34 @@ func latestRun(runs []ghport.CheckRunState, name string) (ghport.CheckRunState, 
 	return ghport.CheckRunState{}, false
 }
 
-// planState says whether env's newest plan at the head stands.
+// planState says whether env's newest plan at the head stands, and which
+// plan approvals are of.
 func planState(runs []ghport.CheckRunState, env, head string) policy.PlanState {
+	st := policy.PlanState{Current: true, Reason: "planned at " + short(head)}
+	st.Digest, st.PublishedAt = published(runs, env)
 	r, ok := latestRun(runs, checkPlanPrefix+env)
 	switch {
 	case !ok:
-		return policy.PlanState{Reason: "no plan of " + env + " at " + short(head) + " yet"}
+		st.Current, st.Reason = false, "no plan of "+env+" at "+short(head)+" yet"
 	case r.Status != "completed":
-		return policy.PlanState{Reason: "the plan of " + env + " at " + short(head) + " is still running"}
+		st.Current, st.Reason = false, "the plan of "+env+" at "+short(head)+" is still running"
 	case r.Conclusion != "success":
-		return policy.PlanState{Reason: "the plan of " + env + " at " + short(head) + " ended " + r.Conclusion}
+		st.Current, st.Reason = false, "the plan of "+env+" at "+short(head)+" ended "+r.Conclusion
 	}
-	return policy.PlanState{Current: true, Reason: "planned at " + short(head)}
+	return st
 }
 
-// evaluatePolicy weighs env's policy for pr, given the head checkout.
-func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghport.PR, tree, name string, runs []ghport.CheckRunState, reviews []ghport.Review) policy.Result {
+// evaluatePolicy weighs env's policy for pr, given the head checkout, the
+// head's check runs made by slipway (runs) and by every App (all; nil
+// unless some environment requires checks-green).
+func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghport.PR, tree, name string, runs, all []ghport.CheckRunState, reviews []ghport.Review) policy.Result {
 	env, _ := cfg.Environment(name)
 	objects, err := s.renderObjects(ctx, tree, cfg.Config, env)
 	in := policy.Input{
 		Env:       env,
 		Rules:     cfg.rules.For(name),
 		Author:    pr.Author,
+		Pushers:   pushers(runs),
 		HeadSHA:   pr.HeadSHA,
 		Mergeable: pr.Mergeable,
 		Plan:      planState(runs, name, pr.HeadSHA),
@@ -142,10 +152,10 @@ func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghpor
 		in.Rules = append(slices.Clone(bounds.Rules), in.Rules...)
 	}
 	for _, r := range reviews {
-		in.Reviews = append(in.Reviews, policy.Review{User: r.User, State: r.State, CommitID: r.CommitID})
+		in.Reviews = append(in.Reviews, policy.Review{User: r.User, State: r.State, CommitID: r.CommitID, SubmittedAt: r.SubmittedAt})
 	}
 	seen := map[string]bool{}
-	for _, r := range runs { // newest first: each name's latest run decides
+	for _, r := range all { // newest first: each name's latest run decides
 		if !seen[r.Name] {
 			seen[r.Name] = true
 			in.Checks = append(in.Checks, policy.Check{Name: r.Name, Status: r.Status, Conclusion: r.Conclusion})
@@ -207,7 +217,7 @@ func (s *Session) editOrCreateRun(ctx context.Context, runs []ghport.CheckRunSta
 // checkPolicy evaluates and publishes the policy of every environment
 // planned at the pull request's head, in tree (fetched when "").
 func (s *Session) checkPolicy(ctx context.Context, cfg *repoConfig, pr *ghport.PR, tree string) (map[string]policy.Result, error) {
-	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
+	runs, err := s.ownRuns(ctx, pr.HeadSHA)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +229,13 @@ func (s *Session) checkPolicy(ctx context.Context, cfg *repoConfig, pr *ghport.P
 	if err != nil {
 		return nil, err
 	}
+	var all []ghport.CheckRunState
+	if requiresChecksGreen(cfg.Config, envs) {
+		// Other tools' checks (CI) are weighed here, and only here.
+		if all, err = s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA, ghport.AnyApp); err != nil {
+			return nil, err
+		}
+	}
 	if tree == "" {
 		dir, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.HeadSHA)
 		if err != nil {
@@ -229,7 +246,7 @@ func (s *Session) checkPolicy(ctx context.Context, cfg *repoConfig, pr *ghport.P
 	}
 	out := map[string]policy.Result{}
 	for _, name := range envs {
-		res := s.evaluatePolicy(ctx, cfg, pr, tree, name, runs, reviews)
+		res := s.evaluatePolicy(ctx, cfg, pr, tree, name, runs, all, reviews)
 		s.publishPolicy(ctx, pr.HeadSHA, res, runs)
 		out[name] = res
 	}
@@ -254,4 +271,13 @@ func (s *Session) PolicyPR(ctx context.Context, number int) error {
 	}
 	_, err = s.checkPolicy(ctx, cfg, pr, "")
 	return err
+}
+
+func requiresChecksGreen(cfg *repoconfig.Config, envs []string) bool {
+	for _, name := range envs {
+		if env, ok := cfg.Environment(name); ok && slices.Contains(env.Policy.Require, repoconfig.RequireChecksGreen) {
+			return true
+		}
+	}
+	return false
 }

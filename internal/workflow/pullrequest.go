@@ -38,6 +38,9 @@ const (
 type Runner struct {
 	// Bot is the App's bot login (slug + "[bot]"), whose comments are slipway's own.
 	Bot string
+	// AppID is the App's id (github.app.integration_id): only check runs
+	// this App made are slipway's state.
+	AppID int64
 	// Targets resolves the clusters a repository may plan against.
 	Targets func(repo string) Targets
 	Locks   lock.Store
@@ -80,6 +83,10 @@ type PlanRequest struct {
 	// ByWriter is true for a /plan by a user with write permission: the
 	// only way a pull request from a fork is planned (see forkGate).
 	ByWriter bool
+	// Pusher pushed PushedHead (the sender of the pull_request delivery);
+	// the plan records it when that is still the head, and their approval
+	// of it does not count.
+	Pusher, PushedHead string
 }
 
 // PlanPR plans a pull request's environments, reports each on a check run
@@ -144,6 +151,10 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 		return s.publish(ctx, pr, nil, append(notes, "No environments affected: this pull request changes nothing that any environment in `.slipway.yaml` renders."))
 	}
 
+	pusher := ""
+	if req.PushedHead == pr.HeadSHA {
+		pusher = req.Pusher
+	}
 	plans := make([]*plan.Plan, len(envs))
 	var wg sync.WaitGroup
 	var caught recovery.Caught // a panic goes to the job's recovery, not the process
@@ -152,7 +163,7 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 		go func() {
 			defer wg.Done()
 			defer caught.Recover()
-			plans[i] = s.planEnvironment(ctx, cfg, pr, head, name)
+			plans[i] = s.planEnvironment(ctx, cfg, pr, head, name, pusher)
 		}()
 	}
 	wg.Wait()
@@ -201,10 +212,11 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 }
 
 // planEnvironment runs one environment's plan between its check run's
-// start and completion.
-func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head, name string) *plan.Plan {
+// start and completion. Every state of the run records pusher, when known.
+func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head, name, pusher string) *plan.Plan {
 	log := zerolog.Ctx(ctx).With().Str("env", name).Str("sha", pr.HeadSHA).Logger()
-	run := ghport.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…", Summary: "slipway is asking the cluster what would change."}
+	run := ghport.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…",
+		Summary: withPusher("slipway is asking the cluster what would change.", pusher)}
 	id, _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
 	if err != nil {
 		log.Error().Err(err).Msg("create check run")
@@ -214,7 +226,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		if r := recover(); r != nil {
 			if id != 0 {
 				_ = s.GitHub.UpdateCheckRun(context.WithoutCancel(ctx), s.Repo, id, ghport.CheckRun{Name: run.Name, Status: "completed",
-					Conclusion: "failure", Title: "Internal error", Summary: "slipway hit an internal error while planning, so this plan was not done. Comment `/plan " + name + "` to try again."})
+					Conclusion: "failure", Title: "Internal error", Summary: withPusher("slipway hit an internal error while planning, so this plan was not done. Comment `/plan "+name+"` to try again.", pusher)})
 			}
 			panic(r)
 		}
@@ -224,7 +236,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 	if ctx.Err() != nil {
 		// Superseded or shutting down: never leave the check run spinning.
 		done := ghport.CheckRun{Name: run.Name, Status: "completed", Conclusion: "cancelled",
-			Title: "Cancelled", Summary: fmt.Sprintf("This plan stopped early: %v.", context.Cause(ctx))}
+			Title: "Cancelled", Summary: withPusher(fmt.Sprintf("This plan stopped early: %v.", context.Cause(ctx)), pusher)}
 		if id != 0 {
 			_ = s.GitHub.UpdateCheckRun(context.WithoutCancel(ctx), s.Repo, id, done)
 		}
@@ -234,6 +246,8 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		s.lockOnPlan(ctx, env, pr.Number, !isFork(pr, s.Repo), p)
 	}
 
+	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - len(withPusher("", pusher)),
+		FullReport: "Run `slipway plan` to see every object."})
 	done := ghport.CheckRun{
 		Name:        run.Name,
 		Status:      "completed",
@@ -241,7 +255,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		ExternalID:  p.Digest,
 		Title:       checkTitle(p),
 		Text:        planRunText(p),
-		Summary:     report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit, FullReport: "Run `slipway plan` to see every object."}),
+		Summary:     withPusher(body, pusher),
 		Annotations: annotations(p, cause),
 	}
 	if p.Err != "" || p.Counts().Error > 0 {

@@ -49,7 +49,7 @@ func (s *Session) Resync(ctx context.Context, interrupted Interrupted) ([]int, e
 	}
 	var unplanned []int
 	for _, pr := range prs {
-		runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
+		runs, err := s.ownRuns(ctx, pr.HeadSHA)
 		if err != nil {
 			return unplanned, err
 		}
@@ -159,7 +159,7 @@ func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted 
 			return err
 		}
 		zerolog.Ctx(ctx).Warn().Str("env", d.Environment).Str("ref", d.Ref).Msg("completed an interrupted deployment")
-		if runs, err := s.GitHub.CheckRuns(ctx, s.Repo, d.Ref); err == nil {
+		if runs, err := s.ownRuns(ctx, d.Ref); err == nil {
 			s.finishInterruptedRuns(ctx, runs, interrupted)
 		}
 	}
@@ -174,7 +174,7 @@ func (s *Session) PlanUnplanned(ctx context.Context, number int) error {
 	if err != nil || pr.State != "open" {
 		return err
 	}
-	runs, err := s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA)
+	runs, err := s.ownRuns(ctx, pr.HeadSHA)
 	if err != nil {
 		return err
 	}
