@@ -6,7 +6,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -147,10 +146,12 @@ func TestDeployLoopConverges(t *testing.T) {
 // Two merges close together, their webhooks spread over two replicas:
 // both environments end at the newer merge, never the older after it.
 func TestTwoMergesTwoReplicas(t *testing.T) {
-	rs := newReplicaSet(t, (*world).configOnlyFiles, false, false)
+	// ConfigMaps only: their deploys are healthy at once, however busy the
+	// machine.
+	rs := newReplicaSet(t, (*world).shopFiles, false, false)
 	w := rs.w
-	a := w.openPR("a", "alice", map[string]string{"deploy/base/a.yaml": configMapYAML("a", "1"), "deploy/base/kustomization.yaml": "resources: [web.yaml, a.yaml]\n"})
-	b := w.openPR("b", "bob", map[string]string{"deploy/base/web.yaml": configMapYAML("web", "1.1")})
+	a := w.openPR("a", "alice", map[string]string{"deploy/base/a.yaml": configMapYAML("a", "1"), "deploy/base/kustomization.yaml": "resources: [config.yaml, a.yaml]\n"})
+	b := w.openPR("b", "bob", map[string]string{"deploy/base/config.yaml": configMapYAML("shop", "green")})
 	for _, pr := range []int{a, b} {
 		w.completed(w.head(pr), "slipway/plan: staging")
 	}
@@ -179,8 +180,8 @@ func TestTwoMergesTwoReplicas(t *testing.T) {
 		}
 	}
 	for _, ns := range []string{w.staging, w.prod} {
-		if cm := w.configMap(ns, "web"); cm == nil || cm.Data["value"] != "1.1" {
-			t.Errorf("web in %s is not the second merge's", ns)
+		if cm := w.configMap(ns, "shop"); cm == nil || cm.Data["value"] != "green" {
+			t.Errorf("shop in %s is not the second merge's", ns)
 		}
 	}
 }
@@ -192,27 +193,4 @@ func prNumber(payload []byte) int {
 	}
 	_ = json.Unmarshal(payload, &p)
 	return p.Number
-}
-
-// configOnlyFiles is onMergeFiles without a workload: its deploys are
-// healthy at once, however busy the machine.
-func (w *world) configOnlyFiles() map[string]string {
-	return map[string]string{
-		".slipway.yaml": fmt.Sprintf(`version: 1
-environments:
-  - name: staging
-    path: deploy/staging
-    cluster: test
-    namespace: %s
-  - name: production
-    path: deploy/production
-    cluster: test
-    namespace: %s
-    depends_on: [staging]
-`, w.staging, w.prod),
-		"deploy/base/kustomization.yaml":       "resources: [web.yaml]\n",
-		"deploy/base/web.yaml":                 configMapYAML("web", "1.0"),
-		"deploy/staging/kustomization.yaml":    "resources: [../base]\n",
-		"deploy/production/kustomization.yaml": "resources: [../base]\n",
-	}
 }
