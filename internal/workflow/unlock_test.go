@@ -232,7 +232,7 @@ func comment(t *testing.T, s *Session, number int, user, body string) {
 		t.Fatal(err)
 	}
 	if work != nil {
-		if err := work(t.Context()); err != nil {
+		if err := work.Run(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	}
