@@ -30,7 +30,14 @@ type Command struct {
 	// Envs are the named environments in their configured spelling, in the
 	// order given, without duplicates. Empty means all affected environments.
 	Envs []string
+	// Force is /unlock's --force: release the named environments' locks
+	// even when another pull request holds them. Only /unlock takes it, and
+	// only with environments named.
+	Force bool
 }
+
+// ForceFlag is the one option the grammar knows, for /unlock only.
+const ForceFlag = "--force"
 
 const (
 	// maxLine bounds the first line: nobody types a command this long, and
@@ -51,10 +58,12 @@ const (
 // addressed to slipway at all (ignore silently). When it is addressed to
 // slipway but wrong, reply is a short markdown answer to post and cmd is nil.
 //
-// Forms: "/plan [ENV ...]", "/apply [ENV ...]", "/unlock [ENV ...]", "/help",
-// and the alias "@<appSlug> <verb> ...". Verbs and environment names are
-// case-insensitive; environments come back in their configured spelling.
-// Environment names may be separated by spaces or commas.
+// Forms: "/plan [ENV ...]", "/apply [ENV ...]", "/unlock [ENV ...] [--force]",
+// "/help", and the alias "@<appSlug> <verb> ...". Verbs, options and
+// environment names are case-insensitive; environments come back in their
+// configured spelling. Environment names may be separated by spaces or
+// commas; a word starting with "-" is an option (environment names cannot
+// start with one), anywhere after the verb.
 func Parse(body, appSlug string, envs []string) (cmd *Command, reply string, ok bool) {
 	line, ok := firstLine(body)
 	if !ok {
@@ -106,11 +115,53 @@ func Parse(body, appSlug string, envs []string) (cmd *Command, reply string, ok 
 		return nil, "Unknown command " + echo(typed) + ". Here is what I understand:\n\n" + HelpText(appSlug, envs), true
 	}
 
+	args, force, reply := options(Verb(verb), prefix, args, envs)
+	if reply != "" {
+		return nil, reply, true
+	}
 	named, unknown := resolveEnvs(args, envs)
 	if len(unknown) > 0 {
 		return nil, unknownEnvsReply(unknown, envs), true
 	}
-	return &Command{Verb: Verb(verb), Envs: named}, "", true
+	if force && len(named) == 0 {
+		return nil, "`" + ForceFlag + "` releases the named environments' locks, whoever holds them: name them, for example " +
+			code(prefix+string(Unlock)+" "+exampleEnv(envs)+" "+ForceFlag) + ".", true
+	}
+	return &Command{Verb: Verb(verb), Envs: named, Force: force}, "", true
+}
+
+// options takes the options out of args: --force for /unlock, nothing else.
+// reply is set when an option is unknown or given to a verb that takes none.
+func options(verb Verb, prefix string, args, envs []string) (rest []string, force bool, reply string) {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			rest = append(rest, a)
+			continue
+		}
+		opt := strings.ToLower(a)
+		switch {
+		case opt == ForceFlag && verb == Unlock:
+			force = true
+		case opt == ForceFlag:
+			return nil, false, code(ForceFlag) + " is only for " + code(prefix+string(Unlock)) + ", to release another pull request's lock; " + code(prefix+string(verb)) + " takes no options."
+		case verb != Unlock:
+			return nil, false, "Unknown option " + echo(a) + ": " + code(prefix+string(verb)) + " takes no options."
+		case strictyaml.Closest(strings.TrimLeft(opt, "-"), []string{"force"}) != "" || opt == "-f":
+			return nil, false, "Unknown option " + echo(a) + ": did you mean " + code(ForceFlag) + ", as in " +
+				code(prefix+string(Unlock)+" "+exampleEnv(envs)+" "+ForceFlag) + "?"
+		default:
+			return nil, false, "Unknown option " + echo(a) + ": " + code(prefix+string(Unlock)) + " takes one option, " + code(ForceFlag) + "."
+		}
+	}
+	return rest, force, ""
+}
+
+// exampleEnv is an environment to show in an example command.
+func exampleEnv(envs []string) string {
+	if len(envs) == 0 {
+		return "ENV"
+	}
+	return envs[len(envs)-1]
 }
 
 // firstLine returns the first non-blank line of body, trimmed, or false when

@@ -11,6 +11,7 @@ var testEnvs = []string{"dev", "staging", "Prod"}
 
 func TestParse(t *testing.T) {
 	cmd := func(v Verb, envs ...string) *Command { return &Command{Verb: v, Envs: envs} }
+	force := func(envs ...string) *Command { return &Command{Verb: Unlock, Envs: envs, Force: true} }
 	tests := []struct {
 		name  string
 		body  string
@@ -75,6 +76,25 @@ func TestParse(t *testing.T) {
 		{name: "no envs configured plan all", body: "/plan", envs: []string{}, want: cmd(Plan), ok: true},
 		{name: "backticks cannot escape", body: "/plan `x`", reply: []string{"unknown environment `'x'`"}, ok: true},
 
+		// --force: /unlock only, with environments named.
+		{name: "force after envs", body: "/unlock Prod --force", want: force("Prod"), ok: true},
+		{name: "force before envs", body: "/unlock --force staging, dev", want: force("staging", "dev"), ok: true},
+		{name: "force case-insensitive", body: "/UNLOCK prod --FORCE", want: force("Prod"), ok: true},
+		{name: "force through the alias", body: "@slipway unlock prod --force", want: force("Prod"), ok: true},
+		{name: "force twice is once", body: "/unlock prod --force --force", want: force("Prod"), ok: true},
+		{name: "force needs an env", body: "/unlock --force", reply: []string{"name them", "`/unlock Prod --force`"}, ok: true},
+		{name: "force needs an env, alias form", body: "@slipway unlock --force", reply: []string{"`@slipway unlock Prod --force`"}, ok: true},
+		{name: "force needs an env, none configured", body: "/unlock --force", envs: []string{}, reply: []string{"`/unlock ENV --force`"}, ok: true},
+		{name: "force is not for plan", body: "/plan prod --force", reply: []string{"`--force` is only for `/unlock`", "`/plan` takes no options"}, ok: true},
+		{name: "force is not for apply", body: "/apply --force", reply: []string{"`--force` is only for `/unlock`"}, ok: true},
+		{name: "unknown option on plan", body: "/plan --dry-run", reply: []string{"unknown option `--dry-run`", "`/plan` takes no options"}, ok: true},
+		{name: "force typo", body: "/unlock prod --forse", reply: []string{"unknown option `--forse`: did you mean `--force`", "`/unlock Prod --force`"}, ok: true},
+		{name: "short f", body: "/unlock prod -f", reply: []string{"did you mean `--force`"}, ok: true},
+		{name: "single-dash force", body: "/unlock prod -force", reply: []string{"did you mean `--force`"}, ok: true},
+		{name: "unknown unlock option", body: "/unlock prod --all", reply: []string{"unknown option `--all`", "takes one option, `--force`"}, ok: true},
+		{name: "unknown env with force", body: "/unlock prd --force", reply: []string{"did you mean `Prod`?"}, ok: true},
+		{name: "option text is bounded", body: "/unlock --" + strings.Repeat("z", 500), reply: []string{"unknown option"}, ok: true},
+
 		// Not commands.
 		{name: "empty", body: "", ok: false},
 		{name: "whitespace only", body: " \r\n\t\n", ok: false},
@@ -124,7 +144,7 @@ func equalCommand(a, b *Command) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.Verb == b.Verb && slices.Equal(a.Envs, b.Envs)
+	return a.Verb == b.Verb && slices.Equal(a.Envs, b.Envs) && a.Force == b.Force
 }
 
 func TestParseReplyEchoIsBounded(t *testing.T) {
@@ -151,7 +171,7 @@ func TestParseHugeCommentIsCheap(t *testing.T) {
 
 func TestHelpText(t *testing.T) {
 	help := HelpText("slipway", testEnvs)
-	for _, want := range []string{"`/plan [ENV ...]`", "`/apply [ENV ...]`", "`/unlock [ENV ...]`", "`/help`", "`@slipway plan …`", "`dev`, `staging`, `Prod`"} {
+	for _, want := range []string{"`/plan [ENV ...]`", "`/apply [ENV ...]`", "`/unlock [ENV ...]`", "`/unlock ENV ... --force`", "`unlockers`", "`/help`", "`@slipway plan …`", "`dev`, `staging`, `Prod`"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %q:\n%s", want, help)
 		}
@@ -166,6 +186,7 @@ func FuzzParse(f *testing.F) {
 		"/plan", "/apply staging dev", "/unlock PROD", "/help x", "@slipway plan dev",
 		"@slipway", "/pln", "/pl", "/shrug", "> /apply", "```\n/plan", "/plan stagng qa",
 		"  \r\n/plan dev\r\n", "/plan ,,, dev", "@slipway /", "/\u00e9", "/plan `",
+		"/unlock prod --force", "/unlock --force", "/plan --force", "/unlock -f dev", "/unlock - --",
 	} {
 		f.Add(seed)
 	}
@@ -179,6 +200,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if ok && cmd == nil && reply == "" {
 			t.Fatalf("addressed comment %q got neither command nor reply", body)
+		}
+		if cmd != nil && cmd.Force && (cmd.Verb != Unlock || len(cmd.Envs) == 0) {
+			t.Fatalf("--force on %+v: only /unlock with environments takes it", cmd)
 		}
 		if cmd != nil {
 			for _, e := range cmd.Envs {

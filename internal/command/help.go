@@ -9,7 +9,8 @@ func HelpText(appSlug string, envs []string) string {
 	b.WriteString("**slipway commands** (comment on the pull request, one command per comment, first line only):\n\n")
 	b.WriteString("- `/plan [ENV ...]`: re-plan all affected environments, or only those named\n")
 	b.WriteString("- `/apply [ENV ...]`: apply the current plan before merging\n")
-	b.WriteString("- `/unlock [ENV ...]`: release this pull request's environment locks\n")
+	b.WriteString("- `/unlock [ENV ...]`: release this pull request's environment locks (it works on closed pull requests too)\n")
+	b.WriteString("- `/unlock ENV ... --force`: release the locks whoever holds them (repository admins and the server's `unlockers` only)\n")
 	b.WriteString("- `/help`: show this message\n")
 	if appSlug != "" {
 		b.WriteString("\nYou can also write " + code("@"+appSlug+" plan …") + " instead of `/plan …`.\n")

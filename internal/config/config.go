@@ -64,6 +64,10 @@ type Config struct {
 	Clusters []Cluster `yaml:"clusters"`
 	Store    Store     `yaml:"store"`
 	Render   Render    `yaml:"render"`
+	// Unlockers may release another pull request's environment lock
+	// (/unlock ENV --force) in every repository, as repository admins may:
+	// logins and org/team, the platform team's escape hatch.
+	Unlockers []string `yaml:"unlockers"`
 }
 
 // Server is the HTTP side and the webhook work queue.

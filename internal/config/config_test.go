@@ -218,6 +218,26 @@ func TestParse(t *testing.T) {
 			}},
 		{name: "repos entry of the wrong type", yaml: good + "clusters:\n  - name: prod\n    in_cluster: true\n    repos:\n      - [acme/shop]\n",
 			wantErr: []string{"slipway.yaml:10: clusters[0].repos[0]:"}},
+		{name: "unlockers", yaml: good + "unlockers: [carol, acme/sre-team]\n", check: func(t *testing.T, c *Config) {
+			if len(c.Unlockers) != 2 || c.Unlockers[0] != "carol" || c.Unlockers[1] != "acme/sre-team" {
+				t.Errorf("unlockers %v", c.Unlockers)
+			}
+		}},
+		{name: "unlockers from the environment", yaml: good + "unlockers: [carol]\n", env: []string{"SLIPWAY_UNLOCKERS=[dana, acme/platform]"}, check: func(t *testing.T, c *Config) {
+			if len(c.Unlockers) != 2 || c.Unlockers[0] != "dana" || c.Unlockers[1] != "acme/platform" {
+				t.Errorf("unlockers %v", c.Unlockers)
+			}
+		}},
+		{name: "no unlockers by default", yaml: good, check: func(t *testing.T, c *Config) {
+			if len(c.Unlockers) != 0 {
+				t.Errorf("unlockers %v", c.Unlockers)
+			}
+		}},
+		{name: "unlockers must be logins or teams", yaml: good + "unlockers: [carol, \"\", a/b/c, \"@dana\"]\n", wantErr: []string{
+			`slipway.yaml:6: unlockers[1]: must be a GitHub login or org/team, got ""`,
+			`unlockers[2]: must be a GitHub login or org/team, got "a/b/c"`,
+			`unlockers[3]: must be a GitHub login or org/team, got "@dana"`,
+		}},
 		{name: "relative v3 url", yaml: good + "  v3_api_url: api/v3\n", wantErr: []string{"github.v3_api_url: must be an absolute URL"}},
 	}
 	for _, tt := range tests {
@@ -260,7 +280,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GitHub.App.IntegrationID != 12345 || len(c.Clusters) != 2 || !c.Clusters[1].InCluster {
+	if c.GitHub.App.IntegrationID != 12345 || len(c.Clusters) != 2 || !c.Clusters[1].InCluster || len(c.Unlockers) != 1 {
 		t.Errorf("example decoded to %+v", c)
 	}
 }

@@ -131,6 +131,12 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 		fail("render.max_output", "must be at least %s, got %s (for example %s)", ByteSize(MinRenderOutput), c.Render.MaxOutput, ByteSize(DefaultRenderOutput))
 	}
 
+	for i, who := range c.Unlockers {
+		if !validLogin(who) {
+			fail(fmt.Sprintf("unlockers[%d]", i), "must be a GitHub login or org/team, got %q", who)
+		}
+	}
+
 	switch c.Store.Kind {
 	case StoreBolt:
 		if c.Store.Path == "" {
@@ -152,6 +158,21 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 		fail("store.kind", "must be %q or %q, got %q", StoreBolt, StoreKubernetes, c.Store.Kind)
 	}
 	return errs
+}
+
+// validLogin accepts a GitHub login or org/team: letters, digits, dashes
+// (and, in team slugs, underscores and dots), one slash at most.
+func validLogin(who string) bool {
+	parts := strings.Split(who, "/")
+	if len(parts) > 2 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func listOrNone(clusters []Cluster) string {

@@ -80,20 +80,24 @@ type Input struct {
 	Plan      PlanState
 	Checks    []Check
 	Objects   []*unstructured.Unstructured // the environment's rendered objects
+	Lock      LockState                    // who holds the environment's lock
 
 	// MinApprovals is the server config's floor under Env's approvals (the
 	// server's rules come first in Rules, marked Server).
 	MinApprovals int
 }
 
-// Evaluate checks one environment's policy: approvals first, then each
-// requirement and each rule in config order. The approvals item is always
-// listed, even when none are required, so a reviewer sees that the
-// environment takes no approval. A Directory error fails the item it
+// Evaluate checks one environment's policy: approvals first, then the
+// lock (on-merge environments), then each requirement and each rule in
+// config order. The approvals item is always listed, even when none are
+// required, so a reviewer sees that the environment takes no approval. A Directory error fails the item it
 // affects; it never lets one pass.
 func Evaluate(ctx context.Context, in Input, dir Directory) Result {
 	res := Result{Env: in.Env.Name}
 	res.Items = append(res.Items, approvals(ctx, in, dir))
+	if it, ok := lockItem(in); ok {
+		res.Items = append(res.Items, it)
+	}
 	seen := map[string]bool{}
 	for _, req := range in.Env.Policy.Require {
 		if seen[req] {

@@ -12,6 +12,7 @@ type ItemKind string
 // The kinds of Item, in the order Evaluate lists them.
 const (
 	ItemApprovals   ItemKind = "approvals"
+	ItemLock        ItemKind = "lock"
 	ItemRequirement ItemKind = "requirement"
 	ItemRule        ItemKind = "rule"
 )
@@ -24,10 +25,13 @@ type Result struct {
 
 // Item is one thing the policy requires and whether it holds.
 type Item struct {
-	Kind       ItemKind
-	Name       string // "approvals", a requirement such as "mergeable", or a rule's name
-	Met        bool
-	Reason     string      // plain text; Markdown escapes it
+	Kind   ItemKind
+	Name   string // "approvals", a requirement such as "mergeable", or a rule's name
+	Met    bool
+	Reason string // plain text; Markdown escapes it
+	// Headline, when set, leads the check run title while the item is
+	// unmet: what a reviewer must see first ("production is locked by #12").
+	Headline   string
 	Violations []Violation // for rules: the objects that break it
 	// Server marks what the server config requires rather than the
 	// repository's config: a rule of its own, or an approvals floor above
@@ -65,7 +69,13 @@ func (r Result) Title() string {
 	case met == n:
 		return fmt.Sprintf("all %d %s met", n, plural(n, "requirement", "requirements"))
 	}
-	return fmt.Sprintf("%d of %d %s met", met, n, plural(n, "requirement", "requirements"))
+	counts := fmt.Sprintf("%d of %d %s met", met, n, plural(n, "requirement", "requirements"))
+	for _, it := range r.Items {
+		if !it.Met && it.Headline != "" {
+			return it.Headline + " · " + counts
+		}
+	}
+	return counts
 }
 
 // SummaryLimit is GitHub's limit on a check run's output summary.

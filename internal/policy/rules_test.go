@@ -286,7 +286,7 @@ func TestEvaluationBudget(t *testing.T) {
 		objects = append(objects, object("ConfigMap", "shop", fmt.Sprint("big-", i), map[string]any{"items": many}))
 	}
 	env, rules := compileOne(t, "        - name: distinct\n          expr: object.spec.items.all(x, object.spec.items.exists_one(y, x == y))\n")
-	it := Evaluate(t.Context(), Input{Env: env, Rules: rules, Objects: objects}, &fakeDir{}).Items[1]
+	it := itemNamed(t, Evaluate(t.Context(), Input{Env: env, Rules: rules, Objects: objects}, &fakeDir{}), "distinct")
 	var got []string
 	for _, v := range it.Violations {
 		got = append(got, v.Message)

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/slipwayhq/slipway/internal/githubsim"
 )
 
 func TestPullRequestPlanComment(t *testing.T) {
@@ -158,6 +161,26 @@ func TestLocks(t *testing.T) {
 		c := w.stickyComments(pr2)
 		return len(c) == 1 && strings.Contains(c[0].GetBody(), "now holds the `staging` lock")
 	})
+
+	// #2 closes while its `closed` webhook is lost (the resync, every 5m
+	// here, has not come by): `/unlock` on the closed pull request still
+	// releases its lock.
+	hook := w.sim.WebhookURL()
+	w.sim.SetWebhookURL("http://127.0.0.1:1" + WebhookPath) // nothing listens there
+	err := w.sim.ClosePR(w.repo, pr2, "bob")
+	w.sim.SetWebhookURL(hook)
+	var lost *githubsim.DeliveryError
+	if !errors.As(err, &lost) {
+		t.Fatalf("the close's webhook was not lost: %v", err)
+	}
+	if got := w.lockHolder("staging"); got != pr2 {
+		t.Fatalf("staging is held by #%d before the /unlock, want #%d", got, pr2)
+	}
+	w.command(pr2, "bob", "/unlock")
+	w.reply(pr2, "Released the lock on `staging`.")
+	if got := w.lockHolder("staging"); got != 0 {
+		t.Errorf("staging is held by #%d after /unlock on closed #%d", got, pr2)
+	}
 }
 
 func TestBrokenInputsFailChecksReadably(t *testing.T) {

@@ -99,6 +99,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 			Runner: &workflow.Runner{
 				AppID:   cfg.GitHub.App.IntegrationID,
 				Targets: targets.forRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits),
+				Unlockers: cfg.Unlockers,
 				Outsiders: throttle.New(workflow.OutsiderReplyWindow, workflow.OutsiderReplyKeys),
 				Options:   workflow.PlanOptions{Limits: cfg.RenderLimits()},
 			},

@@ -174,7 +174,7 @@ func (s *Session) lockForApply(ctx context.Context, number int, envs []string) r
 		var locked *lock.ErrLocked
 		switch {
 		case errors.As(err, &locked):
-			no.add("`%s` is locked by #%d; it can be applied once #%d merges, closes or comments `/unlock %s`", name, locked.Holder.PR, locked.Holder.PR, name)
+			no.add("`%s` is locked by #%d; it can be applied once #%d merges or closes or someone comments `/unlock %s` there (a repository admin can `/unlock %s --force` here)", name, locked.Holder.PR, locked.Holder.PR, name, name)
 		case err != nil:
 			no.add("the lock on `%s` could not be taken: %v", name, err)
 		}

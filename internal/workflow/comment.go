@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/slipwayhq/slipway/internal/command"
 	"github.com/slipwayhq/slipway/internal/ghport"
 	"github.com/slipwayhq/slipway/internal/lock"
-	"github.com/slipwayhq/slipway/internal/publish"
 	"github.com/slipwayhq/slipway/internal/source"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
@@ -86,6 +84,10 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (*Work, error
 		return nil, answer(ctx, req, reply)
 	case cmd.Verb == command.Help:
 		return nil, answer(ctx, req, command.HelpText(req.AppSlug, envs))
+	case cmd.Force:
+		// Weighed on its own: admins and the server's unlockers, with
+		// write permission or without.
+		return s.forceUnlockCommand(ctx, req, cmd.Envs, answer)
 	case !canWrite(perm):
 		return nil, answer(ctx, req, noPermission(cmd.Verb, s.Repo, req.User, perm))
 	}
@@ -109,7 +111,7 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (*Work, error
 		// merged or closed pull request is answered there too.
 		return &Work{What: "apply", Applies: true, Run: func(ctx context.Context) error { return s.ApplyPR(ctx, req, cmd.Envs) }}, nil
 	}
-	if pr.State != "open" {
+	if pr.State != "open" && cmd.Verb != command.Unlock { // a closed pull request's lock can still go
 		return nil, s.reply(ctx, req, fmt.Sprintf("#%d is closed, so there is nothing to %s.", pr.Number, cmd.Verb))
 	}
 	switch cmd.Verb {
@@ -154,53 +156,6 @@ func canWrite(permission string) bool {
 func (s *Session) reply(ctx context.Context, req CommentRequest, body string) error {
 	_, err := s.GitHub.CreateComment(ctx, s.Repo, req.Number, body)
 	return err
-}
-
-// unlock releases this pull request's locks on envs (all of them when none
-// is named); another pull request's lock is never released.
-func (s *Session) unlock(ctx context.Context, req CommentRequest, envs []string) error {
-	held, err := s.Locks.List(ctx, s.Repo.String())
-	if err != nil {
-		return err
-	}
-	var freed, notHeld []string
-	for env, h := range held {
-		if h.PR == req.Number && (len(envs) == 0 || slices.Contains(envs, env)) {
-			if err := s.Locks.Release(ctx, lockKey(s.Repo, env), h); err != nil {
-				return err
-			}
-			freed = append(freed, env)
-		}
-	}
-	for _, env := range envs {
-		if !slices.Contains(freed, env) {
-			notHeld = append(notHeld, env)
-		}
-	}
-	var msg string
-	switch {
-	case len(freed) == 0:
-		msg = fmt.Sprintf("#%d holds no environment locks to release.", req.Number)
-	default:
-		msg = "Released the lock on " + codeList(slices.Sorted(slices.Values(freed))) + "."
-	}
-	if len(notHeld) > 0 && len(freed) > 0 {
-		msg += " Not held by this pull request: " + codeList(notHeld) + "."
-	}
-	return s.reply(ctx, req, msg)
-}
-
-// Closed releases a closed pull request's locks and marks its plan stale.
-func (s *Session) Closed(ctx context.Context, number int) error {
-	freed, err := s.Locks.ReleasePR(ctx, s.Repo.String(), number)
-	if err != nil {
-		return err
-	}
-	if len(freed) > 0 {
-		zerolog.Ctx(ctx).Info().Strs("envs", freed).Msg("released locks of a closed pull request")
-	}
-	return publish.MarkStale(ctx, s.GitHub, s.Repo, number, s.Bot,
-		"This pull request is closed: the plan below is stale and its locks are released.")
 }
 
 func codeList(items []string) string {

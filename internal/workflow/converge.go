@@ -91,14 +91,16 @@ func nextStep(h envHistory, head string) step {
 // when the pass is done, and it hears about before-merge environments it
 // changed without applying.
 func (s *Session) Converge(ctx context.Context, merged int) error {
-	cfg, rules, err := s.config(ctx)
 	if merged != 0 {
+		// Whatever the pass does (deploys, fails, errs, panics), the merged
+		// pull request's locks go; the resync releases them if this never runs.
 		defer func() {
 			if cerr := s.Closed(context.WithoutCancel(ctx), merged); cerr != nil {
 				zerolog.Ctx(ctx).Error().Err(cerr).Msg("release a merged pull request's locks")
 			}
 		}()
 	}
+	cfg, rules, err := s.config(ctx)
 	switch {
 	case isNoConfig(err):
 		return nil

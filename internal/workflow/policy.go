@@ -144,6 +144,7 @@ func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghpor
 		Mergeable: pr.Mergeable,
 		Plan:      planState(runs, name, pr.HeadSHA),
 		Objects:   objects,
+		Lock:      s.lockState(ctx, name, pr.Number),
 	}
 	// The server's floor and rules come on top. When the server config
 	// refuses env, the render above fails saying why, and so does policy.
@@ -168,6 +169,18 @@ func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghpor
 		res.Items = append(res.Items, policy.Item{Kind: policy.ItemRule, Name: "manifests render", Reason: err.Error()})
 	}
 	return res
+}
+
+// lockState is who holds env's lock, for the policy's lock item.
+func (s *Session) lockState(ctx context.Context, env string, number int) policy.LockState {
+	h, err := s.Locks.Holder(ctx, lockKey(s.Repo, env))
+	switch {
+	case err != nil:
+		return policy.LockState{Err: err}
+	case h == nil:
+		return policy.LockState{}
+	}
+	return policy.LockState{Holder: h.PR, Mine: h.PR == number}
 }
 
 // renderObjects renders env at tree the way a plan does, without asking

@@ -46,8 +46,11 @@ type Runner struct {
 	Locks   lock.Store
 	// Runs keeps two applies of one environment (here or on another
 	// replica) from running at once.
-	Runs    lock.Runs
-	Options PlanOptions
+	Runs lock.Runs
+	// Unlockers may release any pull request's lock (/unlock ENV --force)
+	// besides repository admins: the server config's unlockers.
+	Unlockers []string
+	Options   PlanOptions
 	// Rendered remembers which files each environment reads at a commit.
 	Rendered *FilesCache
 	// Outsiders limits replies to users without write permission (see
@@ -284,7 +287,7 @@ func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, n
 		return
 	}
 	if holder != nil && holder.PR != number {
-		p.Notes = append(p.Notes, lockedNote(env.Name, *holder))
+		p.Notes = append(p.Notes, lockedNote(env, *holder))
 		return
 	}
 	if env.Lock != repoconfig.LockOnPlan || !p.HasChanges() {
@@ -298,16 +301,29 @@ func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, n
 	var locked *lock.ErrLocked
 	switch {
 	case errors.As(err, &locked):
-		p.Notes = append(p.Notes, lockedNote(env.Name, locked.Holder))
+		p.Notes = append(p.Notes, lockedNote(env, locked.Holder))
 	case err != nil:
 		zerolog.Ctx(ctx).Error().Err(err).Msg("take lock")
 	default:
-		p.Notes = append(p.Notes, fmt.Sprintf("🔒 This pull request now holds the `%s` lock until it merges or closes, or `/unlock %s`.", env.Name, env.Name))
+		note := fmt.Sprintf("🔒 This pull request now holds the `%s` lock until it merges or closes, or `/unlock %s`.", env.Name, env.Name)
+		if env.Mode == repoconfig.ModeOnMerge {
+			note += fmt.Sprintf(" Meanwhile `slipway/policy: %s` fails on other pull requests that change `%s`, so a branch protection rule requiring it keeps them from merging over this plan.", env.Name, env.Name)
+		}
+		p.Notes = append(p.Notes, note)
 	}
 }
 
-func lockedNote(env string, h lock.Holder) string {
-	return fmt.Sprintf("🔒 `%s` is locked by #%d: this plan can be reviewed but not applied until #%d merges, closes or comments `/unlock %s`.", env, h.PR, h.PR, env)
+// lockedNote tells a pull request whose plan of env another pull request
+// holds what that means, by mode: an on-merge environment's policy check
+// fails until the lock is free (merging would deploy over the holder's plan
+// in review), and a before-merge one cannot be applied until then.
+func lockedNote(env *repoconfig.Environment, h lock.Holder) string {
+	free := fmt.Sprintf("#%d merges or closes, or someone comments `/unlock %s` there (a repository admin can `/unlock %s --force` here)", h.PR, env.Name, env.Name)
+	if env.Mode == repoconfig.ModeOnMerge {
+		return fmt.Sprintf("🔒 `%s` is locked by #%d: this plan can be reviewed, but `slipway/policy: %s` fails until %s, and then passes on the next `/plan`, review or push.",
+			env.Name, h.PR, env.Name, free)
+	}
+	return fmt.Sprintf("🔒 `%s` is locked by #%d: this plan can be reviewed, but `/apply %s` is refused until %s.", env.Name, h.PR, env.Name, free)
 }
 
 // publish writes the sticky comment, unless the pull request moved on to a

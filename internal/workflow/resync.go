@@ -27,12 +27,17 @@ const (
 const recentDeployments = 30
 
 // Resync is the level-triggered pass over a repository that makes up for
-// lost webhooks and crashes: it completes the check runs and Deployments a
-// stopped process left in progress (as failed, "interrupted"), and returns
-// the open pull requests whose head has no plan, for the caller to plan.
-// A repository without .slipway.yaml on its default branch is skipped.
+// lost webhooks and crashes: it releases the locks of pull requests that
+// are no longer open, completes the check runs and Deployments a stopped
+// process left in progress (as failed, "interrupted"), and returns the
+// open pull requests whose head has no plan, for the caller to plan. A
+// repository without .slipway.yaml on its default branch is skipped after
+// its locks.
 func (s *Session) Resync(ctx context.Context, interrupted Interrupted) ([]int, error) {
 	log := zerolog.Ctx(ctx)
+	if err := s.releaseStaleLocks(ctx); err != nil {
+		log.Error().Err(err).Msg("resync: locks")
+	}
 	_, sha, err := s.GitHub.DefaultBranch(ctx, s.Repo)
 	if err != nil {
 		return nil, err
