@@ -112,6 +112,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 			&handler.PullRequestReview{Deps: deps},
 			&handler.CheckRun{Deps: deps},
 			&handler.Push{Deps: deps},
+			&handler.MergeGroup{Deps: deps},
 		}, extra...)
 	})
 	if err != nil {

@@ -30,6 +30,7 @@ func TestAppManifest(t *testing.T) {
 		{"deployments", "write", "Deployment records"},
 		{"statuses", "read", "checks-green"},
 		{"members", "read", "team approvers"},
+		{"merge_queues", "read", "merge_group events"},
 	}
 	for _, p := range perms {
 		if got := m.DefaultPermissions[p.name]; got != p.level {
@@ -39,7 +40,7 @@ func TestAppManifest(t *testing.T) {
 	if len(m.DefaultPermissions) != len(perms) {
 		t.Errorf("app.yml asks for %d permissions, want exactly %d: %v", len(m.DefaultPermissions), len(perms), m.DefaultPermissions)
 	}
-	for _, ev := range []string{"pull_request", "pull_request_review", "issue_comment", "check_run", "push"} {
+	for _, ev := range []string{"pull_request", "pull_request_review", "issue_comment", "check_run", "push", "merge_group"} {
 		if !strings.Contains(strings.Join(m.DefaultEvents, " ")+" ", ev+" ") {
 			t.Errorf("default_events lacks %s", ev)
 		}

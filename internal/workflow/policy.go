@@ -89,13 +89,18 @@ func (s *Session) directory() directory { return directory{s.GitHub, s.Repo} }
 
 // plannedEnvs are the environments planned at sha, from slipway's plan
 // check runs there: GitHub, not memory, says what a pull request affects.
+// Each name's newest run decides (runs are newest first), and a neutral
+// "not affected" run is no plan.
 func plannedEnvs(runs []ghport.CheckRunState, cfg *repoconfig.Config) []string {
 	seen := map[string]bool{}
 	var names []string
 	for _, r := range runs {
 		name, ok := strings.CutPrefix(r.Name, checkPlanPrefix)
-		if _, known := cfg.Environment(name); ok && known && !seen[name] {
-			seen[name] = true
+		if _, known := cfg.Environment(name); !ok || !known || seen[name] {
+			continue
+		}
+		seen[name] = true
+		if !notAffected(r) {
 			names = append(names, name)
 		}
 	}

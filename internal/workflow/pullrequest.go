@@ -143,11 +143,30 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	if err != nil {
 		return err
 	}
+	runs, err := s.ownRuns(ctx, pr.HeadSHA)
+	if err != nil {
+		return err
+	}
 	envs := req.Envs
+	var affected []string
+	known := false // affected is computed
 	if len(envs) == 0 {
-		if envs, err = s.affected(ctx, cfg, pr, head, changed, req.Auto); err != nil {
+		if affected, err = s.affectedBetween(ctx, cfg, pr.BaseSHA, head, changed); err != nil {
 			return err
 		}
+		envs, known = autoplanned(cfg, affected, req.Auto), true
+	}
+	// Environments with no run at this head that the pull request does not
+	// touch get neutral runs first, so that a crash before the plans below
+	// leaves the head unplanned (neutral runs are no plan) rather than
+	// half-reported.
+	if lacking := lackingPlanRun(cfg, runs, envs); len(lacking) > 0 {
+		if !known {
+			if affected, err = s.affectedBetween(ctx, cfg, pr.BaseSHA, head, changed); err != nil {
+				return err
+			}
+		}
+		s.reportUnaffected(ctx, cfg, pr.HeadSHA, "pull request", without(lacking, affected), runs)
 	}
 	notes := prNotes(changed)
 	if len(envs) == 0 {
@@ -181,20 +200,16 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	return err
 }
 
-// affected renders the base and head trees (without a cluster) to learn
-// which environments read the changed files.
-func (s *Session) affected(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head string, changed []string, auto bool) ([]string, error) {
-	names, err := s.affectedBetween(ctx, cfg, pr.BaseSHA, head, changed)
-	if err != nil {
-		return nil, err
-	}
+// autoplanned is, of the affected environments, those to plan: all of
+// them for a person's request, those with autoplan on for a push.
+func autoplanned(cfg *repoconfig.Config, affected []string, auto bool) []string {
 	var envs []string
-	for _, name := range names {
+	for _, name := range affected {
 		if env, ok := cfg.Environment(name); ok && (!auto || env.AutoplanEnabled()) {
 			envs = append(envs, name)
 		}
 	}
-	return envs, nil
+	return envs
 }
 
 // baseFiles is what each environment reads at the base commit. Many pull
@@ -214,8 +229,9 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 	return files, nil
 }
 
-// planEnvironment runs one environment's plan between its check run's
-// start and completion. Every state of the run records pusher, when known.
+// planEnvironment runs one environment's plan at pr's head between its
+// check run's start and completion. Every state of the run records pusher,
+// when known.
 func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head, name, pusher string) *plan.Plan {
 	log := zerolog.Ctx(ctx).With().Str("env", name).Str("sha", pr.HeadSHA).Logger()
 	run := ghport.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…",
@@ -245,8 +261,8 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		}
 		return p
 	}
-	if env, ok := cfg.Environment(name); ok && p.Err == "" {
-		s.lockOnPlan(ctx, env, pr.Number, !isFork(pr, s.Repo), p)
+	if env, ok := cfg.Environment(name); ok && p.Err == "" && pr.Number != 0 {
+		s.lockOnPlan(ctx, env, pr.Number, !isFork(pr, s.Repo), p) // a merge group (no pull request) takes no locks
 	}
 
 	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - len(withPusher("", pusher)),

@@ -68,12 +68,11 @@ func (s *Session) Resync(ctx context.Context, interrupted Interrupted) ([]int, e
 
 // plannedHead reports whether pr's head was planned: a slipway/plan check
 // run is there, or the sticky comment answers for that head (a pull
-// request that affects no environment has no check run).
+// request that affects no environment has only neutral check runs, which
+// PlanPR writes before it plans, so they alone prove nothing).
 func (s *Session) plannedHead(ctx context.Context, pr ghport.PR, runs []ghport.CheckRunState) bool {
-	for _, r := range runs {
-		if r.Name == checkConfig || strings.HasPrefix(r.Name, checkPlanPrefix) {
-			return true
-		}
+	if hasPlanRun(runs) {
+		return true
 	}
 	comments, err := s.GitHub.Comments(ctx, s.Repo, pr.Number)
 	if err != nil {
@@ -82,6 +81,17 @@ func (s *Session) plannedHead(ctx context.Context, pr ghport.PR, runs []ghport.C
 	}
 	for _, c := range comments {
 		if c.Author == s.Bot && strings.Contains(c.Body, "slipway plan for "+short(pr.HeadSHA)) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPlanRun reports whether runs hold a plan: the config's check or an
+// environment's plan run that is not a neutral "not affected" one.
+func hasPlanRun(runs []ghport.CheckRunState) bool {
+	for _, r := range runs {
+		if r.Name == checkConfig || (strings.HasPrefix(r.Name, checkPlanPrefix) && !notAffected(r)) {
 			return true
 		}
 	}

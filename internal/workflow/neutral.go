@@ -1,0 +1,86 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/rs/zerolog"
+
+	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// Branch protection can only require a fixed list of check names, so every
+// commit slipway checks gets slipway/plan and slipway/policy for every
+// environment: those the change does not touch conclude neutral, which
+// GitHub counts as passing. Without them a pull request touching only
+// staging could never merge under a rule that requires production's checks.
+
+// notAffectedTitle is the title of a neutral check run of an environment
+// the change does not touch.
+const notAffectedTitle = "not affected by this pull request"
+
+// notAffected reports whether r is the neutral run slipway writes for an
+// environment a change does not touch: it stands in for a plan, it is not one.
+func notAffected(r ghport.CheckRunState) bool {
+	return r.Status == "completed" && r.Conclusion == "neutral"
+}
+
+// lackingPlanRun lists, in config order, the environments of cfg that have
+// no slipway/plan run among runs (those at one commit) and are not about to
+// be planned (planning): the ones a neutral run may have to stand in for.
+func lackingPlanRun(cfg *repoconfig.Config, runs []ghport.CheckRunState, planning []string) []string {
+	var out []string
+	for _, name := range cfg.Names() {
+		if _, ok := latestRun(runs, checkPlanPrefix+name); !ok && !slices.Contains(planning, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// without is names less those in drop, in the order of names.
+func without(names, drop []string) []string {
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(drop, n) })
+}
+
+// neutralRuns are the check runs that say env is not affected at sha by
+// what (a pull request, a merge group): its plan, its policy, and, for a
+// before-merge environment, its apply, which nothing needs to run.
+func neutralRuns(env *repoconfig.Environment, sha, what string) []ghport.CheckRun {
+	title := notAffectedTitle
+	if what != "pull request" {
+		title = "not affected by this " + what
+	}
+	run := func(prefix, summary string) ghport.CheckRun {
+		return ghport.CheckRun{Name: prefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "neutral", Title: title, Summary: summary}
+	}
+	why := fmt.Sprintf("This %s changes nothing that `%s` renders (`%s`), so there is nothing to plan. ", what, env.Name, env.Path)
+	out := []ghport.CheckRun{
+		run(checkPlanPrefix, why+"The check is neutral so that branch protection can require it for every environment. Comment `/plan "+env.Name+"` on a pull request to plan it anyway."),
+		run(checkPolicyPrefix, why+"Its policy has nothing to weigh here."),
+	}
+	if env.Mode == repoconfig.ModeBeforeMerge {
+		out = append(out, run(checkApplyPrefix, why+"Merging it changes nothing in `"+env.Name+"`, so nothing needs applying first."))
+	}
+	return out
+}
+
+// reportUnaffected writes the neutral runs of each of envs at sha, over
+// any run of the same name there (runs: those at sha). A failure is
+// logged: the run stays absent, which holds a merge back rather than
+// letting one through.
+func (s *Session) reportUnaffected(ctx context.Context, cfg *repoconfig.Config, sha, what string, envs []string, runs []ghport.CheckRunState) {
+	for _, name := range envs {
+		env, ok := cfg.Environment(name)
+		if !ok {
+			continue
+		}
+		for _, run := range neutralRuns(env, sha, what) {
+			if err := s.editOrCreateRun(ctx, runs, run); err != nil {
+				zerolog.Ctx(ctx).Error().Err(err).Str("check", run.Name).Msg("report an unaffected environment")
+			}
+		}
+	}
+}
