@@ -126,7 +126,7 @@ func (s *Sim) CreateRepo(installationID int64, fullName string, files map[string
 			id: s.st.next("repo"), owner: inst.account, name: name, installationID: installationID, dir: g.dir,
 			defaultBranch: "main", created: now(), perms: map[string]string{}, pulls: map[int]*pull{},
 			reactions: map[int64][]*github.Reaction{}, reviews: map[int][]*github.PullRequestReview{},
-			suites: map[string]int64{},
+			suites: map[string]int64{}, required: map[string][]RequiredCheck{}, queues: map[string]*mergeGroup{},
 		}
 		key := strings.ToLower(r.fullName())
 		s.st.repos[key] = r

@@ -33,6 +33,9 @@ func (s *Sim) merge(r *repo, p *pull, by string, req mergeRequest) (mergeResult,
 	if req.sha != "" && req.sha != head {
 		return mergeResult{}, refuse(http.StatusConflict, "Head branch was modified. Review and try the merge again.")
 	}
+	if err := s.protectionRefusal(r, p.baseRef, head); err != nil {
+		return mergeResult{}, err
+	}
 	tree, clean, err := g.mergeTree(base, head)
 	if err != nil {
 		return mergeResult{}, err

@@ -148,15 +148,17 @@ func (s *Sim) addCounts(r *repo, p *pull, pr *github.PullRequest, base, head str
 	pr.Comments, pr.ReviewComments = github.Int(n), github.Int(0)
 }
 
-// mergeableState approximates GitHub's: there are no branch protections in
-// the simulator, so it is draft, dirty (conflicts), unstable (a status or
-// check that is not green) or clean.
+// mergeableState approximates GitHub's: draft, dirty (conflicts), blocked
+// (a required check does not pass), unstable (a status or check that is
+// not green) or clean.
 func (s *Sim) mergeableState(r *repo, p *pull, head string, clean bool) string {
 	switch {
 	case p.draft:
 		return "draft"
 	case !clean:
 		return "dirty"
+	case s.requiredProblem(r, p.baseRef, head) != "":
+		return "blocked"
 	case !s.allGreen(r, head):
 		return "unstable"
 	default:

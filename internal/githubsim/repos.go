@@ -72,7 +72,7 @@ func (s *Sim) getBranch(c *call) {
 		c.fail(http.StatusInternalServerError, err.Error())
 		return
 	}
-	c.json(http.StatusOK, &github.Branch{Name: github.String(name), Commit: rc, Protected: github.Bool(false)})
+	c.json(http.StatusOK, &github.Branch{Name: github.String(name), Commit: rc, Protected: github.Bool(c.repo.isProtected(name))})
 }
 
 // getRef answers git/ref/heads/X, git/ref/tags/X and git/ref/pull/N/head.

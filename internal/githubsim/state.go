@@ -68,6 +68,8 @@ type repo struct {
 	suites         map[string]int64 // check suite ID per head SHA and App (suiteKey)
 	statuses       []*status
 	deployments    []*deployment
+	required       map[string][]RequiredCheck // branch protection's required checks, by branch
+	queues         map[string]*mergeGroup     // the merge group waiting to land, by base branch
 }
 
 func (r *repo) fullName() string { return r.owner + "/" + r.name }
