@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,8 +31,10 @@ func TestPullRequestPlanComment(t *testing.T) {
 			t.Errorf("comment lacks %q:\n%s", want, body)
 		}
 	}
-	if len(w.checkRuns(first, "slipway/plan: production")) != 0 {
-		t.Error("production planned, but the pull request does not touch it")
+	// Production, which the pull request does not touch, is not planned:
+	// its checks are neutral, so branch protection may require them.
+	if runs := w.checkRuns(first, "slipway/plan: production"); len(runs) != 1 || runs[0].GetConclusion() != "neutral" || runs[0].GetExternalID() != "" {
+		t.Errorf("production planned, but the pull request does not touch it: %v", runs)
 	}
 
 	second, err := w.sim.Push(w.repo, "color", map[string]string{"deploy/staging/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: staging-only\ndata:\n  n: \"3\"\n"}, "again", "alice")
@@ -63,8 +66,17 @@ func TestAffectedEnvironments(t *testing.T) {
 		c := w.stickyComments(readme)
 		return len(c) == 1 && strings.Contains(c[0].GetBody(), "No environments affected")
 	})
-	if runs := w.checkRuns(w.head(readme), ""); len(runs) != 0 {
-		t.Errorf("%d check runs for a pull request that affects nothing", len(runs))
+	// Nothing is planned: every environment's checks are neutral.
+	w.completed(w.head(readme), "slipway/policy: production")
+	var names []string
+	for _, r := range w.checkRuns(w.head(readme), "") {
+		names = append(names, r.GetName())
+		if r.GetConclusion() != "neutral" || r.GetOutput().GetTitle() != "not affected by this pull request" {
+			t.Errorf("%s: %s %q for a pull request that affects nothing", r.GetName(), r.GetConclusion(), r.GetOutput().GetTitle())
+		}
+	}
+	if slices.Sort(names); strings.Join(names, ",") != "slipway/plan: production,slipway/plan: staging,slipway/policy: production,slipway/policy: staging" {
+		t.Errorf("check runs %v for a pull request that affects nothing, want plan and policy of each environment", names)
 	}
 }
 

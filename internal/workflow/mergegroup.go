@@ -14,6 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // MergeGroup is a merge queue's candidate: the base branch with queued
@@ -31,8 +32,9 @@ func GroupKey(repo, headSHA string) string { return strings.ToLower(repo) + "@gr
 // CheckMergeGroup answers a merge queue's checks_requested: it plans the
 // group's head commit for every environment the group changes and weighs
 // each one's rules over the rendered objects and the plan, on
-// slipway/plan and slipway/policy check runs there; the other environments
-// get neutral ones. Reviews are not weighed: GitHub admits to the queue
+// slipway/plan and slipway/policy check runs there (and, for a
+// before-merge environment, slipway/apply: whether it was applied); the
+// other environments get neutral ones. Reviews are not weighed: GitHub admits to the queue
 // only pull requests its branch protection let through. A merge group
 // takes no locks and has no comment to write.
 func (s *Session) CheckMergeGroup(ctx context.Context, g MergeGroup) error {
@@ -86,6 +88,11 @@ func (s *Session) CheckMergeGroup(ctx context.Context, g MergeGroup) error {
 		env, _ := cfg.Environment(name)
 		objects, renderErr := s.renderObjects(ctx, tree, cfg.Config, env)
 		s.publishPolicy(ctx, g.HeadSHA, groupPolicy(ctx, cfg.rules.For(name), name, g.HeadSHA, plans[i], objects, renderErr), runs)
+		if env.Mode == repoconfig.ModeBeforeMerge {
+			if err := s.editOrCreateRun(ctx, runs, groupApplied(env.Name, g.HeadSHA, plans[i])); err != nil {
+				log.Error().Err(err).Str("env", name).Msg("report the merge group's apply check")
+			}
+		}
 	}
 	log.Info().Strs("envs", affected).Msg("merge group checked")
 	return nil
@@ -122,6 +129,26 @@ func groupPolicy(ctx context.Context, rules []policy.CompiledRule, env, sha stri
 		res.Items = append(res.Items, policy.Item{Kind: policy.ItemRule, Name: "manifests render", Reason: renderErr.Error()})
 	}
 	return res
+}
+
+// groupApplied is a before-merge environment's slipway/apply check at a
+// merge group's head. Its pull requests were applied before they were
+// queued, so the cluster should already be what the group renders: the
+// check passes only when the plan there changes nothing, and otherwise
+// keeps the group from landing with an environment that differs from it.
+func groupApplied(env, sha string, p *plan.Plan) ghport.CheckRun {
+	run := ghport.CheckRun{Name: checkApplyPrefix + env, HeadSHA: sha, Status: "completed", Conclusion: "success",
+		Title:   "already applied",
+		Summary: fmt.Sprintf("`%s` already matches this merge group's head (%s): the plan there changes nothing, so nothing is left to apply before it lands.", env, short(sha))}
+	switch {
+	case p == nil || p.Err != "" || p.Counts().Error > 0:
+		run.Conclusion, run.Title = "failure", "not planned"
+		run.Summary = fmt.Sprintf("The plan of `%s` at this merge group's head (%s) failed, so slipway cannot tell whether the group was applied. See `%s%s`.", env, short(sha), checkPlanPrefix, env)
+	case p.HasChanges():
+		run.Conclusion, run.Title = "failure", "differs from the cluster: "+report.Summary(p)
+		run.Summary = fmt.Sprintf("`%s` deploys before merge, but the cluster differs from this merge group's head (%s): %s. Apply the change from its pull request (`/apply %s`), then queue it again.", env, short(sha), report.Summary(p), env)
+	}
+	return run
 }
 
 // reportGroupConfigError fails the merge group's slipway/plan check: with

@@ -231,3 +231,30 @@ func TestGroupPolicy(t *testing.T) {
 		})
 	}
 }
+
+// A before-merge environment's apply check on a merge group's head passes
+// only when the cluster already matches the group (its pull requests were
+// applied): a change left to apply, or no plan, keeps the group out.
+func TestGroupApplied(t *testing.T) {
+	applied := &plan.Plan{Environment: "qa", Digest: "sha256:x", Changes: []plan.Change{{Action: plan.Unchanged}}}
+	pending := &plan.Plan{Environment: "qa", Changes: []plan.Change{{Action: plan.Update}}}
+	tests := []struct {
+		name  string
+		p     *plan.Plan
+		want  string
+		title string
+	}{
+		{"nothing left to apply", applied, "success", "already applied"},
+		{"a change not applied", pending, "failure", "differs from the cluster"},
+		{"the plan failed", &plan.Plan{Err: "unreachable"}, "failure", "not planned"},
+		{"no plan", nil, "failure", "not planned"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := groupApplied("qa", "abc1234def", tt.p)
+			if run.Name != "slipway/apply: qa" || run.HeadSHA != "abc1234def" || run.Status != "completed" || run.Conclusion != tt.want || !strings.HasPrefix(run.Title, tt.title) {
+				t.Errorf("%+v, want %s %q", run, tt.want, tt.title)
+			}
+		})
+	}
+}
