@@ -81,11 +81,11 @@ func TestRequiredChecksAndMergeQueue(t *testing.T) {
 	// both environments' checks: production's are neutral.
 	first := w.openPR("staging-only", "alice", w.stagingExtra("2", ""))
 	w.planned(w.head(first), "staging")
-	w.unaffected(w.head(first), "production", "pull request")
 	merged, err := w.sim.Merge(w.repo, first, "alice")
 	if err != nil {
 		t.Fatalf("a pull request touching only staging cannot merge: %v", err)
 	}
+	w.unaffected(w.sim.PR(w.repo, first).GetHead().GetSHA(), "production", "pull request")
 	w.convergedAt(merged, "staging")
 	w.closedOut(first)
 
