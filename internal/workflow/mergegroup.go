@@ -66,7 +66,7 @@ func (s *Session) CheckMergeGroup(ctx context.Context, g MergeGroup) error {
 	if err != nil {
 		return err
 	}
-	s.reportUnaffected(ctx, cfg.Config, g.HeadSHA, "merge group", without(cfg.Names(), affected), runs)
+	s.reportUnaffected(ctx, cfg.Config, g.HeadSHA, "merge group", "", without(cfg.Names(), affected), runs)
 
 	plans := make([]*plan.Plan, len(affected))
 	var wg sync.WaitGroup

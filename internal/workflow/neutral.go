@@ -47,8 +47,9 @@ func without(names, drop []string) []string {
 
 // neutralRuns are the check runs that say env is not affected at sha by
 // what (a pull request, a merge group): its plan, its policy, and, for a
-// before-merge environment, its apply, which nothing needs to run.
-func neutralRuns(env *repoconfig.Environment, sha, what string) []ghport.CheckRun {
+// before-merge environment, its apply, which nothing needs to run. The plan
+// run records pusher, when known, as every plan run does.
+func neutralRuns(env *repoconfig.Environment, sha, what, pusher string) []ghport.CheckRun {
 	title := notAffectedTitle
 	if what != "pull request" {
 		title = "not affected by this " + what
@@ -58,7 +59,7 @@ func neutralRuns(env *repoconfig.Environment, sha, what string) []ghport.CheckRu
 	}
 	why := fmt.Sprintf("This %s changes nothing that `%s` renders (`%s`), so there is nothing to plan. ", what, env.Name, env.Path)
 	out := []ghport.CheckRun{
-		run(checkPlanPrefix, why+"The check is neutral so that branch protection can require it for every environment. Comment `/plan "+env.Name+"` on a pull request to plan it anyway."),
+		run(checkPlanPrefix, withPusher(why+"The check is neutral so that branch protection can require it for every environment. Comment `/plan "+env.Name+"` on a pull request to plan it anyway.", pusher)),
 		run(checkPolicyPrefix, why+"Its policy has nothing to weigh here."),
 	}
 	if env.Mode == repoconfig.ModeBeforeMerge {
@@ -71,13 +72,13 @@ func neutralRuns(env *repoconfig.Environment, sha, what string) []ghport.CheckRu
 // any run of the same name there (runs: those at sha). A failure is
 // logged: the run stays absent, which holds a merge back rather than
 // letting one through.
-func (s *Session) reportUnaffected(ctx context.Context, cfg *repoconfig.Config, sha, what string, envs []string, runs []ghport.CheckRunState) {
+func (s *Session) reportUnaffected(ctx context.Context, cfg *repoconfig.Config, sha, what, pusher string, envs []string, runs []ghport.CheckRunState) {
 	for _, name := range envs {
 		env, ok := cfg.Environment(name)
 		if !ok {
 			continue
 		}
-		for _, run := range neutralRuns(env, sha, what) {
+		for _, run := range neutralRuns(env, sha, what, pusher) {
 			if err := s.editOrCreateRun(ctx, runs, run); err != nil {
 				zerolog.Ctx(ctx).Error().Err(err).Str("check", run.Name).Msg("report an unaffected environment")
 			}

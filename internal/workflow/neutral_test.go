@@ -167,7 +167,7 @@ func TestNeutralRuns(t *testing.T) {
 		{"production", "merge group", []string{"slipway/plan: production", "slipway/policy: production"}, "not affected by this merge group"},
 	} {
 		env, _ := cfg.Environment(tt.env)
-		runs := neutralRuns(env, "abc1234", tt.what)
+		runs := neutralRuns(env, "abc1234", tt.what, "")
 		var names []string
 		var states []ghport.CheckRunState
 		for _, r := range runs {
@@ -179,6 +179,9 @@ func TestNeutralRuns(t *testing.T) {
 		}
 		if !slices.Equal(names, tt.names) {
 			t.Errorf("%s: runs %v, want %v", tt.env, names, tt.names)
+		}
+		if got := pushers([]ghport.CheckRunState{{Name: runs[0].Name, Summary: neutralRuns(env, "abc1234", tt.what, "carol")[0].Summary}}); !slices.Equal(got, []string{"carol"}) {
+			t.Errorf("%s: the neutral plan run records pushers %v, want carol", tt.env, got)
 		}
 		if got := plannedEnvs(states, cfg); len(got) != 0 {
 			t.Errorf("%s: neutral runs count as a plan of %v", tt.env, got)

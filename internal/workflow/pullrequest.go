@@ -156,6 +156,10 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 		}
 		envs, known = autoplanned(cfg, affected, req.Auto), true
 	}
+	pusher := ""
+	if req.PushedHead == pr.HeadSHA {
+		pusher = req.Pusher
+	}
 	// Environments with no run at this head that the pull request does not
 	// touch get neutral runs first, so that a crash before the plans below
 	// leaves the head unplanned (neutral runs are no plan) rather than
@@ -166,17 +170,13 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 				return err
 			}
 		}
-		s.reportUnaffected(ctx, cfg, pr.HeadSHA, "pull request", without(lacking, affected), runs)
+		s.reportUnaffected(ctx, cfg, pr.HeadSHA, "pull request", pusher, without(lacking, affected), runs)
 	}
 	notes := prNotes(changed)
 	if len(envs) == 0 {
 		return s.publish(ctx, pr, nil, append(notes, "No environments affected: this pull request changes nothing that any environment in `.slipway.yaml` renders."))
 	}
 
-	pusher := ""
-	if req.PushedHead == pr.HeadSHA {
-		pusher = req.Pusher
-	}
 	plans := make([]*plan.Plan, len(envs))
 	var wg sync.WaitGroup
 	var caught recovery.Caught // a panic goes to the job's recovery, not the process
