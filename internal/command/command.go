@@ -18,11 +18,14 @@ const (
 	Plan   Verb = "plan"
 	Apply  Verb = "apply"
 	Unlock Verb = "unlock"
-	Help   Verb = "help"
+	// Rollback takes one environment back to a commit it ran before,
+	// after review: /rollback ENV [SHA].
+	Rollback Verb = "rollback"
+	Help     Verb = "help"
 )
 
 // verbs is in the order help lists them and ties in "did you mean" resolve.
-var verbs = []string{string(Plan), string(Apply), string(Unlock), string(Help)}
+var verbs = []string{string(Plan), string(Apply), string(Unlock), string(Rollback), string(Help)}
 
 // Command is one parsed comment command.
 type Command struct {
@@ -34,6 +37,9 @@ type Command struct {
 	// even when another pull request holds them. Only /unlock takes it, and
 	// only with environments named.
 	Force bool
+	// Ref is /rollback's commit (7 to 40 hex digits, lower-cased); empty
+	// means the environment's last good deploy before its current one.
+	Ref string
 }
 
 // ForceFlag is the one option the grammar knows, for /unlock only.
@@ -107,6 +113,8 @@ func Parse(body, appSlug string, envs []string) (cmd *Command, reply string, ok 
 	switch Verb(verb) {
 	case Help:
 		return &Command{Verb: Help}, "", true // arguments to help mean nothing
+	case Rollback:
+		return rollback(prefix, args, envs)
 	case Plan, Apply, Unlock:
 	default:
 		if best := strictyaml.Closest(verb, verbs); best != "" {
@@ -154,6 +162,46 @@ func options(verb Verb, prefix string, args, envs []string) (rest []string, forc
 		}
 	}
 	return rest, force, ""
+}
+
+// rollback parses /rollback's arguments: exactly one environment, then
+// optionally a commit.
+func rollback(prefix string, args, envs []string) (*Command, string, bool) {
+	usage := "name one environment and, optionally, the commit to go back to: " +
+		code(prefix+string(Rollback)+" "+exampleEnv(envs)+" [SHA]") + "."
+	if len(args) == 0 || len(args) > 2 {
+		return nil, code(prefix+string(Rollback)) + " takes one environment: " + usage, true
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			return nil, "Unknown option " + echo(a) + ": " + code(prefix+string(Rollback)) + " takes no options; " + usage, true
+		}
+	}
+	named, unknown := resolveEnvs(args[:1], envs)
+	if len(unknown) > 0 {
+		return nil, unknownEnvsReply(unknown, envs), true
+	}
+	cmd := &Command{Verb: Rollback, Envs: named}
+	if len(args) == 2 {
+		if !isCommit(args[1]) {
+			return nil, echo(args[1]) + " is not a commit: " + usage, true
+		}
+		cmd.Ref = strings.ToLower(args[1])
+	}
+	return cmd, "", true
+}
+
+// isCommit reports whether s looks like an abbreviated or full commit id.
+func isCommit(s string) bool {
+	if len(s) < 7 || len(s) > 40 {
+		return false
+	}
+	for _, r := range strings.ToLower(s) {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // exampleEnv is an environment to show in an example command.

@@ -32,6 +32,17 @@ func TestParse(t *testing.T) {
 		{name: "unlock env", body: "/unlock dev", want: cmd(Unlock, "dev"), ok: true},
 		{name: "commas separate envs", body: "/plan dev, staging", want: cmd(Plan, "dev", "staging"), ok: true},
 
+		// /rollback ENV [SHA].
+		{name: "rollback to the deploy before", body: "/rollback Staging", want: cmd(Rollback, "staging"), ok: true},
+		{name: "rollback to a commit", body: "/rollback staging ABCDEF1", want: &Command{Verb: Rollback, Envs: []string{"staging"}, Ref: "abcdef1"}, ok: true},
+		{name: "rollback typo", body: "/rolback staging", reply: []string{"did you mean", "/rollback"}, ok: true},
+		{name: "rollback needs an environment", body: "/rollback", reply: []string{"takes one environment"}, ok: true},
+		{name: "rollback of two environments", body: "/rollback staging dev", reply: []string{"is not a commit"}, ok: true},
+		{name: "rollback of three words", body: "/rollback staging abcdef1 dev", reply: []string{"takes one environment"}, ok: true},
+		{name: "rollback to a short ref", body: "/rollback staging abc", reply: []string{"is not a commit"}, ok: true},
+		{name: "rollback of an unknown environment", body: "/rollback stagin abcdef1", reply: []string{"did you mean", "staging"}, ok: true},
+		{name: "rollback takes no options", body: "/rollback staging --force", reply: []string{"takes no options"}, ok: true},
+
 		// Case, whitespace, line endings.
 		{name: "verb case-insensitive", body: "/PLAN", want: cmd(Plan), ok: true},
 		{name: "env normalised to configured spelling", body: "/apply STAGING prod", want: cmd(Apply, "staging", "Prod"), ok: true},

@@ -11,6 +11,7 @@ func HelpText(appSlug string, envs []string) string {
 	b.WriteString("- `/apply [ENV ...]`: apply the current plan before merging\n")
 	b.WriteString("- `/unlock [ENV ...]`: release this pull request's environment locks (it works on closed pull requests too)\n")
 	b.WriteString("- `/unlock ENV ... --force`: release the locks whoever holds them (repository admins and the server's `unlockers` only)\n")
+	b.WriteString("- `/rollback ENV [SHA]`: take an on-merge environment back to a commit it ran before (default: the one before its current one); the first time plans it, the second applies it once the environment's policy passes for that plan\n")
 	b.WriteString("- `/help`: show this message\n")
 	if appSlug != "" {
 		b.WriteString("\nYou can also write " + code("@"+appSlug+" plan …") + " instead of `/plan …`.\n")

@@ -77,10 +77,11 @@ func (c *Client) EnvironmentDeployments(ctx context.Context, repo Repo, env stri
 func (c *Client) record(ctx context.Context, repo Repo, d *github.Deployment) (DeploymentRecord, error) {
 	rec := DeploymentRecord{ID: d.GetID(), Environment: d.GetEnvironment(), Ref: d.GetRef(), Created: d.GetCreatedAt().Time, Creator: d.GetCreator().GetLogin()}
 	var payload struct {
-		Tool string `json:"tool"`
+		Tool       string `json:"tool"`
+		RollbackOf string `json:"rollback_of"`
 	}
 	if json.Unmarshal(d.Payload, &payload) == nil {
-		rec.Tool = payload.Tool
+		rec.Tool, rec.RollbackOf = payload.Tool, payload.RollbackOf
 	}
 	statuses, _, err := c.gh.Repositories.ListDeploymentStatuses(ctx, repo.Owner, repo.Name, d.GetID(), &github.ListOptions{PerPage: 1})
 	if err != nil {

@@ -22,6 +22,9 @@ type DeploymentRecord struct {
 	Tool string
 	// Creator is the login of whoever created it: slipway's bot for its own.
 	Creator string
+	// RollbackOf is, for a reviewed rollback, the default branch's head it
+	// went back from (the payload's "rollback_of").
+	RollbackOf string
 }
 
 // OpenPullRequests lists a repository's open pull requests, every page.

@@ -111,6 +111,11 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (*Work, error
 		// merged or closed pull request is answered there too.
 		return &Work{What: "apply", Applies: true, Run: func(ctx context.Context) error { return s.ApplyPR(ctx, req, cmd.Envs) }}, nil
 	}
+	if cmd.Verb == command.Rollback {
+		// Like /apply, it may change a cluster, and works on merged pull
+		// requests (where a bad deploy is usually noticed).
+		return &Work{What: "rollback", Applies: true, Run: func(ctx context.Context) error { return s.Rollback(ctx, req, cmd.Envs[0], cmd.Ref) }}, nil
+	}
 	if pr.State != "open" && cmd.Verb != command.Unlock { // a closed pull request's lock can still go
 		return nil, s.reply(ctx, req, fmt.Sprintf("#%d is closed, so there is nothing to %s.", pr.Number, cmd.Verb))
 	}

@@ -75,7 +75,9 @@ func nextStep(h envHistory, head string) step {
 	if h.lastOK == nil {
 		return stepFromRoot
 	}
-	if h.lastOK.Ref == head {
+	if h.lastOK.Ref == head || h.lastOK.RollbackOf == head {
+		// At the head, or rolled back from it after review: the loop
+		// waits for the default branch to move on.
 		return stepNone
 	}
 	return stepCompare
@@ -292,6 +294,9 @@ func (s *Session) notBehind(ctx context.Context, env, commit string) error {
 	}
 	if h.lastOK.Ref == commit {
 		return fmt.Errorf("%w: `%s` is at %s", ErrAlreadyThere, env, short(commit))
+	}
+	if h.lastOK.RollbackOf == commit {
+		return fmt.Errorf("%w: `%s` was rolled back from %s to %s after review", ErrAlreadyThere, env, short(commit), short(h.lastOK.Ref))
 	}
 	cmp, err := s.GitHub.Compare(ctx, s.Repo, h.lastOK.Ref, commit)
 	if err != nil {

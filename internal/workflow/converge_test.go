@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/slipwayhq/slipway/internal/ghport"
@@ -10,6 +11,11 @@ func TestNextStep(t *testing.T) {
 	const bot = "slipway[bot]"
 	rec := func(ref, state string) ghport.DeploymentRecord {
 		return ghport.DeploymentRecord{Ref: ref, State: state, Tool: deploymentTool, Creator: bot}
+	}
+	rolledBack := func(ref, from string) ghport.DeploymentRecord {
+		r := rec(ref, "success")
+		r.RollbackOf = from
+		return r
 	}
 	foreign := rec("head", "success")
 	foreign.Creator = "mallory"
@@ -30,11 +36,47 @@ func TestNextStep(t *testing.T) {
 		{"an older commit failed since the last success", []ghport.DeploymentRecord{rec("mid", "failure"), rec("old", "success")}, stepCompare},
 		{"another user's record at the head does not count", []ghport.DeploymentRecord{foreign, rec("old", "success")}, stepCompare},
 		{"another tool's record at the head does not count", []ghport.DeploymentRecord{otherTool}, stepFromRoot},
+		{"rolled back from the head: left alone", []ghport.DeploymentRecord{rolledBack("old", "head"), rec("head", "inactive")}, stepNone},
+		{"rolled back from an older head: the new head deploys", []ghport.DeploymentRecord{rolledBack("old", "mid"), rec("mid", "inactive")}, stepCompare},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := nextStep(historyOf(tt.recs, bot), "head"); got != tt.want {
 				t.Errorf("nextStep = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRollbackTarget(t *testing.T) {
+	const bot = "slipway[bot]"
+	rec := func(ref, state string) ghport.DeploymentRecord {
+		return ghport.DeploymentRecord{Ref: ref, State: state, Tool: deploymentTool, Creator: bot}
+	}
+	c, b, a := "cccccccc11", "bbbbbbbb22", "aaaaaaaa33"
+	history := []ghport.DeploymentRecord{rec(c, "success"), rec("f00dbeef99", "failure"), rec(b, "inactive"), rec(b, "inactive"), rec(a, "inactive")}
+	foreign := rec(b, "inactive")
+	foreign.Creator = "mallory"
+	tests := []struct {
+		name                string
+		recs                []ghport.DeploymentRecord
+		ref                 string
+		wantCurrent, target string
+		why                 string
+	}{
+		{"the good deploy before the current one", history, "", c, b, ""},
+		{"a named earlier good deploy", history, "aaaaaaa", c, a, ""},
+		{"a failed deploy is no target", history, "f00dbeef", c, "", "never deployed `f00dbeef` successfully"},
+		{"the current commit", history, "cccccccc", c, "", "runs ccccccc already"},
+		{"nothing earlier", history[:1], "", c, "", "nothing earlier"},
+		{"never deployed", nil, "", "", "", "never deployed this environment"},
+		{"another creator's record is no target", []ghport.DeploymentRecord{rec(c, "success"), foreign}, "", c, "", "nothing earlier"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			current, target, why := rollbackTarget(tt.recs, bot, tt.ref)
+			if current != tt.wantCurrent || target != tt.target || (tt.why == "") != (why == "") || !strings.Contains(why, tt.why) {
+				t.Errorf("rollbackTarget = %q, %q, %q; want %q, %q, containing %q", current, target, why, tt.wantCurrent, tt.target, tt.why)
 			}
 		})
 	}

@@ -26,6 +26,10 @@ type rollout struct {
 	// guarded rollouts follow the default branch: under the run lease they
 	// make sure the environment is not at commit, or newer, already.
 	guarded bool
+	// rollbackOf is the default branch's head a reviewed rollback takes
+	// the environment back from: recorded with the Deployment, it keeps
+	// the deploy loop from redeploying that head.
+	rollbackOf string
 }
 
 // rolled is what a rollout came to.
@@ -79,7 +83,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 			Environment: ro.env.Name,
 			Description: deploymentDescription(ro, p),
 			Production:  ro.env.Production,
-			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: p.Digest, Tool: deploymentTool},
+			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: p.Digest, Tool: deploymentTool, RollbackOf: ro.rollbackOf},
 		})
 		if err != nil {
 			return err
@@ -122,6 +126,9 @@ type deploymentPayload struct {
 	PullRequest int    `json:"pull_request,omitempty"`
 	PlanDigest  string `json:"plan_digest"`
 	Tool        string `json:"tool"`
+	// RollbackOf marks a reviewed rollback: the default branch's head it
+	// went back from.
+	RollbackOf string `json:"rollback_of,omitempty"`
 }
 
 // what names the rollout for a replica that finds it running.
@@ -136,6 +143,9 @@ func deploymentDescription(ro rollout, p *plan.Plan) string {
 	what := ro.cause
 	if ro.number != 0 {
 		what = fmt.Sprintf("#%d", ro.number)
+	}
+	if ro.rollbackOf != "" {
+		return fmt.Sprintf("slipway: rollback from %s to %s, reviewed on %s (%s)", short(ro.rollbackOf), short(ro.commit), what, report.Summary(p))
 	}
 	return fmt.Sprintf("slipway: %s at %s (%s)", what, short(ro.commit), report.Summary(p))
 }
