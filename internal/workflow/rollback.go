@@ -12,8 +12,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/ghport"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
-	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // checkRollbackPrefix names the check run that carries a rollback's plan
