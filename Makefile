@@ -13,7 +13,7 @@ TESTFLAGS ?= -count=1 -timeout 30m
 
 export SLIPWAY_TESTBIN := $(TESTBIN)
 
-.PHONY: all build static test testbin lint bench clean demo
+.PHONY: all build static test test-short testbin lint bench clean demo
 
 all: build
 
@@ -32,6 +32,11 @@ testbin:
 ## test: every test, against a real kube-apiserver and the GitHub simulator
 test: testbin
 	$(GO) test $(TESTFLAGS) ./...
+
+## test-short: the fast lane, everything that needs no kube-apiserver (no
+## testbin build): githubsim, engines without a cluster, parsers, renderers
+test-short:
+	$(GO) test -short $(TESTFLAGS) ./...
 
 ## demo: play a pull request from plan to production on this machine, offline
 ## (a real control plane, githubsim, slipway serve); DEMO_PACE=0 for no pauses

@@ -216,7 +216,10 @@ func watchChildren(t *testing.T) func() int {
 	}
 }
 
-type proc struct{ pid, ppid, pgrp int }
+type proc struct {
+	pid, ppid, pgrp int
+	start           uint64 // clock ticks after boot
+}
 
 // children lists this process's child processes, zombies included.
 func children(t *testing.T) []proc {
@@ -254,15 +257,27 @@ func readStat(path string) (proc, bool) {
 	}
 	ppid, _ := strconv.Atoi(f[1])
 	pgrp, _ := strconv.Atoi(f[2])
-	return proc{pid, ppid, pgrp}, true
+	var start uint64
+	if len(f) > 19 { // field 22 of stat, the 20th after the command
+		start, _ = strconv.ParseUint(f[19], 10, 64)
+	}
+	return proc{pid, ppid, pgrp, start}, true
 }
 
 // noneLeft checks that no process of group remains, not even a zombie, and
-// that this process has no child left.
+// that this process has no child left. Once the group is empty its id is
+// free: on a busy machine a new process may lead a group of that number, so
+// a member counts only if it started before the check.
 func noneLeft(t *testing.T, group int) {
 	t.Helper()
 	if err := syscall.Kill(-group, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("process group %d still exists after the render returned (kill -0: %v)", group, err)
+		now := bootTicks(t)
+		dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+		for _, d := range dirs {
+			if p, ok := readStat(d); ok && p.pgrp == group && p.start < now {
+				t.Errorf("process %d of group %d still exists after the render returned", p.pid, group)
+			}
+		}
 	}
 	if left := children(t); len(left) > 0 {
 		t.Errorf("child processes left after the render returned: %+v", left)
@@ -280,4 +295,19 @@ func settled(t *testing.T, baseline int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// bootTicks is now, in the clock ticks (USER_HZ, 100 on Linux) that
+// /proc/PID/stat counts process start times in, minus one tick of margin.
+func bootTicks(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint64(up*100) - 1
 }
