@@ -115,7 +115,7 @@ stringData: {password: ` + secretValue + `}
 				}
 			}
 			b, _ := json.Marshal(res)
-			for what, s := range map[string]string{"text": res.Text(), "markdown": res.Markdown(), "json": string(b)} {
+			for what, s := range map[string]string{"text": res.Text(), "json": string(b)} {
 				if strings.Contains(s, secretValue) {
 					t.Errorf("%s shows the Secret's value:\n%s", what, s)
 				}

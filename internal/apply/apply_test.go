@@ -69,7 +69,7 @@ func TestSecretNeverShown(t *testing.T) {
 	res := f.apply(firstSet)
 	mustSucceed(t, res)
 	b, _ := json.Marshal(res)
-	for name, s := range map[string]string{"text": res.Text(), "markdown": res.Markdown(), "summary": res.Summary(), "json": string(b)} {
+	for name, s := range map[string]string{"text": res.Text(), "summary": res.Summary(), "json": string(b)} {
 		if strings.Contains(s, secretValue) {
 			t.Errorf("%s shows the Secret's value:\n%s", name, s)
 		}

@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -60,8 +59,8 @@ func TestLockItem(t *testing.T) {
 				t.Errorf("met %v, passed %v; want %v", item.Met, res.Passed(), tt.wantMet)
 			}
 			containsAll(t, "reason", item.Reason, tt.wantWhy)
-			if md := res.Markdown(); !strings.Contains(md, "| lock |") {
-				t.Errorf("the summary has no lock row:\n%s", md)
+			if got := item.Label(); got != "lock" {
+				t.Errorf("the lock item is labelled %q", got)
 			}
 		})
 	}

@@ -44,9 +44,8 @@ func TestApprovalsServerFloor(t *testing.T) {
 			if !tt.wantServer && strings.Contains(it.Reason, "server") {
 				t.Errorf("reason %q mentions the server, whose floor does not count here", it.Reason)
 			}
-			md := res.Markdown()
-			if got := strings.Contains(md, `| approvals \(server floor\) |`); got != tt.wantServer {
-				t.Errorf("markdown marks the server floor: %v, want %v\n%s", got, tt.wantServer, md)
+			if got := it.Label() == "approvals (server floor)"; got != tt.wantServer {
+				t.Errorf("label %q marks the server floor: %v, want %v", it.Label(), got, tt.wantServer)
 			}
 		})
 	}
@@ -69,11 +68,11 @@ func TestServerRules(t *testing.T) {
 	if it := itemNamed(t, res, "named"); !it.Met || it.Server {
 		t.Errorf("repository rule item %+v", it)
 	}
-	md := res.Markdown()
-	for _, want := range []string{`| rule no-latest \(server\) |`, "| rule named |", `**rule no-latest \(server\)** — 1 violation`} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
+	if got := server.Label(); got != "rule no-latest (server)" {
+		t.Errorf("server rule labelled %q", got)
+	}
+	if got := itemNamed(t, res, "named").Label(); got != "rule named" {
+		t.Errorf("repository rule labelled %q", got)
 	}
 	for expr, want := range map[string]string{
 		"":              "is required",

@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/ghport"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/source"
 )
 
@@ -211,7 +212,7 @@ func (s *Session) publishPolicy(ctx context.Context, head string, res policy.Res
 		Status:     "completed",
 		Conclusion: "success",
 		Title:      res.Title(),
-		Summary:    res.Markdown(),
+		Summary:    report.Policy(res),
 	}
 	if !res.Passed() {
 		run.Conclusion = "failure"

@@ -172,7 +172,7 @@ func (s *Session) finishCheck(ctx context.Context, ro rollout, id int64, r rolle
 	}
 	run := ghport.CheckRun{Name: checkApplyPrefix + ro.env.Name, Status: "completed", Conclusion: "success", Title: r.summary()}
 	if r.result != nil {
-		run.Summary = r.result.Markdown()
+		run.Summary = report.ApplyResult(r.result)
 	} else {
 		run.Summary = "Nothing was applied: " + r.summary()
 	}
@@ -220,7 +220,7 @@ func outcomeText(title string, rs []rolled) string {
 	}
 	for _, r := range rs {
 		if r.result != nil && r.result.Failed() {
-			text += "\n<details><summary>" + r.env + ": what was applied and what was not</summary>\n\n" + r.result.Markdown() + "\n</details>\n"
+			text += "\n<details><summary>" + r.env + ": what was applied and what was not</summary>\n\n" + report.ApplyResult(r.result) + "\n</details>\n"
 		}
 	}
 	return text
