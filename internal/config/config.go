@@ -14,7 +14,6 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/slipwayhq/slipway/internal/ghclient"
 	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
@@ -31,8 +30,8 @@ const (
 	DefaultWebURL          = "https://github.com"
 	DefaultV3APIURL        = "https://api.github.com/"
 	DefaultV4APIURL        = "https://api.github.com/graphql"
-	DefaultMaxRetryWait    = ghclient.DefaultMaxRetryWait
-	DefaultMaxConcurrent   = ghclient.DefaultMaxConcurrentRequests
+	DefaultMaxRetryWait    = 2 * time.Minute
+	DefaultMaxConcurrent   = 8
 	DefaultStoreKind       = StoreBolt
 	DefaultStorePath       = "/var/lib/slipway/slipway.db"
 	DefaultStoreNamespace  = "slipway"
@@ -284,14 +283,6 @@ func (c *Config) MaskKey() []byte {
 	h := hmac.New(sha256.New, []byte(c.GitHub.App.WebhookSecret))
 	h.Write([]byte(maskKeyLabel))
 	return h.Sum(nil)
-}
-
-// ClientOptions are the limits the GitHub clients keep to.
-func (c *Config) ClientOptions() ghclient.Options {
-	return ghclient.Options{
-		MaxRetryWait:          time.Duration(c.GitHub.MaxRetryWait),
-		MaxConcurrentRequests: c.GitHub.MaxConcurrentRequests,
-	}
 }
 
 // RenderLimits bound each render of a pull request's manifests.

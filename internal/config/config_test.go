@@ -115,8 +115,8 @@ func TestParse(t *testing.T) {
 			yaml: good + "  max_retry_wait: 30s\n",
 			env:  []string{"GITHUB_MAX_CONCURRENT_REQUESTS=3"},
 			check: func(t *testing.T, c *Config) {
-				if o := c.ClientOptions(); o.MaxRetryWait != 30*time.Second || o.MaxConcurrentRequests != 3 {
-					t.Errorf("client options %+v", o)
+				if g := c.GitHub; time.Duration(g.MaxRetryWait) != 30*time.Second || g.MaxConcurrentRequests != 3 {
+					t.Errorf("github limits: max_retry_wait %s, max_concurrent_requests %d", time.Duration(g.MaxRetryWait), g.MaxConcurrentRequests)
 				}
 			},
 		},

@@ -91,7 +91,7 @@ func newSimPR(t *testing.T) *simPR {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients, err := ghclient.NewCreator(appCfg, cfg.ClientOptions(), metrics.New())
+	clients, err := ghclient.NewCreator(appCfg, ghclient.Options{MaxRetryWait: time.Duration(cfg.GitHub.MaxRetryWait), MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests}, metrics.New())
 	if err != nil {
 		t.Fatal(err)
 	}
