@@ -135,7 +135,7 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 		return nil, errEmptySecret
 	}
 	m := metrics.New()
-	clients, err := ghclient.NewCreator(appCfg, ClientOptions(cfg), m)
+	clients, err := ghclient.NewCreator(appCfg, clientOptions(cfg), m)
 	if err != nil {
 		return nil, fmt.Errorf("github clients: %w", err)
 	}
@@ -242,9 +242,9 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// ClientOptions are the limits the GitHub clients keep to, from the server
+// clientOptions are the limits the GitHub clients keep to, from the server
 // config (config knows the keys, ghclient the clients; the wiring is here).
-func ClientOptions(cfg *config.Config) ghclient.Options {
+func clientOptions(cfg *config.Config) ghclient.Options {
 	return ghclient.Options{
 		MaxRetryWait:          time.Duration(cfg.GitHub.MaxRetryWait),
 		MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests,
