@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/metrics"
-	"github.com/slipwayhq/slipway/internal/recent"
 	"github.com/slipwayhq/slipway/internal/recovery"
 )
 
@@ -39,7 +38,7 @@ type Scheduler struct {
 	cancel context.CancelFunc
 
 	// seen holds the ids of deliveries scheduled and not failed.
-	seen *recent.Set
+	seen *recentSet
 
 	mu       sync.Mutex
 	draining bool
@@ -49,7 +48,7 @@ type Scheduler struct {
 // New starts workers that take deliveries from a queue of queueSize.
 func New(workers, queueSize int, m *metrics.Metrics) *Scheduler {
 	base, cancel := context.WithCancel(context.Background())
-	s := &Scheduler{metrics: m, base: base, cancel: cancel, seen: recent.New(RecentDeliveries)}
+	s := &Scheduler{metrics: m, base: base, cancel: cancel, seen: newRecentSet(RecentDeliveries)}
 	s.inner = githubapp.QueueAsyncScheduler(queueSize, workers,
 		githubapp.WithContextDeriver(s.derive),
 		githubapp.WithAsyncErrorCallback(s.onError),

@@ -1,4 +1,4 @@
-package recent
+package scheduler
 
 import (
 	"fmt"
@@ -28,7 +28,7 @@ func TestSet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := New(tt.capacity)
+			s := newRecentSet(tt.capacity)
 			for i, st := range tt.steps {
 				switch st.op {
 				case "add":
@@ -48,7 +48,7 @@ func TestSet(t *testing.T) {
 
 // Of many goroutines adding the same id, exactly one sees it as new.
 func TestSetConcurrentAddsOneWinner(t *testing.T) {
-	s := New(100)
+	s := newRecentSet(100)
 	for round := range 50 {
 		id := fmt.Sprint("delivery-", round)
 		var wg sync.WaitGroup
@@ -71,7 +71,7 @@ func TestSetConcurrentAddsOneWinner(t *testing.T) {
 }
 
 func TestSetStaysBounded(t *testing.T) {
-	s := New(1000)
+	s := newRecentSet(1000)
 	for i := range 100_000 {
 		s.Add(fmt.Sprint(i))
 	}

@@ -1,27 +1,26 @@
-// Package recent remembers the most recent ids it was given, a bounded
-// number of them, so a caller can tell a repeat from a first sighting.
-package recent
+package scheduler
 
 import "sync"
 
-// Set holds at most its capacity of ids; adding one more forgets the
-// oldest. It is safe for concurrent use.
-type Set struct {
+// recentSet remembers the most recent ids it was given, at most its
+// capacity of them (adding one more forgets the oldest), so the scheduler
+// can tell a redelivery from a first sighting. It is safe for concurrent use.
+type recentSet struct {
 	mu    sync.Mutex
 	slots []string       // ring of ids in insertion order
 	next  int            // slot the next id goes in
 	index map[string]int // id → its slot
 }
 
-// New returns a Set that remembers up to capacity ids (at least one).
-func New(capacity int) *Set {
+// newRecentSet returns a recentSet that remembers up to capacity ids (at least one).
+func newRecentSet(capacity int) *recentSet {
 	capacity = max(1, capacity)
-	return &Set{slots: make([]string, capacity), index: make(map[string]int, capacity)}
+	return &recentSet{slots: make([]string, capacity), index: make(map[string]int, capacity)}
 }
 
 // Add records id and reports whether it was new; false means id was added
 // before and is still remembered.
-func (s *Set) Add(id string) bool {
+func (s *recentSet) Add(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, seen := s.index[id]; seen {
@@ -37,14 +36,14 @@ func (s *Set) Add(id string) bool {
 }
 
 // Forget drops id, so that adding it again counts as new.
-func (s *Set) Forget(id string) {
+func (s *recentSet) Forget(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.index, id)
 }
 
 // Len is how many ids are remembered.
-func (s *Set) Len() int {
+func (s *recentSet) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.index)
