@@ -1,0 +1,520 @@
+// Package ghtest is an in-memory fake of ghport.Port for unit tests of the
+// workflows: no HTTP, no simulator. Tests arrange state with the Set/Add
+// helpers and inspect what was written with the accessors; every method is
+// safe for concurrent use, as the workflows publish from several goroutines.
+package ghtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/ghport"
+)
+
+// Fake is an in-memory GitHub for one or more repositories.
+type Fake struct {
+	// Bot is the login that the fake's writes are made by (comments,
+	// deployments); AppID is the App that its check runs belong to.
+	Bot   string
+	AppID int64
+
+	mu          sync.Mutex
+	now         time.Time
+	nextID      int64
+	prs         map[int]ghport.PR
+	perms       map[string]string
+	teams       map[string]bool // org/team/user
+	comments    []ghport.Comment
+	commentPR   map[int64]int
+	reactions   map[int64][]string
+	runs        []run // oldest first
+	reviews     map[int][]ghport.Review
+	deployments []deployment // oldest first
+	branch, sha string
+	compares    map[string]ghport.Comparison // base...head
+	parents     map[string]string
+	authors     map[string][2]string
+}
+
+type run struct {
+	state ghport.CheckRunState
+	sha   string
+	ann   []ghport.Annotation
+}
+
+type deployment struct {
+	rec      ghport.DeploymentRecord
+	d        ghport.Deployment
+	statuses []ghport.DeploymentStatus // newest last
+}
+
+// New is a fake whose writes are by bot and whose check runs are app's,
+// with default branch main at sha "main-head".
+func New(bot string, app int64) *Fake {
+	return &Fake{
+		Bot: bot, AppID: app,
+		now:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		prs:       map[int]ghport.PR{},
+		perms:     map[string]string{},
+		teams:     map[string]bool{},
+		commentPR: map[int64]int{},
+		reactions: map[int64][]string{},
+		reviews:   map[int][]ghport.Review{},
+		branch:    "main", sha: "main-head",
+		compares: map[string]ghport.Comparison{},
+		parents:  map[string]string{},
+		authors:  map[string][2]string{},
+	}
+}
+
+var _ ghport.Port = (*Fake)(nil)
+
+// tick is a strictly increasing clock, so "newest" is well defined. Callers hold mu.
+func (f *Fake) tick() time.Time {
+	f.now = f.now.Add(time.Second)
+	return f.now
+}
+
+func (f *Fake) id() int64 {
+	f.nextID++
+	return f.nextID
+}
+
+// --- arranging state ---
+
+// SetPR adds or replaces a pull request.
+func (f *Fake) SetPR(pr ghport.PR) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.prs[pr.Number] = pr
+}
+
+// SetPermission gives user a permission (admin, maintain, write, triage, read); unknown users have none.
+func (f *Fake) SetPermission(user, perm string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.perms[user] = perm
+}
+
+// AddTeamMember puts user in org/team.
+func (f *Fake) AddTeamMember(org, team, user string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.teams[org+"/"+team+"/"+user] = true
+}
+
+// AddComment is a comment by someone (not the bot) on a pull request; it returns its id.
+func (f *Fake) AddComment(number int, author, body string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addComment(number, author, body)
+}
+
+func (f *Fake) addComment(number int, author, body string) int64 {
+	id := f.id()
+	f.comments = append(f.comments, ghport.Comment{ID: id, Author: author, Body: body})
+	f.commentPR[id] = number
+	return id
+}
+
+// AddReview records a review of a pull request.
+func (f *Fake) AddReview(number int, r ghport.Review) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.SubmittedAt.IsZero() {
+		r.SubmittedAt = f.tick()
+	}
+	f.reviews[number] = append(f.reviews[number], r)
+}
+
+// AddCheckRun records a check run made by app (another App's, or a
+// pre-existing one of this App's); it returns its id.
+func (f *Fake) AddCheckRun(sha string, app int64, st ghport.CheckRunState) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st.ID, st.AppID = f.id(), app
+	if st.StartedAt.IsZero() {
+		st.StartedAt = f.tick()
+	}
+	f.runs = append(f.runs, run{state: st, sha: sha})
+	return st.ID
+}
+
+// SetDefaultBranch sets the default branch and its head.
+func (f *Fake) SetDefaultBranch(branch, sha string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.branch, f.sha = branch, sha
+}
+
+// SetCompare sets what Compare(base, head) answers.
+func (f *Fake) SetCompare(base, head string, c ghport.Comparison) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.compares[base+"..."+head] = c
+}
+
+// SetParent makes parent the first parent of sha.
+func (f *Fake) SetParent(sha, parent string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.parents[sha] = parent
+}
+
+// SetCommitAuthors sets a commit's author and committer logins.
+func (f *Fake) SetCommitAuthors(sha, author, committer string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.authors[sha] = [2]string{author, committer}
+}
+
+// --- inspecting writes ---
+
+// CommentsOn is every comment on a pull request, oldest first.
+func (f *Fake) CommentsOn(number int) []ghport.Comment {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ghport.Comment
+	for _, c := range f.comments {
+		if f.commentPR[c.ID] == number {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Reactions are the reactions the bot left on a comment.
+func (f *Fake) Reactions(commentID int64) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reactions[commentID])
+}
+
+// Runs is every check run at sha (of any App), newest first.
+func (f *Fake) Runs(sha string) []ghport.CheckRunState {
+	runs, _ := f.CheckRuns(context.Background(), ghport.Repo{}, sha, ghport.AnyApp)
+	return runs
+}
+
+// Annotations are the annotations sent for a check run.
+func (f *Fake) Annotations(id int64) []ghport.Annotation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.runs {
+		if r.state.ID == id {
+			return slices.Clone(r.ann)
+		}
+	}
+	return nil
+}
+
+// Deployment is a deployment as created, with its statuses oldest first.
+type Deployment struct {
+	ghport.DeploymentRecord
+	Payload  any
+	Statuses []ghport.DeploymentStatus
+}
+
+// Deployments is every deployment, oldest first.
+func (f *Fake) Deployments() []Deployment {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Deployment, 0, len(f.deployments))
+	for _, d := range f.deployments {
+		out = append(out, Deployment{DeploymentRecord: f.record(d), Payload: d.d.Payload, Statuses: slices.Clone(d.statuses)})
+	}
+	return out
+}
+
+// --- ghport.Port ---
+
+// PullRequest implements ghport.Port.
+func (f *Fake) PullRequest(_ context.Context, repo ghport.Repo, number int) (*ghport.PR, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pr, ok := f.prs[number]
+	if !ok {
+		return nil, fmt.Errorf("get pull request %s#%d: 404 Not Found", repo, number)
+	}
+	return &pr, nil
+}
+
+// Permission implements ghport.Port.
+func (f *Fake) Permission(_ context.Context, _ ghport.Repo, user string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.perms[user]; ok {
+		return p, nil
+	}
+	return "none", nil
+}
+
+// React implements ghport.Port.
+func (f *Fake) React(_ context.Context, _ ghport.Repo, commentID int64, content string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.commentPR[commentID]; !ok {
+		return fmt.Errorf("react to comment %d: 404 Not Found", commentID)
+	}
+	f.reactions[commentID] = append(f.reactions[commentID], content)
+	return nil
+}
+
+// Comments implements ghport.Port.
+func (f *Fake) Comments(_ context.Context, _ ghport.Repo, number int) ([]ghport.Comment, error) {
+	return f.CommentsOn(number), nil
+}
+
+// CreateComment implements ghport.Port: the comment is the bot's.
+func (f *Fake) CreateComment(_ context.Context, _ ghport.Repo, number int, body string) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addComment(number, f.Bot, body), nil
+}
+
+// EditComment implements ghport.Port.
+func (f *Fake) EditComment(_ context.Context, _ ghport.Repo, id int64, body string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.comments {
+		if f.comments[i].ID == id {
+			f.comments[i].Body = body
+			return nil
+		}
+	}
+	return fmt.Errorf("edit comment %d: 404 Not Found", id)
+}
+
+// DeleteComment implements ghport.Port; a comment already gone counts as deleted.
+func (f *Fake) DeleteComment(_ context.Context, _ ghport.Repo, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.comments = slices.DeleteFunc(f.comments, func(c ghport.Comment) bool { return c.ID == id })
+	delete(f.commentPR, id)
+	return nil
+}
+
+// CreateCheckRun implements ghport.Port: the run is the fake's App's.
+func (f *Fake) CreateCheckRun(_ context.Context, repo ghport.Repo, cr ghport.CheckRun) (int64, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := ghport.CheckRunState{ID: f.id(), AppID: f.AppID}
+	t := f.tick()
+	if cr.Status == "in_progress" || cr.Status == "completed" {
+		st.StartedAt = t
+	}
+	r := run{state: st, sha: cr.HeadSHA}
+	apply(&r, cr, t)
+	st = r.state
+	r.state.URL = fmt.Sprintf("https://github.com/%s/runs/%d", repo, st.ID)
+	f.runs = append(f.runs, r)
+	return st.ID, r.state.URL, nil
+}
+
+// UpdateCheckRun implements ghport.Port.
+func (f *Fake) UpdateCheckRun(_ context.Context, _ ghport.Repo, id int64, cr ghport.CheckRun) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.runs {
+		if f.runs[i].state.ID == id {
+			apply(&f.runs[i], cr, f.tick())
+			return nil
+		}
+	}
+	return fmt.Errorf("update check run %d: 404 Not Found", id)
+}
+
+// apply sets what cr gives, as GitHub does: empty fields are left alone,
+// annotations are appended.
+func apply(r *run, cr ghport.CheckRun, now time.Time) {
+	s := &r.state
+	s.Name = cmp(cr.Name, s.Name)
+	s.Status = cmp(cr.Status, s.Status)
+	s.Conclusion = cmp(cr.Conclusion, s.Conclusion)
+	if cr.Conclusion != "" {
+		s.Status = "completed"
+	}
+	if s.Status == "" {
+		s.Status = "queued"
+	}
+	if s.Status == "completed" && s.CompletedAt.IsZero() {
+		s.CompletedAt = now
+	}
+	s.ExternalID = cmp(cr.ExternalID, s.ExternalID)
+	if cr.Title != "" || cr.Summary != "" {
+		s.Title, s.Summary, s.Text = cr.Title, cr.Summary, cr.Text
+	}
+	r.ann = append(r.ann, cr.Annotations...)
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// CheckRuns implements ghport.Port: newest first, only app's unless AnyApp.
+func (f *Fake) CheckRuns(_ context.Context, _ ghport.Repo, sha string, app int64) ([]ghport.CheckRunState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ghport.CheckRunState
+	for i := len(f.runs) - 1; i >= 0; i-- {
+		r := f.runs[i]
+		if r.sha == sha && (app == ghport.AnyApp || r.state.AppID == app) {
+			out = append(out, r.state)
+		}
+	}
+	return out, nil
+}
+
+// CommitAuthors implements ghport.Port.
+func (f *Fake) CommitAuthors(_ context.Context, _ ghport.Repo, sha string) (string, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.authors[sha]
+	return a[0], a[1], nil
+}
+
+// Reviews implements ghport.Port.
+func (f *Fake) Reviews(_ context.Context, _ ghport.Repo, number int) ([]ghport.Review, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reviews[number]), nil
+}
+
+// TeamMember implements ghport.Port.
+func (f *Fake) TeamMember(_ context.Context, org, team, user string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.teams[org+"/"+team+"/"+user], nil
+}
+
+// MergedPullRequest implements ghport.Port: the merged pull request whose
+// merge commit is sha, or nil.
+func (f *Fake) MergedPullRequest(_ context.Context, _ ghport.Repo, sha string) (*ghport.PR, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, pr := range f.prs {
+		if pr.Merged && pr.MergeCommitSHA == sha {
+			return &pr, nil
+		}
+	}
+	return nil, nil
+}
+
+// CreateDeployment implements ghport.Port: the deployment is the bot's.
+func (f *Fake) CreateDeployment(_ context.Context, _ ghport.Repo, d ghport.Deployment) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec := ghport.DeploymentRecord{ID: f.id(), Environment: d.Environment, Ref: d.Ref, Created: f.tick(), Creator: f.Bot}
+	// The payload goes through JSON as it does on GitHub, so a test sees what GitHub would keep.
+	var payload struct {
+		Tool       string `json:"tool"`
+		RollbackOf string `json:"rollback_of"`
+	}
+	if b, err := json.Marshal(d.Payload); err == nil && json.Unmarshal(b, &payload) == nil {
+		rec.Tool, rec.RollbackOf = payload.Tool, payload.RollbackOf
+	}
+	f.deployments = append(f.deployments, deployment{rec: rec, d: d})
+	return rec.ID, nil
+}
+
+// CreateDeploymentStatus implements ghport.Port.
+func (f *Fake) CreateDeploymentStatus(_ context.Context, _ ghport.Repo, id int64, s ghport.DeploymentStatus) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.deployments {
+		if f.deployments[i].rec.ID == id {
+			f.deployments[i].statuses = append(f.deployments[i].statuses, s)
+			return nil
+		}
+	}
+	return fmt.Errorf("deployment %d status %s: 404 Not Found", id, s.State)
+}
+
+// record is a deployment with its newest status. Callers hold mu.
+func (f *Fake) record(d deployment) ghport.DeploymentRecord {
+	rec := d.rec
+	if n := len(d.statuses); n > 0 {
+		rec.State, rec.Description = d.statuses[n-1].State, d.statuses[n-1].Description
+	}
+	return rec
+}
+
+// OpenPullRequests implements ghport.Port, in number order.
+func (f *Fake) OpenPullRequests(context.Context, ghport.Repo) ([]ghport.PR, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ghport.PR
+	for _, pr := range f.prs {
+		if pr.State == "open" {
+			out = append(out, pr)
+		}
+	}
+	slices.SortFunc(out, func(a, b ghport.PR) int { return a.Number - b.Number })
+	return out, nil
+}
+
+// DefaultBranch implements ghport.Port.
+func (f *Fake) DefaultBranch(context.Context, ghport.Repo) (string, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.branch, f.sha, nil
+}
+
+// RecentDeployments implements ghport.Port: newest first.
+func (f *Fake) RecentDeployments(_ context.Context, _ ghport.Repo, n int) ([]ghport.DeploymentRecord, error) {
+	return f.deploymentsWhere(n, func(ghport.DeploymentRecord) bool { return true }), nil
+}
+
+// EnvironmentDeployments implements ghport.Port: newest first.
+func (f *Fake) EnvironmentDeployments(_ context.Context, _ ghport.Repo, env string, n int) ([]ghport.DeploymentRecord, error) {
+	return f.deploymentsWhere(n, func(r ghport.DeploymentRecord) bool { return r.Environment == env }), nil
+}
+
+func (f *Fake) deploymentsWhere(n int, keep func(ghport.DeploymentRecord) bool) []ghport.DeploymentRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n = min(max(n, 1), 100)
+	var out []ghport.DeploymentRecord
+	for i := len(f.deployments) - 1; i >= 0 && len(out) < n; i-- {
+		if rec := f.record(f.deployments[i]); keep(rec) {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// Compare implements ghport.Port with what SetCompare arranged; equal
+// commits are "identical"; anything else is an error, as GitHub's 404 for
+// an unknown commit.
+func (f *Fake) Compare(_ context.Context, repo ghport.Repo, base, head string) (*ghport.Comparison, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.compares[base+"..."+head]; ok {
+		c.Files = slices.Clone(c.Files)
+		return &c, nil
+	}
+	if base == head {
+		return &ghport.Comparison{Status: "identical", Complete: true}, nil
+	}
+	return nil, fmt.Errorf("compare %s...%s in %s: 404 Not Found (not arranged with SetCompare)", base, head, repo)
+}
+
+// FirstParent implements ghport.Port; a commit without one arranged has no parent.
+func (f *Fake) FirstParent(_ context.Context, _ ghport.Repo, sha string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.parents[sha], nil
+}
+
+// BotComments are the bot's comments on a pull request, oldest first.
+func (f *Fake) BotComments(number int) []ghport.Comment {
+	return slices.DeleteFunc(f.CommentsOn(number), func(c ghport.Comment) bool { return !strings.EqualFold(c.Author, f.Bot) })
+}

@@ -1,0 +1,93 @@
+package ghtest
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/slipwayhq/slipway/internal/ghport"
+)
+
+var repo = ghport.Repo{Owner: "acme", Name: "shop"}
+
+// Check runs are listed newest first, filtered by App, and an update keeps
+// what it does not set, as on GitHub.
+func TestCheckRuns(t *testing.T) {
+	ctx := context.Background()
+	f := New("slipway[bot]", 42)
+	f.AddCheckRun("sha1", 7, ghport.CheckRunState{Name: "ci", Status: "completed", Conclusion: "success"})
+	id, url, err := f.CreateCheckRun(ctx, repo, ghport.CheckRun{Name: "slipway/plan: staging", HeadSHA: "sha1", Status: "in_progress", ExternalID: "sha256:1"})
+	if err != nil || url == "" {
+		t.Fatalf("create: %v %q", err, url)
+	}
+	if err := f.UpdateCheckRun(ctx, repo, id, ghport.CheckRun{Name: "slipway/plan: staging", Conclusion: "success", Title: "1 change"}); err != nil {
+		t.Fatal(err)
+	}
+	own, _ := f.CheckRuns(ctx, repo, "sha1", 42)
+	if len(own) != 1 {
+		t.Fatalf("own runs %+v, want one", own)
+	}
+	r := own[0]
+	if r.ID != id || r.AppID != 42 || r.Status != "completed" || r.Conclusion != "success" || r.ExternalID != "sha256:1" || r.Title != "1 change" || r.CompletedAt.IsZero() {
+		t.Errorf("run after update: %+v", r)
+	}
+	all := f.Runs("sha1")
+	if len(all) != 2 || all[0].ID != id || all[1].Name != "ci" {
+		t.Errorf("all runs %+v, want ours then ci", all)
+	}
+	if err := f.UpdateCheckRun(ctx, repo, 999, ghport.CheckRun{}); err == nil {
+		t.Error("updated a run that does not exist")
+	}
+}
+
+// Comments written through the port are the bot's; deployments are the
+// bot's, newest first, with the newest status and the payload's tool.
+func TestCommentsAndDeployments(t *testing.T) {
+	ctx := context.Background()
+	f := New("slipway[bot]", 42)
+	human := f.AddComment(7, "alice", "/apply")
+	id, _ := f.CreateComment(ctx, repo, 7, "plan")
+	if err := f.EditComment(ctx, repo, id, "plan v2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.React(ctx, repo, human, "eyes"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.BotComments(7); len(got) != 1 || got[0].Body != "plan v2" || got[0].Author != "slipway[bot]" {
+		t.Errorf("bot comments %+v", got)
+	}
+	if got := f.Reactions(human); len(got) != 1 || got[0] != "eyes" {
+		t.Errorf("reactions %v", got)
+	}
+	d1, _ := f.CreateDeployment(ctx, repo, ghport.Deployment{Ref: "a", Environment: "staging", Payload: map[string]string{"tool": "slipway"}})
+	d2, _ := f.CreateDeployment(ctx, repo, ghport.Deployment{Ref: "b", Environment: "production"})
+	_ = f.CreateDeploymentStatus(ctx, repo, d1, ghport.DeploymentStatus{State: "in_progress"})
+	_ = f.CreateDeploymentStatus(ctx, repo, d1, ghport.DeploymentStatus{State: "success", Description: "applied"})
+	recent, _ := f.RecentDeployments(ctx, repo, 10)
+	if len(recent) != 2 || recent[0].ID != d2 || recent[1].State != "success" || recent[1].Tool != "slipway" || recent[1].Creator != "slipway[bot]" {
+		t.Errorf("recent deployments %+v", recent)
+	}
+	staging, _ := f.EnvironmentDeployments(ctx, repo, "staging", 10)
+	if len(staging) != 1 || staging[0].ID != d1 {
+		t.Errorf("staging deployments %+v", staging)
+	}
+}
+
+// The fake is used from the workflows' goroutines; run with -race.
+func TestConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	f := New("slipway[bot]", 42)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, _ = f.CreateCheckRun(ctx, repo, ghport.CheckRun{Name: "x", HeadSHA: "s", Status: "completed", Conclusion: "neutral"})
+			_, _ = f.CreateComment(ctx, repo, 1, "c")
+		}()
+	}
+	wg.Wait()
+	if n, m := len(f.Runs("s")), len(f.BotComments(1)); n != 20 || m != 20 {
+		t.Errorf("%d runs and %d comments, want 20 each", n, m)
+	}
+}
