@@ -23,7 +23,7 @@ func TestUnitPolicyAfterReview(t *testing.T) {
 		{"the author approves", ghport.Review{User: "alice", State: "APPROVED", CommitID: head1SHA}, "failure"},
 		{"a reader approves", ghport.Review{User: "rita", State: "APPROVED", CommitID: head1SHA}, "failure"},
 		{"a writer requests changes", ghport.Review{User: "bob", State: "CHANGES_REQUESTED", CommitID: head1SHA}, "failure"},
-		{"a writer approved an older head", ghport.Review{User: "bob", State: "APPROVED", CommitID: head2SHA}, "failure"},
+		{"a writer approved another commit", ghport.Review{User: "bob", State: "APPROVED", CommitID: head2SHA}, "failure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
