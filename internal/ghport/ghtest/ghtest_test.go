@@ -91,3 +91,35 @@ func TestConcurrentWrites(t *testing.T) {
 		t.Errorf("%d runs and %d comments, want 20 each", n, m)
 	}
 }
+
+// History answers only what the test arranged: an unarranged comparison is
+// an error (a test that forgot it fails loudly), equal commits are identical.
+func TestHistory(t *testing.T) {
+	ctx := context.Background()
+	f := New("slipway[bot]", 42)
+	f.SetCompare("a", "b", ghport.Comparison{Status: "ahead", Files: []string{"x"}, Complete: true})
+	f.SetParent("b", "a")
+	f.SetPR(ghport.PR{Number: 3, State: "closed", Merged: true, MergeCommitSHA: "b"})
+	f.SetPR(ghport.PR{Number: 4, State: "open"})
+	if c, err := f.Compare(ctx, repo, "a", "b"); err != nil || c.Status != "ahead" || len(c.Files) != 1 {
+		t.Errorf("compare a...b = %+v, %v", c, err)
+	}
+	if c, err := f.Compare(ctx, repo, "b", "b"); err != nil || c.Status != "identical" {
+		t.Errorf("compare b...b = %+v, %v", c, err)
+	}
+	if _, err := f.Compare(ctx, repo, "b", "a"); err == nil {
+		t.Error("an unarranged comparison answered")
+	}
+	if p, _ := f.FirstParent(ctx, repo, "b"); p != "a" {
+		t.Errorf("first parent of b = %q", p)
+	}
+	if pr, _ := f.MergedPullRequest(ctx, repo, "b"); pr == nil || pr.Number != 3 {
+		t.Errorf("merged pull request of b = %+v", pr)
+	}
+	if pr, _ := f.MergedPullRequest(ctx, repo, "c"); pr != nil {
+		t.Errorf("merged pull request of c = %+v, want none", pr)
+	}
+	if open, _ := f.OpenPullRequests(ctx, repo); len(open) != 1 || open[0].Number != 4 {
+		t.Errorf("open pull requests %+v", open)
+	}
+}
