@@ -56,11 +56,20 @@ func (c *Client) FirstParent(ctx context.Context, repo Repo, sha string) (string
 // EnvironmentDeployments lists env's newest n deployments (at most 100),
 // newest first, each with the state of its newest status and who made it.
 func (c *Client) EnvironmentDeployments(ctx context.Context, repo Repo, env string, n int) ([]DeploymentRecord, error) {
+	return c.deployments(ctx, repo, env, n)
+}
+
+// deployments lists the newest n deployments of repo (at most 100), of
+// environment env when it is not "", newest first, each read by record.
+func (c *Client) deployments(ctx context.Context, repo Repo, env string, n int) ([]DeploymentRecord, error) {
 	list, _, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{
 		Environment: env, ListOptions: github.ListOptions{PerPage: min(max(n, 1), 100)},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list deployments of %s to %s: %w", repo, env, err)
+		if env != "" {
+			return nil, fmt.Errorf("list deployments of %s to %s: %w", repo, env, err)
+		}
+		return nil, fmt.Errorf("list deployments of %s: %w", repo, err)
 	}
 	out := make([]DeploymentRecord, 0, len(list))
 	for _, d := range list {

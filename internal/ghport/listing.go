@@ -62,17 +62,5 @@ func (c *Client) DefaultBranch(ctx context.Context, repo Repo) (string, string, 
 // RecentDeployments lists the newest n deployments (at most 100), each
 // with the state of its newest status.
 func (c *Client) RecentDeployments(ctx context.Context, repo Repo, n int) ([]DeploymentRecord, error) {
-	list, _, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{ListOptions: github.ListOptions{PerPage: min(max(n, 1), 100)}})
-	if err != nil {
-		return nil, fmt.Errorf("list deployments of %s: %w", repo, err)
-	}
-	out := make([]DeploymentRecord, 0, len(list))
-	for _, d := range list {
-		rec, err := c.record(ctx, repo, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	return out, nil
+	return c.deployments(ctx, repo, "", n)
 }
