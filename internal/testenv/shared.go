@@ -64,19 +64,12 @@ func Main(m *testing.M, opts Options) int {
 	return code
 }
 
-// ShortSkip is why a test that needs a control plane does not run with
-// -short: `make test-short` is the lane without one, `make test` runs all.
-const ShortSkip = "needs a kube-apiserver: not run with -short (make test-short); make test runs it"
-
 // Get returns the test binary's shared cluster, starting it on first use with
 // the Options given to Main. It fails the test (never skips it) if the cluster
 // cannot start, including when the binaries are missing: the message then
-// names `make testbin`. Only -short, asked for on purpose, skips it.
+// names `make testbin`.
 func Get(t testing.TB) *Env {
 	t.Helper()
-	if testing.Short() {
-		t.Skip(ShortSkip)
-	}
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if !shared.inMain {
@@ -107,9 +100,6 @@ func Get(t testing.TB) *Env {
 // package's, or that stop the cluster themselves.
 func New(t testing.TB, opts Options) *Env {
 	t.Helper()
-	if testing.Short() {
-		t.Skip(ShortSkip)
-	}
 	e, err := Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
