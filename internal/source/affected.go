@@ -20,10 +20,19 @@ import (
 // render.Result.Files; a missing key means the render failed or the
 // environment is absent on that side), or lies under its path. The path
 // rule catches what no render read: a new file in the directory, a render
-// that fails on both sides.
+// that fails on both sides. An environment that renders at the base but not
+// at the head is affected by any change: a failed render says nothing of
+// what it would have read, and a change must not hide what it touches by
+// breaking the render (or pushing it past a limit) where it is asked.
 func Affected(cfg *repoconfig.Config, changed []string, baseFiles, headFiles map[string][]string) []string {
 	var out []string
 	for _, env := range cfg.Environments {
+		_, baseRendered := baseFiles[env.Name]
+		_, headRendered := headFiles[env.Name]
+		if len(changed) > 0 && baseRendered && !headRendered {
+			out = append(out, env.Name)
+			continue
+		}
 		dir := path.Clean(env.Path)
 		for _, file := range changed {
 			if under(file, dir) || slices.Contains(baseFiles[env.Name], file) || slices.Contains(headFiles[env.Name], file) {

@@ -144,6 +144,10 @@ environments:
 		{"read only at the base", noRoot, []string{"shared/x.yaml"}, base, head, []string{"a"}},
 		{"read only at the head", noRoot, []string{"shared/y.yaml"}, base, head, []string{"b"}},
 		{"failed on both sides, path still counts", noRoot, []string{"deploy/b/k.yaml", "shared/x.yaml"}, nil, nil, []string{"b"}},
+		// A change that breaks a render (or pushes it past a limit) cannot
+		// hide the files it touches: the environment is planned, and fails.
+		{"rendered at the base, failed at the head", noRoot, []string{"shared/z.yaml"}, base, map[string][]string{"b": head["b"]}, []string{"a"}},
+		{"failed at the head but nothing changed", noRoot, nil, base, map[string][]string{"b": head["b"]}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
