@@ -15,20 +15,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
-const threeEnvs = `version: 1
-environments:
-  - name: staging
-    path: deploy/staging
-    cluster: test
-  - name: qa
-    path: deploy/qa
-    cluster: test
-    mode: before-merge
-  - name: production
-    path: deploy/production
-    cluster: test
-    depends_on: [staging]
-    policy:
+// threeEnvs is unitConfig with a CEL rule on production.
+var threeEnvs = unitConfig + `    policy:
       rules:
         - name: no-latest
           match: {kinds: [ConfigMap]}
