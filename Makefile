@@ -37,7 +37,7 @@ test: testbin
 ## import testenv (githubsim, parsers, renderers, policy, the workflows' unit
 ## tests). Nothing is skipped: the packages that need a kube-apiserver are
 ## left out whole, and `make test` runs them.
-SHORT_PKGS = $(shell $(GO) list -f '{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | grep -v 'internal/testenv' | cut -d' ' -f1)
+SHORT_PKGS = $(shell $(GO) list -f '{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | grep -v 'internal/testkit/testenv' | cut -d' ' -f1)
 test-short:
 	$(GO) test $(TESTFLAGS) $(SHORT_PKGS)
 

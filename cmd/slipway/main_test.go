@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // The test binary doubles as slipway: re-executed with this variable set it

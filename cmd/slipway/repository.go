@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 // repositoryFlag is the GitHub repository (owner/name) a checkout is of.
@@ -28,7 +28,7 @@ func (f *repositoryFlag) register(cmd *cobra.Command) {
 // server never uses.
 func (f *repositoryFlag) resolve(ctx context.Context, dir string) (string, error) {
 	if f.name != "" {
-		r, err := ghport.ParseRepo(f.name)
+		r, err := gh.ParseRepo(f.name)
 		if err != nil {
 			return "", fmt.Errorf("--repository: %w", err)
 		}
@@ -38,7 +38,7 @@ func (f *repositoryFlag) resolve(ctx context.Context, dir string) (string, error
 	if err != nil {
 		return "", fmt.Errorf("cannot tell which GitHub repository %s is (it has no origin remote): pass --repository owner/name", dir)
 	}
-	r, err := ghport.ParseRemote(strings.TrimSpace(string(out)))
+	r, err := gh.ParseRemote(strings.TrimSpace(string(out)))
 	if err != nil {
 		return "", fmt.Errorf("cannot tell which GitHub repository %s is: %w; pass --repository owner/name", dir, err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/slipwayhq/slipway"
 	"github.com/slipwayhq/slipway/internal/config"
-	"github.com/slipwayhq/slipway/internal/setup"
+	"github.com/slipwayhq/slipway/internal/gh/setup"
 )
 
 func newSetup() *cobra.Command {

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // BenchmarkApply1000 measures the first apply of 1,000 objects (500

@@ -7,10 +7,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/palantir/go-githubapp/githubapp"
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -247,23 +245,6 @@ func Defaults() *Config {
 	}
 }
 
-// AppConfig is the go-githubapp configuration, with the private key read
-// from private_key_path when that is how it was given.
-func (c *Config) AppConfig() (githubapp.Config, error) {
-	var gc githubapp.Config
-	gc.WebURL = c.GitHub.WebURL
-	gc.V3APIURL = withTrailingSlash(c.GitHub.V3APIURL)
-	gc.V4APIURL = c.GitHub.V4APIURL
-	gc.App.IntegrationID = c.GitHub.App.IntegrationID
-	gc.App.WebhookSecret = c.GitHub.App.WebhookSecret
-	key, err := c.privateKey()
-	if err != nil {
-		return gc, err
-	}
-	gc.App.PrivateKey = string(key)
-	return gc, nil
-}
-
 // MinMaskKeyLength is the shortest server.mask_key accepted: a guessable key
 // would let anyone who reads a plan test guesses of a Secret's value.
 const MinMaskKeyLength = 32
@@ -295,7 +276,9 @@ func (c *Config) RenderLimits() renderproc.Limits {
 	}
 }
 
-func (c *Config) privateKey() ([]byte, error) {
+// PrivateKey is the App's private key, read from private_key_path when
+// that is how it was given.
+func (c *Config) PrivateKey() ([]byte, error) {
 	if c.GitHub.App.PrivateKeyPath == "" {
 		return []byte(c.GitHub.App.PrivateKey), nil
 	}
@@ -304,13 +287,4 @@ func (c *Config) privateKey() ([]byte, error) {
 		return nil, fmt.Errorf("github.app.private_key_path: %w", err)
 	}
 	return key, nil
-}
-
-// go-githubapp joins paths onto the v3 URL; without the slash the last path
-// segment (/api/v3 on GitHub Enterprise) is silently dropped.
-func withTrailingSlash(u string) string {
-	if u == "" || strings.HasSuffix(u, "/") {
-		return u
-	}
-	return u + "/"
 }

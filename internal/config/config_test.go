@@ -79,14 +79,14 @@ func TestParse(t *testing.T) {
 					c.GitHub.App.WebhookSecret != "from-env" || c.Clusters[0].Name != "c" || c.Store.Kind != StoreKubernetes {
 					t.Errorf("overrides not applied: %+v", c)
 				}
-				app, err := c.AppConfig()
+				if c.GitHub.V3APIURL != "https://ghe.example.com/api/v3" {
+					t.Errorf("v3 URL not taken from the environment, got %q", c.GitHub.V3APIURL)
+				}
+				key, err := c.PrivateKey()
 				if err != nil {
 					t.Fatal(err)
 				}
-				if app.V3APIURL != "https://ghe.example.com/api/v3/" {
-					t.Errorf("v3 URL needs its trailing slash, got %q", app.V3APIURL)
-				}
-				if !strings.Contains(app.App.PrivateKey, "RSA PRIVATE KEY") {
+				if !strings.Contains(string(key), "RSA PRIVATE KEY") {
 					t.Error("private key not read from private_key_path")
 				}
 			},

@@ -86,7 +86,7 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 		if app.PrivateKeyPath != "" {
 			key = "github.app.private_key_path"
 		}
-		if pemBytes, err := c.privateKey(); err != nil {
+		if pemBytes, err := c.PrivateKey(); err != nil {
 			fail(key, "cannot read the key file: %v", unwrapPath(err))
 		} else if err := checkRSAKey(pemBytes); err != nil {
 			fail(key, "%v", err)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
-	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/gh/publish"
 )
 
 // What the story reads back from githubsim: only what slipway sent it.

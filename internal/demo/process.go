@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // stopGrace is how long slipway gets to drain after SIGTERM before it is

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // The pull request of the story.

@@ -18,9 +18,9 @@ import (
 
 	"github.com/slipwayhq/slipway/config/examples"
 	"github.com/slipwayhq/slipway/internal/config"
-	"github.com/slipwayhq/slipway/internal/githubsim"
 	"github.com/slipwayhq/slipway/internal/server"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // The people of the story and their permissions on the repository.

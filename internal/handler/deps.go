@@ -11,11 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
-	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/publish"
+	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
-	"github.com/slipwayhq/slipway/internal/source"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -62,9 +62,9 @@ func (d *Deps) session(ctx context.Context, installationID int64, repo *github.R
 	runner.Bot = slug + "[bot]"
 	return &workflow.Session{
 		Runner: &runner,
-		GitHub: ghport.New(client),
+		GitHub: gh.New(client),
 		Source: source.NewFetcher(client, d.Source),
-		Repo:   ghport.Repo{Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()},
+		Repo:   gh.Repo{Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()},
 	}, nil
 }
 

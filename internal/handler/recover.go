@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
-	"github.com/slipwayhq/slipway/internal/publish"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/publish"
 	"github.com/slipwayhq/slipway/internal/recovery"
 )
 
@@ -66,7 +66,7 @@ func (r *recovering) report(ctx context.Context, about about, eventType, deliver
 	if err != nil {
 		return err
 	}
-	return publish.InternalError(ctx, ghport.New(client), ghport.Repo{Owner: about.owner, Name: about.repo},
+	return publish.InternalError(ctx, gh.New(client), gh.Repo{Owner: about.owner, Name: about.repo},
 		about.number, slug+"[bot]", eventType, deliveryID)
 }
 

@@ -15,12 +15,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/config"
-	"github.com/slipwayhq/slipway/internal/ghclient"
-	"github.com/slipwayhq/slipway/internal/ghport"
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -87,11 +87,11 @@ func newSimPR(t *testing.T) *simPR {
 	cfg.GitHub.WebURL, cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = sim.URL(), sim.V3URL(), sim.V4URL()
 	cfg.GitHub.App.IntegrationID, cfg.GitHub.App.WebhookSecret = sim.AppID(), "s"
 	cfg.GitHub.App.PrivateKey = string(sim.PrivateKeyPEM())
-	appCfg, err := cfg.AppConfig()
+	appCfg, err := transport.AppConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients, err := ghclient.NewCreator(appCfg, ghclient.Options{MaxRetryWait: time.Duration(cfg.GitHub.MaxRetryWait), MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests}, metrics.New())
+	clients, err := transport.NewCreator(appCfg, transport.Options{MaxRetryWait: time.Duration(cfg.GitHub.MaxRetryWait), MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests}, metrics.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +106,8 @@ func newSimPR(t *testing.T) *simPR {
 		deps: &Deps{Clients: clients, Queue: queue, Panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "panics"})},
 		session: &workflow.Session{
 			Runner: &workflow.Runner{Bot: sim.BotLogin()},
-			GitHub: ghport.New(client),
-			Repo:   ghport.Repo{Owner: "acme", Name: "shop"},
+			GitHub: gh.New(client),
+			Repo:   gh.Repo{Owner: "acme", Name: "shop"},
 		},
 	}
 }

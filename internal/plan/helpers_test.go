@@ -18,7 +18,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) {

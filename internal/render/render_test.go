@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, testenv.Options{})) }

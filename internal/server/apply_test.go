@@ -13,8 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // secretValue is the fixture Secret's value: it must never reach GitHub.

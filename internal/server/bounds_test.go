@@ -16,7 +16,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // boundedWorld is a world whose server config bounds acme/shop with the

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // requireEveryEnvironment protects main as the README advises: plan and

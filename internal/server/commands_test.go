@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // hold is how long a slow GitHub answer holds slipway mid-job in these

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/internal/config"
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // lastDeployed is the ref of env's newest finished Deployment and its state.

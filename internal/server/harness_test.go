@@ -16,9 +16,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/config"
-	"github.com/slipwayhq/slipway/internal/githubsim"
-	"github.com/slipwayhq/slipway/internal/publish"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/gh/publish"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // The cluster runs nodes so that Deployments roll out (or, labelled to

@@ -25,7 +25,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // syncBuffer collects log lines from many goroutines.

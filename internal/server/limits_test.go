@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // GitHub answers a plan's calls with secondary and primary rate limits and

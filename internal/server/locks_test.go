@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/slipwayhq/slipway/internal/config"
-	"github.com/slipwayhq/slipway/internal/githubsim"
 	"github.com/slipwayhq/slipway/internal/lock"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // lockHolder is the pull request holding env's lock in the server's store

@@ -22,9 +22,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/slipwayhq/slipway/internal/config"
-	"github.com/slipwayhq/slipway/internal/githubsim"
 	"github.com/slipwayhq/slipway/internal/leader"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // replicaLease is store.lease_duration in these tests: short, so a dead

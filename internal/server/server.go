@@ -16,13 +16,13 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/allow"
 	"github.com/slipwayhq/slipway/internal/config"
-	"github.com/slipwayhq/slipway/internal/ghclient"
+	"github.com/slipwayhq/slipway/internal/gh/scheduler"
+	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/handler"
 	"github.com/slipwayhq/slipway/internal/leader"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
-	"github.com/slipwayhq/slipway/internal/scheduler"
 	"github.com/slipwayhq/slipway/internal/throttle"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -127,7 +127,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 // build makes the server around the handlers makeHandlers returns, each
 // wrapped so that a panic in it is recovered, logged, counted and reported.
 func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.ClientCreator, *metrics.Metrics) []githubapp.EventHandler) (*Server, error) {
-	appCfg, err := cfg.AppConfig()
+	appCfg, err := transport.AppConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 		return nil, errEmptySecret
 	}
 	m := metrics.New()
-	clients, err := ghclient.NewCreator(appCfg, clientOptions(cfg), m)
+	clients, err := transport.NewCreator(appCfg, clientOptions(cfg), m)
 	if err != nil {
 		return nil, fmt.Errorf("github clients: %w", err)
 	}
@@ -243,9 +243,9 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // clientOptions are the limits the GitHub clients keep to, from the server
-// config (config knows the keys, ghclient the clients; the wiring is here).
-func clientOptions(cfg *config.Config) ghclient.Options {
-	return ghclient.Options{
+// config (config knows the keys, gh/transport the clients; the wiring is here).
+func clientOptions(cfg *config.Config) transport.Options {
+	return transport.Options{
 		MaxRetryWait:          time.Duration(cfg.GitHub.MaxRetryWait),
 		MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests,
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/slipwayhq/slipway/internal/gh/scheduler"
 	"github.com/slipwayhq/slipway/internal/logging"
-	"github.com/slipwayhq/slipway/internal/scheduler"
 	"github.com/slipwayhq/slipway/internal/statusrec"
 )
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -15,15 +15,15 @@ import (
 
 // annotations points a check run at the lines that broke a plan: a render
 // error's file and line, and each object the cluster rejected.
-func annotations(p *plan.Plan, cause error) []ghport.Annotation {
-	var out []ghport.Annotation
+func annotations(p *plan.Plan, cause error) []gh.Annotation {
+	var out []gh.Annotation
 	var located *render.Error
 	if errors.As(cause, &located) && located.File != "" {
-		out = append(out, ghport.Annotation{Path: located.File, Line: located.Line, Level: "failure", Title: "render failed", Message: located.Msg})
+		out = append(out, gh.Annotation{Path: located.File, Line: located.Line, Level: "failure", Title: "render failed", Message: located.Msg})
 	}
 	for _, ch := range p.Changes {
 		if ch.Action == plan.Error && ch.File != "" {
-			out = append(out, ghport.Annotation{
+			out = append(out, gh.Annotation{
 				Path: ch.File, Line: ch.Line, Level: "failure",
 				Title:   fmt.Sprintf("%s %s rejected", ch.Ref.Kind, ch.Ref.Name),
 				Message: ch.Message,
@@ -35,8 +35,8 @@ func annotations(p *plan.Plan, cause error) []ghport.Annotation {
 
 // reportConfigError fails the pull request's slipway/plan check with the
 // default branch's .slipway.yaml problems, each annotated on its line.
-func (s *Session) reportConfigError(ctx context.Context, pr *ghport.PR, rules rulesHead, err error) error {
-	var anns []ghport.Annotation
+func (s *Session) reportConfigError(ctx context.Context, pr *gh.PR, rules rulesHead, err error) error {
+	var anns []gh.Annotation
 	var errs strictyaml.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {
@@ -44,10 +44,10 @@ func (s *Session) reportConfigError(ctx context.Context, pr *ghport.PR, rules ru
 			if e.Key != "" {
 				msg = e.Key + ": " + msg
 			}
-			anns = append(anns, ghport.Annotation{Path: repoconfig.FileName, Line: e.Line, Level: "failure", Title: "invalid .slipway.yaml on " + rules.Branch, Message: msg})
+			anns = append(anns, gh.Annotation{Path: repoconfig.FileName, Line: e.Line, Level: "failure", Title: "invalid .slipway.yaml on " + rules.Branch, Message: msg})
 		}
 	}
-	run := ghport.CheckRun{
+	run := gh.CheckRun{
 		Name:       checkConfig,
 		HeadSHA:    pr.HeadSHA,
 		Status:     "completed",

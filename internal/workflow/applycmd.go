@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/publish"
+	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/policy"
-	"github.com/slipwayhq/slipway/internal/publish"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/source"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
 
@@ -127,7 +127,7 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 // itself: a fork's code is the fork owner's, and applying it before merge
 // would run it with this repository's cluster rights on the word of one
 // comment. Once merged, it is the repository's own and deploys as usual.
-func fromFork(pr *ghport.PR, repo ghport.Repo) string {
+func fromFork(pr *gh.PR, repo gh.Repo) string {
 	switch {
 	case pr.HeadRepo == "":
 		return fmt.Sprintf("#%d comes from a repository GitHub no longer shows (a deleted fork?); `/apply` runs only pull requests from branches of %s. Merge it to deploy it, or push the branch to %s and open a pull request from there.", pr.Number, repo, repo)

@@ -4,11 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 func TestFromFork(t *testing.T) {
-	repo := ghport.Repo{Owner: "acme", Name: "shop"}
+	repo := gh.Repo{Owner: "acme", Name: "shop"}
 	tests := []struct {
 		name     string
 		headRepo string
@@ -22,7 +22,7 @@ func TestFromFork(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := fromFork(&ghport.PR{Number: 7, HeadRepo: tt.headRepo}, repo)
+			got := fromFork(&gh.PR{Number: 7, HeadRepo: tt.headRepo}, repo)
 			if len(tt.want) == 0 {
 				if got != "" {
 					t.Errorf("refused: %s", got)

@@ -10,9 +10,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/command"
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/lock"
-	"github.com/slipwayhq/slipway/internal/source"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
 
@@ -131,7 +131,7 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (*Work, error
 }
 
 // noPermission answers a command from someone who may not give it.
-func noPermission(verb command.Verb, repo ghport.Repo, user, perm string) string {
+func noPermission(verb command.Verb, repo gh.Repo, user, perm string) string {
 	if verb == command.Apply {
 		return refusal{fmt.Sprintf("@%s has %s permission on %s, and `/apply` needs write", user, perm, repo)}.text(user)
 	}
@@ -171,6 +171,6 @@ func codeList(items []string) string {
 	return strings.Join(quoted, ", ")
 }
 
-func lockKey(repo ghport.Repo, env string) lock.Key {
+func lockKey(repo gh.Repo, env string) lock.Key {
 	return lock.Key{Repo: repo.String(), Env: env}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/throttle"
 )
@@ -15,41 +15,41 @@ import (
 // reach; any other call panics (the embedded Port is nil), which fails the
 // test that made it.
 type fakeGitHub struct {
-	ghport.Port
-	pr       ghport.PR
+	gh.Port
+	pr       gh.PR
 	perms    map[string]string
-	comments []ghport.Comment
+	comments []gh.Comment
 }
 
-func (f *fakeGitHub) PullRequest(context.Context, ghport.Repo, int) (*ghport.PR, error) {
+func (f *fakeGitHub) PullRequest(context.Context, gh.Repo, int) (*gh.PR, error) {
 	pr := f.pr
 	return &pr, nil
 }
 
-func (f *fakeGitHub) Permission(_ context.Context, _ ghport.Repo, user string) (string, error) {
+func (f *fakeGitHub) Permission(_ context.Context, _ gh.Repo, user string) (string, error) {
 	if p, ok := f.perms[user]; ok {
 		return p, nil
 	}
 	return "none", nil
 }
 
-func (f *fakeGitHub) DefaultBranch(context.Context, ghport.Repo) (string, string, error) {
+func (f *fakeGitHub) DefaultBranch(context.Context, gh.Repo) (string, string, error) {
 	return "main", "mainsha", nil
 }
 
-func (f *fakeGitHub) React(context.Context, ghport.Repo, int64, string) error { return nil }
+func (f *fakeGitHub) React(context.Context, gh.Repo, int64, string) error { return nil }
 
-func (f *fakeGitHub) Comments(context.Context, ghport.Repo, int) ([]ghport.Comment, error) {
+func (f *fakeGitHub) Comments(context.Context, gh.Repo, int) ([]gh.Comment, error) {
 	return f.comments, nil
 }
 
-func (f *fakeGitHub) CreateComment(_ context.Context, _ ghport.Repo, _ int, body string) (int64, error) {
+func (f *fakeGitHub) CreateComment(_ context.Context, _ gh.Repo, _ int, body string) (int64, error) {
 	id := int64(len(f.comments) + 1)
-	f.comments = append(f.comments, ghport.Comment{ID: id, Author: "slipway[bot]", Body: body})
+	f.comments = append(f.comments, gh.Comment{ID: id, Author: "slipway[bot]", Body: body})
 	return id, nil
 }
 
-func (f *fakeGitHub) EditComment(_ context.Context, _ ghport.Repo, id int64, body string) error {
+func (f *fakeGitHub) EditComment(_ context.Context, _ gh.Repo, id int64, body string) error {
 	f.comments[id-1].Body = body
 	return nil
 }
@@ -75,23 +75,23 @@ func (c configOnly) ChangedFiles(context.Context, string, string, int) ([]string
 	return nil, fmt.Errorf("no files in this test")
 }
 
-func commandSession(t *testing.T, pr ghport.PR) (*Session, *fakeGitHub) {
+func commandSession(t *testing.T, pr gh.PR) (*Session, *fakeGitHub) {
 	t.Helper()
 	cfg, err := repoconfig.Parse(".slipway.yaml", []byte("version: 1\nenvironments:\n  - {name: staging, path: deploy, cluster: c, mode: before-merge}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh := &fakeGitHub{pr: pr, perms: map[string]string{"alice": "write", "adam": "admin", "rita": "read", "tom": "triage"}}
+	fake := &fakeGitHub{pr: pr, perms: map[string]string{"alice": "write", "adam": "admin", "rita": "read", "tom": "triage"}}
 	s := &Session{
 		Runner: &Runner{Bot: "slipway[bot]", Outsiders: throttle.New(OutsiderReplyWindow, OutsiderReplyKeys)},
-		GitHub: gh,
+		GitHub: fake,
 		Source: configOnly{t, cfg},
-		Repo:   ghport.Repo{Owner: "acme", Name: "shop"},
+		Repo:   gh.Repo{Owner: "acme", Name: "shop"},
 	}
-	return s, gh
+	return s, fake
 }
 
-var openPR = ghport.PR{Number: 7, State: "open", HeadSHA: "abcdef0123456789", HeadRepo: "acme/shop", BaseSHA: "base", BaseRef: "main"}
+var openPR = gh.PR{Number: 7, State: "open", HeadSHA: "abcdef0123456789", HeadRepo: "acme/shop", BaseSHA: "base", BaseRef: "main"}
 
 // Permission is weighed before anything is queued: those without write
 // permission get a reply and no work; an apply's work is the one kind that
@@ -101,7 +101,7 @@ func TestCommentWork(t *testing.T) {
 	closed.State = "closed"
 	tests := []struct {
 		name      string
-		pr        ghport.PR
+		pr        gh.PR
 		user      string
 		body      string
 		wantWhat  string // "": no work
@@ -183,7 +183,7 @@ func TestOutsiderRepliesLimited(t *testing.T) {
 }
 
 func TestForkGate(t *testing.T) {
-	repo := ghport.Repo{Owner: "acme", Name: "shop"}
+	repo := gh.Repo{Owner: "acme", Name: "shop"}
 	tests := []struct {
 		name     string
 		headRepo string
@@ -202,7 +202,7 @@ func TestForkGate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, note := forkGate(&ghport.PR{Number: 7, HeadRepo: tt.headRepo}, repo, tt.req)
+			plan, note := forkGate(&gh.PR{Number: 7, HeadRepo: tt.headRepo}, repo, tt.req)
 			if plan != tt.wantPlan {
 				t.Errorf("plan = %v, want %v", plan, tt.wantPlan)
 			}

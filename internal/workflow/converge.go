@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
@@ -22,13 +22,13 @@ var ErrAlreadyThere = errors.New("the environment is already there")
 // envHistory is what slipway's own Deployment records say of one
 // environment: its newest record, and the newest that succeeded.
 type envHistory struct {
-	latest, lastOK *ghport.DeploymentRecord
+	latest, lastOK *gh.DeploymentRecord
 }
 
 // historyOf picks out of recs (newest first) the records slipway made:
 // created by its App (bot) with its payload, so that no other tool's or
 // person's Deployment moves what slipway believes is deployed.
-func historyOf(recs []ghport.DeploymentRecord, bot string) envHistory {
+func historyOf(recs []gh.DeploymentRecord, bot string) envHistory {
 	var h envHistory
 	for i := range recs {
 		r := &recs[i]
@@ -259,7 +259,7 @@ func (s *Session) changedSince(ctx context.Context, cfg *repoconfig.Config, tree
 // unappliedBeforeMerge blocks the before-merge environments pr changed but
 // never applied from its head (their dependents must not deploy over them),
 // with a note for the pull request.
-func (s *Session) unappliedBeforeMerge(ctx context.Context, cfg *repoconfig.Config, tree string, pr *ghport.PR, blocked map[string]string) ([]string, error) {
+func (s *Session) unappliedBeforeMerge(ctx context.Context, cfg *repoconfig.Config, tree string, pr *gh.PR, blocked map[string]string) ([]string, error) {
 	changed, err := s.Source.ChangedFiles(ctx, s.Repo.Owner, s.Repo.Name, pr.Number)
 	if err != nil {
 		return nil, err
@@ -329,7 +329,7 @@ func (s *Session) recordRefusal(ctx context.Context, r rolled, head string, numb
 		return
 	}
 	log := zerolog.Ctx(ctx).With().Str("env", r.env).Logger()
-	id, err := s.GitHub.CreateDeployment(ctx, s.Repo, ghport.Deployment{
+	id, err := s.GitHub.CreateDeployment(ctx, s.Repo, gh.Deployment{
 		Ref: head, Environment: r.env, Description: "slipway: refused at " + short(head),
 		Payload: deploymentPayload{PullRequest: number, Tool: deploymentTool},
 	})
@@ -337,7 +337,7 @@ func (s *Session) recordRefusal(ctx context.Context, r rolled, head string, numb
 		log.Error().Err(err).Msg("record a refused deploy")
 		return
 	}
-	if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, id, ghport.DeploymentStatus{State: "failure", Description: "refused: " + r.refused.Error()}); err != nil {
+	if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, id, gh.DeploymentStatus{State: "failure", Description: "refused: " + r.refused.Error()}); err != nil {
 		log.Error().Err(err).Msg("record a refused deploy")
 	}
 }

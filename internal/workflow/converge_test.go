@@ -4,15 +4,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 func TestNextStep(t *testing.T) {
 	const bot = "slipway[bot]"
-	rec := func(ref, state string) ghport.DeploymentRecord {
-		return ghport.DeploymentRecord{Ref: ref, State: state, Tool: deploymentTool, Creator: bot}
+	rec := func(ref, state string) gh.DeploymentRecord {
+		return gh.DeploymentRecord{Ref: ref, State: state, Tool: deploymentTool, Creator: bot}
 	}
-	rolledBack := func(ref, from string) ghport.DeploymentRecord {
+	rolledBack := func(ref, from string) gh.DeploymentRecord {
 		r := rec(ref, "success")
 		r.RollbackOf = from
 		return r
@@ -23,21 +23,21 @@ func TestNextStep(t *testing.T) {
 	otherTool.Tool = "actions"
 	tests := []struct {
 		name string
-		recs []ghport.DeploymentRecord // newest first
+		recs []gh.DeploymentRecord // newest first
 		want step
 	}{
 		{"never deployed", nil, stepFromRoot},
-		{"at the head", []ghport.DeploymentRecord{rec("head", "success"), rec("old", "inactive")}, stepNone},
-		{"behind the head", []ghport.DeploymentRecord{rec("old", "success")}, stepCompare},
-		{"the head failed: not retried", []ghport.DeploymentRecord{rec("head", "failure"), rec("old", "success")}, stepFailed},
-		{"the head erred (interrupted, unreachable): retried", []ghport.DeploymentRecord{rec("head", "error"), rec("old", "success")}, stepCompare},
-		{"the head is being deployed", []ghport.DeploymentRecord{rec("head", "in_progress"), rec("old", "success")}, stepBusy},
-		{"the head has no status yet", []ghport.DeploymentRecord{rec("head", ""), rec("old", "success")}, stepBusy},
-		{"an older commit failed since the last success", []ghport.DeploymentRecord{rec("mid", "failure"), rec("old", "success")}, stepCompare},
-		{"another user's record at the head does not count", []ghport.DeploymentRecord{foreign, rec("old", "success")}, stepCompare},
-		{"another tool's record at the head does not count", []ghport.DeploymentRecord{otherTool}, stepFromRoot},
-		{"rolled back from the head: left alone", []ghport.DeploymentRecord{rolledBack("old", "head"), rec("head", "inactive")}, stepNone},
-		{"rolled back from an older head: the new head deploys", []ghport.DeploymentRecord{rolledBack("old", "mid"), rec("mid", "inactive")}, stepCompare},
+		{"at the head", []gh.DeploymentRecord{rec("head", "success"), rec("old", "inactive")}, stepNone},
+		{"behind the head", []gh.DeploymentRecord{rec("old", "success")}, stepCompare},
+		{"the head failed: not retried", []gh.DeploymentRecord{rec("head", "failure"), rec("old", "success")}, stepFailed},
+		{"the head erred (interrupted, unreachable): retried", []gh.DeploymentRecord{rec("head", "error"), rec("old", "success")}, stepCompare},
+		{"the head is being deployed", []gh.DeploymentRecord{rec("head", "in_progress"), rec("old", "success")}, stepBusy},
+		{"the head has no status yet", []gh.DeploymentRecord{rec("head", ""), rec("old", "success")}, stepBusy},
+		{"an older commit failed since the last success", []gh.DeploymentRecord{rec("mid", "failure"), rec("old", "success")}, stepCompare},
+		{"another user's record at the head does not count", []gh.DeploymentRecord{foreign, rec("old", "success")}, stepCompare},
+		{"another tool's record at the head does not count", []gh.DeploymentRecord{otherTool}, stepFromRoot},
+		{"rolled back from the head: left alone", []gh.DeploymentRecord{rolledBack("old", "head"), rec("head", "inactive")}, stepNone},
+		{"rolled back from an older head: the new head deploys", []gh.DeploymentRecord{rolledBack("old", "mid"), rec("mid", "inactive")}, stepCompare},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,16 +50,16 @@ func TestNextStep(t *testing.T) {
 
 func TestRollbackTarget(t *testing.T) {
 	const bot = "slipway[bot]"
-	rec := func(ref, state string) ghport.DeploymentRecord {
-		return ghport.DeploymentRecord{Ref: ref, State: state, Tool: deploymentTool, Creator: bot}
+	rec := func(ref, state string) gh.DeploymentRecord {
+		return gh.DeploymentRecord{Ref: ref, State: state, Tool: deploymentTool, Creator: bot}
 	}
 	c, b, a := "cccccccc11", "bbbbbbbb22", "aaaaaaaa33"
-	history := []ghport.DeploymentRecord{rec(c, "success"), rec("f00dbeef99", "failure"), rec(b, "inactive"), rec(b, "inactive"), rec(a, "inactive")}
+	history := []gh.DeploymentRecord{rec(c, "success"), rec("f00dbeef99", "failure"), rec(b, "inactive"), rec(b, "inactive"), rec(a, "inactive")}
 	foreign := rec(b, "inactive")
 	foreign.Creator = "mallory"
 	tests := []struct {
 		name                string
-		recs                []ghport.DeploymentRecord
+		recs                []gh.DeploymentRecord
 		ref                 string
 		wantCurrent, target string
 		why                 string
@@ -70,7 +70,7 @@ func TestRollbackTarget(t *testing.T) {
 		{"the current commit", history, "cccccccc", c, "", "runs ccccccc already"},
 		{"nothing earlier", history[:1], "", c, "", "nothing earlier"},
 		{"never deployed", nil, "", "", "", "never deployed this environment"},
-		{"another creator's record is no target", []ghport.DeploymentRecord{rec(c, "success"), foreign}, "", c, "", "nothing earlier"},
+		{"another creator's record is no target", []gh.DeploymentRecord{rec(c, "success"), foreign}, "", c, "", "nothing earlier"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

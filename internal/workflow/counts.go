@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 // errNoAppID refuses to read slipway's state without knowing which App is
@@ -17,7 +17,7 @@ var errNoAppID = errors.New("the App's id is not set (github.app.integration_id)
 // ownRuns lists the check runs slipway's own App made on sha, newest
 // first. Check runs of other Apps (a CI job posting "slipway/apply: …") are
 // never slipway's state: not an apply, a plan digest, nor a pusher record.
-func (s *Session) ownRuns(ctx context.Context, sha string) ([]ghport.CheckRunState, error) {
+func (s *Session) ownRuns(ctx context.Context, sha string) ([]gh.CheckRunState, error) {
 	if s.AppID == 0 {
 		return nil, errNoAppID
 	}
@@ -46,7 +46,7 @@ func withPusher(summary, pusher string) string {
 
 // pushers are everyone slipway's plan runs on a commit record as having
 // pushed it: a commit pushed twice (a force-push back) has two.
-func pushers(runs []ghport.CheckRunState) []string {
+func pushers(runs []gh.CheckRunState) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range runs {
@@ -65,7 +65,7 @@ func pushers(runs []ghport.CheckRunState) []string {
 // published is the newest digest of env's plans on the commit of runs
 // (completed, so a reviewer could read it), and when a plan with that digest
 // was first completed there: an approval given earlier was not of it.
-func published(runs []ghport.CheckRunState, env string) (string, time.Time) {
+func published(runs []gh.CheckRunState, env string) (string, time.Time) {
 	digest := ""
 	var first time.Time
 	for _, r := range runs { // newest first

@@ -8,10 +8,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/affected"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/source"
 )
 
 // DeployKey is the run queue key of a repository's merge-to-deploy work:
@@ -35,7 +35,7 @@ func (s *Session) DeployPush(ctx context.Context) error {
 // Redeploy is /apply on a merged pull request: it re-runs merge-to-deploy
 // of the named environments (every on-merge environment the merge affected
 // when none is named) at the merge commit, with new Deployment records.
-func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *ghport.PR, named []string) error {
+func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *gh.PR, named []string) error {
 	cfg, rules, err := s.config(ctx)
 	if err != nil {
 		return s.replyConfigError(ctx, req, err)
@@ -133,8 +133,8 @@ func (s *Session) affectedBetween(ctx context.Context, cfg *repoconfig.Config, b
 	if err != nil {
 		return nil, err
 	}
-	headFiles, _ := source.RenderedFiles(ctx, tree, cfg, s.Options.Limits)
-	return source.Affected(cfg, changed, baseFiles, headFiles), nil
+	headFiles, _ := affected.Files(ctx, tree, cfg, s.Options.Limits)
+	return affected.Environments(cfg, changed, baseFiles, headFiles), nil
 }
 
 // appliedAt reports whether env's newest apply check at sha succeeded.

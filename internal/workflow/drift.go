@@ -6,7 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
@@ -58,10 +58,10 @@ func (s *Session) Drift(ctx context.Context) error {
 
 // driftOf plans one environment at sha, reports it, and reconciles it when
 // the environment asks for that and nothing holds it.
-func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string, env *repoconfig.Environment, runs []ghport.CheckRunState) {
+func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string, env *repoconfig.Environment, runs []gh.CheckRunState) {
 	log := zerolog.Ctx(ctx).With().Str("env", env.Name).Str("sha", sha).Logger()
 	p, _ := PlanEnvironment(ctx, tree, cfg.Config, env.Name, sha, s.Targets(s.Repo.String()), s.planOptions())
-	run := ghport.CheckRun{Name: checkDriftPrefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "success", ExternalID: p.Digest}
+	run := gh.CheckRun{Name: checkDriftPrefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "success", ExternalID: p.Digest}
 	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - 2000, FullReport: "Run `slipway plan` to see every object."})
 	switch {
 	case p.Err != "" || p.Counts().Error > 0:

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 // isFork reports whether pr's head is not a branch of repo itself: a fork,
 // or a repository GitHub no longer shows (a deleted fork).
-func isFork(pr *ghport.PR, repo ghport.Repo) bool {
+func isFork(pr *gh.PR, repo gh.Repo) bool {
 	return pr.HeadRepo == "" || !strings.EqualFold(pr.HeadRepo, repo.String())
 }
 
@@ -20,7 +20,7 @@ func isFork(pr *ghport.PR, repo ghport.Repo) bool {
 // maintainer to approve an outside contributor's workflow run. For an
 // automatic plan, note says so, for the sticky comment; a re-run of a check
 // is not a /plan, and leaves the comment as it is.
-func forkGate(pr *ghport.PR, repo ghport.Repo, req PlanRequest) (plan bool, note string) {
+func forkGate(pr *gh.PR, repo gh.Repo, req PlanRequest) (plan bool, note string) {
 	if !isFork(pr, repo) || req.ByWriter {
 		return true, ""
 	}

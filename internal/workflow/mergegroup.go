@@ -9,7 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/recovery"
@@ -76,7 +76,7 @@ func (s *Session) CheckMergeGroup(ctx context.Context, g MergeGroup) error {
 		go func() {
 			defer wg.Done()
 			defer caught.Recover()
-			plans[i] = s.planEnvironment(ctx, cfg.Config, &ghport.PR{HeadSHA: g.HeadSHA}, tree, name, "")
+			plans[i] = s.planEnvironment(ctx, cfg.Config, &gh.PR{HeadSHA: g.HeadSHA}, tree, name, "")
 		}()
 	}
 	wg.Wait()
@@ -136,8 +136,8 @@ func groupPolicy(ctx context.Context, rules []policy.CompiledRule, env, sha stri
 // queued, so the cluster should already be what the group renders: the
 // check passes only when the plan there changes nothing, and otherwise
 // keeps the group from landing with an environment that differs from it.
-func groupApplied(env, sha string, p *plan.Plan) ghport.CheckRun {
-	run := ghport.CheckRun{Name: checkApplyPrefix + env, HeadSHA: sha, Status: "completed", Conclusion: "success",
+func groupApplied(env, sha string, p *plan.Plan) gh.CheckRun {
+	run := gh.CheckRun{Name: checkApplyPrefix + env, HeadSHA: sha, Status: "completed", Conclusion: "success",
 		Title:   "already applied",
 		Summary: fmt.Sprintf("`%s` already matches this merge group's head (%s): the plan there changes nothing, so nothing is left to apply before it lands.", env, short(sha))}
 	switch {
@@ -154,7 +154,7 @@ func groupApplied(env, sha string, p *plan.Plan) ghport.CheckRun {
 // reportGroupConfigError fails the merge group's slipway/plan check: with
 // the default branch's .slipway.yaml broken, nothing can be checked.
 func (s *Session) reportGroupConfigError(ctx context.Context, g MergeGroup, rules rulesHead, err error) error {
-	_, _, cerr := s.GitHub.CreateCheckRun(ctx, s.Repo, ghport.CheckRun{
+	_, _, cerr := s.GitHub.CreateCheckRun(ctx, s.Repo, gh.CheckRun{
 		Name:       checkConfig,
 		HeadSHA:    g.HeadSHA,
 		Status:     "completed",

@@ -7,7 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -23,14 +23,14 @@ const notAffectedTitle = "not affected by this pull request"
 
 // notAffected reports whether r is the neutral run slipway writes for an
 // environment a change does not touch: it stands in for a plan, it is not one.
-func notAffected(r ghport.CheckRunState) bool {
+func notAffected(r gh.CheckRunState) bool {
 	return r.Status == "completed" && r.Conclusion == "neutral"
 }
 
 // lackingPlanRun lists, in config order, the environments of cfg that have
 // no slipway/plan run among runs (those at one commit) and are not about to
 // be planned (planning): the ones a neutral run may have to stand in for.
-func lackingPlanRun(cfg *repoconfig.Config, runs []ghport.CheckRunState, planning []string) []string {
+func lackingPlanRun(cfg *repoconfig.Config, runs []gh.CheckRunState, planning []string) []string {
 	var out []string
 	for _, name := range cfg.Names() {
 		if _, ok := latestRun(runs, checkPlanPrefix+name); !ok && !slices.Contains(planning, name) {
@@ -49,16 +49,16 @@ func without(names, drop []string) []string {
 // what (a pull request, a merge group): its plan, its policy, and, for a
 // before-merge environment, its apply, which nothing needs to run. The plan
 // run records pusher, when known, as every plan run does.
-func neutralRuns(env *repoconfig.Environment, sha, what, pusher string) []ghport.CheckRun {
+func neutralRuns(env *repoconfig.Environment, sha, what, pusher string) []gh.CheckRun {
 	title := notAffectedTitle
 	if what != "pull request" {
 		title = "not affected by this " + what
 	}
-	run := func(prefix, summary string) ghport.CheckRun {
-		return ghport.CheckRun{Name: prefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "neutral", Title: title, Summary: summary}
+	run := func(prefix, summary string) gh.CheckRun {
+		return gh.CheckRun{Name: prefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "neutral", Title: title, Summary: summary}
 	}
 	why := fmt.Sprintf("This %s changes nothing that `%s` renders (`%s`), so there is nothing to plan. ", what, env.Name, env.Path)
-	out := []ghport.CheckRun{
+	out := []gh.CheckRun{
 		run(checkPlanPrefix, withPusher(why+"The check is neutral so that branch protection can require it for every environment. Comment `/plan "+env.Name+"` on a pull request to plan it anyway.", pusher)),
 		run(checkPolicyPrefix, why+"Its policy has nothing to weigh here."),
 	}
@@ -72,7 +72,7 @@ func neutralRuns(env *repoconfig.Environment, sha, what, pusher string) []ghport
 // any run of the same name there (runs: those at sha). A failure is
 // logged: the run stays absent, which holds a merge back rather than
 // letting one through.
-func (s *Session) reportUnaffected(ctx context.Context, cfg *repoconfig.Config, sha, what, pusher string, envs []string, runs []ghport.CheckRunState) {
+func (s *Session) reportUnaffected(ctx context.Context, cfg *repoconfig.Config, sha, what, pusher string, envs []string, runs []gh.CheckRunState) {
 	for _, name := range envs {
 		env, ok := cfg.Environment(name)
 		if !ok {

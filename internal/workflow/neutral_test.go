@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -34,16 +34,16 @@ func threeEnvConfig(t *testing.T) *repoconfig.Config {
 }
 
 // runs are check runs at one commit, newest first.
-func plan_(env string) ghport.CheckRunState {
-	return ghport.CheckRunState{Name: checkPlanPrefix + env, Status: "completed", Conclusion: "success", ExternalID: "sha256:" + env}
+func plan_(env string) gh.CheckRunState {
+	return gh.CheckRunState{Name: checkPlanPrefix + env, Status: "completed", Conclusion: "success", ExternalID: "sha256:" + env}
 }
 
-func neutral(env string) ghport.CheckRunState {
-	return ghport.CheckRunState{Name: checkPlanPrefix + env, Status: "completed", Conclusion: "neutral", Title: notAffectedTitle}
+func neutral(env string) gh.CheckRunState {
+	return gh.CheckRunState{Name: checkPlanPrefix + env, Status: "completed", Conclusion: "neutral", Title: notAffectedTitle}
 }
 
-func running(env string) ghport.CheckRunState {
-	return ghport.CheckRunState{Name: checkPlanPrefix + env, Status: "in_progress"}
+func running(env string) gh.CheckRunState {
+	return gh.CheckRunState{Name: checkPlanPrefix + env, Status: "in_progress"}
 }
 
 // A neutral "not affected" run is no plan: where it is a name's newest run,
@@ -53,17 +53,17 @@ func TestPlannedEnvsIgnoreNeutralRuns(t *testing.T) {
 	cfg := threeEnvConfig(t)
 	tests := []struct {
 		name string
-		runs []ghport.CheckRunState // newest first
+		runs []gh.CheckRunState // newest first
 		want []string
 	}{
 		{"no runs", nil, nil},
-		{"every environment planned", []ghport.CheckRunState{plan_("production"), plan_("qa"), plan_("staging")}, []string{"staging", "qa", "production"}},
-		{"only staging affected", []ghport.CheckRunState{plan_("staging"), neutral("qa"), neutral("production")}, []string{"staging"}},
-		{"nothing affected", []ghport.CheckRunState{neutral("staging"), neutral("qa"), neutral("production")}, nil},
-		{"a /plan after the neutral run is a plan", []ghport.CheckRunState{plan_("production"), plan_("staging"), neutral("production")}, []string{"staging", "production"}},
-		{"a plan still running after the neutral run", []ghport.CheckRunState{running("qa"), neutral("qa")}, []string{"qa"}},
-		{"the newest run decides, not an older plan", []ghport.CheckRunState{neutral("production"), plan_("production")}, nil},
-		{"unknown environment", []ghport.CheckRunState{plan_("dev")}, nil},
+		{"every environment planned", []gh.CheckRunState{plan_("production"), plan_("qa"), plan_("staging")}, []string{"staging", "qa", "production"}},
+		{"only staging affected", []gh.CheckRunState{plan_("staging"), neutral("qa"), neutral("production")}, []string{"staging"}},
+		{"nothing affected", []gh.CheckRunState{neutral("staging"), neutral("qa"), neutral("production")}, nil},
+		{"a /plan after the neutral run is a plan", []gh.CheckRunState{plan_("production"), plan_("staging"), neutral("production")}, []string{"staging", "production"}},
+		{"a plan still running after the neutral run", []gh.CheckRunState{running("qa"), neutral("qa")}, []string{"qa"}},
+		{"the newest run decides, not an older plan", []gh.CheckRunState{neutral("production"), plan_("production")}, nil},
+		{"unknown environment", []gh.CheckRunState{plan_("dev")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,11 +78,11 @@ func TestPlannedEnvsIgnoreNeutralRuns(t *testing.T) {
 // planned at the head: an unaffected one's neutral run does not make it one.
 func TestApplyTargetsSkipNeutral(t *testing.T) {
 	cfg := threeEnvConfig(t)
-	_, no := applyTargets(cfg, plannedEnvs([]ghport.CheckRunState{plan_("staging"), neutral("qa")}, cfg), nil)
+	_, no := applyTargets(cfg, plannedEnvs([]gh.CheckRunState{plan_("staging"), neutral("qa")}, cfg), nil)
 	if len(no) != 1 || !strings.Contains(no[0], "no `before-merge` environment is planned") {
 		t.Errorf("refusal %v, want no before-merge environment planned", no)
 	}
-	got, no := applyTargets(cfg, plannedEnvs([]ghport.CheckRunState{plan_("qa"), neutral("qa")}, cfg), nil)
+	got, no := applyTargets(cfg, plannedEnvs([]gh.CheckRunState{plan_("qa"), neutral("qa")}, cfg), nil)
 	if len(no) != 0 || !slices.Equal(got, []string{"qa"}) {
 		t.Errorf("applyTargets = %v %v, want qa", got, no)
 	}
@@ -93,15 +93,15 @@ func TestApplyTargetsSkipNeutral(t *testing.T) {
 func TestHasPlanRun(t *testing.T) {
 	tests := []struct {
 		name string
-		runs []ghport.CheckRunState
+		runs []gh.CheckRunState
 		want bool
 	}{
 		{"nothing", nil, false},
-		{"neutral only", []ghport.CheckRunState{neutral("staging"), neutral("production")}, false},
-		{"neutral and a plan", []ghport.CheckRunState{neutral("production"), plan_("staging")}, true},
-		{"a plan running", []ghport.CheckRunState{running("staging")}, true},
-		{"the config's check", []ghport.CheckRunState{{Name: checkConfig, Status: "completed", Conclusion: "failure"}}, true},
-		{"a policy run is no plan", []ghport.CheckRunState{{Name: checkPolicyPrefix + "staging", Status: "completed", Conclusion: "success"}}, false},
+		{"neutral only", []gh.CheckRunState{neutral("staging"), neutral("production")}, false},
+		{"neutral and a plan", []gh.CheckRunState{neutral("production"), plan_("staging")}, true},
+		{"a plan running", []gh.CheckRunState{running("staging")}, true},
+		{"the config's check", []gh.CheckRunState{{Name: checkConfig, Status: "completed", Conclusion: "failure"}}, true},
+		{"a policy run is no plan", []gh.CheckRunState{{Name: checkPolicyPrefix + "staging", Status: "completed", Conclusion: "success"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,14 +118,14 @@ func TestLackingPlanRun(t *testing.T) {
 	cfg := threeEnvConfig(t)
 	tests := []struct {
 		name     string
-		runs     []ghport.CheckRunState
+		runs     []gh.CheckRunState
 		planning []string
 		want     []string
 	}{
 		{"a new head, staging planned", nil, []string{"staging"}, []string{"qa", "production"}},
 		{"a new head, nothing planned", nil, nil, []string{"staging", "qa", "production"}},
-		{"already reported", []ghport.CheckRunState{neutral("qa"), neutral("production"), plan_("staging")}, nil, nil},
-		{"a /plan of one, the others have runs", []ghport.CheckRunState{neutral("qa"), neutral("production"), plan_("staging")}, []string{"production"}, nil},
+		{"already reported", []gh.CheckRunState{neutral("qa"), neutral("production"), plan_("staging")}, nil, nil},
+		{"a /plan of one, the others have runs", []gh.CheckRunState{neutral("qa"), neutral("production"), plan_("staging")}, []string{"production"}, nil},
 		{"a /plan on a draft never planned", nil, []string{"qa"}, []string{"staging", "production"}},
 	}
 	for _, tt := range tests {
@@ -157,18 +157,18 @@ func TestNeutralRuns(t *testing.T) {
 		env, _ := cfg.Environment(tt.env)
 		runs := neutralRuns(env, "abc1234", tt.what, "")
 		var names []string
-		var states []ghport.CheckRunState
+		var states []gh.CheckRunState
 		for _, r := range runs {
 			names = append(names, r.Name)
 			if r.HeadSHA != "abc1234" || r.Status != "completed" || r.Conclusion != "neutral" || r.Title != tt.title || !strings.Contains(r.Summary, "`"+env.Path+"`") {
 				t.Errorf("%s: %+v", r.Name, r)
 			}
-			states = append(states, ghport.CheckRunState{Name: r.Name, Status: r.Status, Conclusion: r.Conclusion})
+			states = append(states, gh.CheckRunState{Name: r.Name, Status: r.Status, Conclusion: r.Conclusion})
 		}
 		if !slices.Equal(names, tt.names) {
 			t.Errorf("%s: runs %v, want %v", tt.env, names, tt.names)
 		}
-		if got := pushers([]ghport.CheckRunState{{Name: runs[0].Name, Summary: neutralRuns(env, "abc1234", tt.what, "carol")[0].Summary}}); !slices.Equal(got, []string{"carol"}) {
+		if got := pushers([]gh.CheckRunState{{Name: runs[0].Name, Summary: neutralRuns(env, "abc1234", tt.what, "carol")[0].Summary}}); !slices.Equal(got, []string{"carol"}) {
 			t.Errorf("%s: the neutral plan run records pushers %v, want carol", tt.env, got)
 		}
 		if got := plannedEnvs(states, cfg); len(got) != 0 {

@@ -10,11 +10,11 @@ import (
 	"github.com/rs/zerolog"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
-	"github.com/slipwayhq/slipway/internal/source"
 )
 
 // Names of the policy and apply check runs; an environment's name follows.
@@ -60,7 +60,7 @@ func (s *Session) config(ctx context.Context) (*repoConfig, rulesHead, error) {
 // otherBase says why pr is left alone when it does not target the default
 // branch ("" when it does): its base branch's rules are whatever its
 // author pushed there, so slipway neither plans, applies nor deploys it.
-func otherBase(pr *ghport.PR, head rulesHead) string {
+func otherBase(pr *gh.PR, head rulesHead) string {
 	if pr.BaseRef == head.Branch {
 		return ""
 	}
@@ -70,8 +70,8 @@ func otherBase(pr *ghport.PR, head rulesHead) string {
 
 // directory answers policy's questions about people through the port.
 type directory struct {
-	gh   ghport.Port
-	repo ghport.Repo
+	gh   gh.Port
+	repo gh.Repo
 }
 
 func (d directory) Permission(ctx context.Context, user string) (string, error) {
@@ -92,7 +92,7 @@ func (s *Session) directory() directory { return directory{s.GitHub, s.Repo} }
 // check runs there: GitHub, not memory, says what a pull request affects.
 // Each name's newest run decides (runs are newest first), and a neutral
 // "not affected" run is no plan.
-func plannedEnvs(runs []ghport.CheckRunState, cfg *repoconfig.Config) []string {
+func plannedEnvs(runs []gh.CheckRunState, cfg *repoconfig.Config) []string {
 	seen := map[string]bool{}
 	var names []string
 	for _, r := range runs {
@@ -109,18 +109,18 @@ func plannedEnvs(runs []ghport.CheckRunState, cfg *repoconfig.Config) []string {
 }
 
 // latestRun is the newest check run named name (runs are newest first).
-func latestRun(runs []ghport.CheckRunState, name string) (ghport.CheckRunState, bool) {
+func latestRun(runs []gh.CheckRunState, name string) (gh.CheckRunState, bool) {
 	for _, r := range runs {
 		if r.Name == name {
 			return r, true
 		}
 	}
-	return ghport.CheckRunState{}, false
+	return gh.CheckRunState{}, false
 }
 
 // planState says whether env's newest plan at the head stands, and which
 // plan approvals are of.
-func planState(runs []ghport.CheckRunState, env, head string) policy.PlanState {
+func planState(runs []gh.CheckRunState, env, head string) policy.PlanState {
 	st := policy.PlanState{Current: true, Reason: "planned at " + short(head)}
 	st.Digest, st.PublishedAt = published(runs, env)
 	r, ok := latestRun(runs, checkPlanPrefix+env)
@@ -138,7 +138,7 @@ func planState(runs []ghport.CheckRunState, env, head string) policy.PlanState {
 // evaluatePolicy weighs env's policy for pr, given the head checkout, the
 // head's check runs made by slipway (runs) and by every App (all; nil
 // unless some environment requires checks-green).
-func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *ghport.PR, tree, name string, runs, all []ghport.CheckRunState, reviews []ghport.Review) policy.Result {
+func (s *Session) evaluatePolicy(ctx context.Context, cfg *repoConfig, pr *gh.PR, tree, name string, runs, all []gh.CheckRunState, reviews []gh.Review) policy.Result {
 	env, _ := cfg.Environment(name)
 	objects, err := s.renderObjects(ctx, tree, cfg.Config, env)
 	in := policy.Input{
@@ -205,8 +205,8 @@ func (s *Session) renderObjects(ctx context.Context, tree string, cfg *repoconfi
 
 // publishPolicy writes env's slipway/policy check run on the head, editing
 // the newest one of that name rather than piling up new runs.
-func (s *Session) publishPolicy(ctx context.Context, head string, res policy.Result, runs []ghport.CheckRunState) {
-	run := ghport.CheckRun{
+func (s *Session) publishPolicy(ctx context.Context, head string, res policy.Result, runs []gh.CheckRunState) {
+	run := gh.CheckRun{
 		Name:       checkPolicyPrefix + res.Env,
 		HeadSHA:    head,
 		Status:     "completed",
@@ -225,7 +225,7 @@ func (s *Session) publishPolicy(ctx context.Context, head string, res policy.Res
 // editOrCreateRun writes run over the newest check run of its name among
 // runs (those on its commit), or creates it: a verdict that is re-weighed
 // is edited in place rather than piling up runs.
-func (s *Session) editOrCreateRun(ctx context.Context, runs []ghport.CheckRunState, run ghport.CheckRun) error {
+func (s *Session) editOrCreateRun(ctx context.Context, runs []gh.CheckRunState, run gh.CheckRun) error {
 	if old, ok := latestRun(runs, run.Name); ok {
 		return s.GitHub.UpdateCheckRun(ctx, s.Repo, old.ID, run)
 	}
@@ -235,7 +235,7 @@ func (s *Session) editOrCreateRun(ctx context.Context, runs []ghport.CheckRunSta
 
 // checkPolicy evaluates and publishes the policy of every environment
 // planned at the pull request's head, in tree (fetched when "").
-func (s *Session) checkPolicy(ctx context.Context, cfg *repoConfig, pr *ghport.PR, tree string) (map[string]policy.Result, error) {
+func (s *Session) checkPolicy(ctx context.Context, cfg *repoConfig, pr *gh.PR, tree string) (map[string]policy.Result, error) {
 	runs, err := s.ownRuns(ctx, pr.HeadSHA)
 	if err != nil {
 		return nil, err
@@ -248,10 +248,10 @@ func (s *Session) checkPolicy(ctx context.Context, cfg *repoConfig, pr *ghport.P
 	if err != nil {
 		return nil, err
 	}
-	var all []ghport.CheckRunState
+	var all []gh.CheckRunState
 	if requiresChecksGreen(cfg.Config, envs) {
 		// Other tools' checks (CI) are weighed here, and only here.
-		if all, err = s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA, ghport.AnyApp); err != nil {
+		if all, err = s.GitHub.CheckRuns(ctx, s.Repo, pr.HeadSHA, gh.AnyApp); err != nil {
 			return nil, err
 		}
 	}

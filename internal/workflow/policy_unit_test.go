@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 // A review re-evaluates the policy (PolicyPR): an approval at the head by
@@ -16,14 +16,14 @@ func TestUnitPolicyAfterReview(t *testing.T) {
 	approvals := strings.Replace(unitConfig, "    depends_on: [staging]\n", "    depends_on: [staging]\n    policy:\n      approvals: 1\n", 1)
 	tests := []struct {
 		name   string
-		review ghport.Review
+		review gh.Review
 		want   string
 	}{
-		{"a writer approves the head", ghport.Review{User: "bob", State: "APPROVED", CommitID: head1SHA}, "success"},
-		{"the author approves", ghport.Review{User: "alice", State: "APPROVED", CommitID: head1SHA}, "failure"},
-		{"a reader approves", ghport.Review{User: "rita", State: "APPROVED", CommitID: head1SHA}, "failure"},
-		{"a writer requests changes", ghport.Review{User: "bob", State: "CHANGES_REQUESTED", CommitID: head1SHA}, "failure"},
-		{"a writer approved another commit", ghport.Review{User: "bob", State: "APPROVED", CommitID: head2SHA}, "failure"},
+		{"a writer approves the head", gh.Review{User: "bob", State: "APPROVED", CommitID: head1SHA}, "success"},
+		{"the author approves", gh.Review{User: "alice", State: "APPROVED", CommitID: head1SHA}, "failure"},
+		{"a reader approves", gh.Review{User: "rita", State: "APPROVED", CommitID: head1SHA}, "failure"},
+		{"a writer requests changes", gh.Review{User: "bob", State: "CHANGES_REQUESTED", CommitID: head1SHA}, "failure"},
+		{"a writer approved another commit", gh.Review{User: "bob", State: "APPROVED", CommitID: head2SHA}, "failure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

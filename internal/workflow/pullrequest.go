@@ -9,14 +9,15 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/affected"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/publish"
+	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
-	"github.com/slipwayhq/slipway/internal/publish"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
-	"github.com/slipwayhq/slipway/internal/source"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 	"github.com/slipwayhq/slipway/internal/throttle"
 )
@@ -61,9 +62,9 @@ type Runner struct {
 // Session binds the runner to one installation and repository.
 type Session struct {
 	*Runner
-	GitHub ghport.Port
+	GitHub gh.Port
 	Source Source
-	Repo   ghport.Repo
+	Repo   gh.Repo
 }
 
 // planOptions are the runner's plan options for this session's repository,
@@ -224,7 +225,7 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 		return nil, err
 	}
 	defer cleanBase()
-	files, _ := source.RenderedFiles(ctx, base, cfg, s.Options.Limits)
+	files, _ := affected.Files(ctx, base, cfg, s.Options.Limits)
 	s.Rendered.put(key, files)
 	return files, nil
 }
@@ -232,9 +233,9 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 // planEnvironment runs one environment's plan at pr's head between its
 // check run's start and completion. Every state of the run records pusher,
 // when known.
-func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *ghport.PR, head, name, pusher string) *plan.Plan {
+func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *gh.PR, head, name, pusher string) *plan.Plan {
 	log := zerolog.Ctx(ctx).With().Str("env", name).Str("sha", pr.HeadSHA).Logger()
-	run := ghport.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…",
+	run := gh.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…",
 		Summary: withPusher("slipway is asking the cluster what would change.", pusher)}
 	id, _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
 	if err != nil {
@@ -244,7 +245,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		// A panic is the job's to report; the check run must not spin.
 		if r := recover(); r != nil {
 			if id != 0 {
-				_ = s.GitHub.UpdateCheckRun(context.WithoutCancel(ctx), s.Repo, id, ghport.CheckRun{Name: run.Name, Status: "completed",
+				_ = s.GitHub.UpdateCheckRun(context.WithoutCancel(ctx), s.Repo, id, gh.CheckRun{Name: run.Name, Status: "completed",
 					Conclusion: "failure", Title: "Internal error", Summary: withPusher("slipway hit an internal error while planning, so this plan was not done. Comment `/plan "+name+"` to try again.", pusher)})
 			}
 			panic(r)
@@ -254,7 +255,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 	p, cause := PlanEnvironment(ctx, head, cfg, name, pr.HeadSHA, s.Targets(s.Repo.String()), s.planOptions())
 	if ctx.Err() != nil {
 		// Superseded or shutting down: never leave the check run spinning.
-		done := ghport.CheckRun{Name: run.Name, Status: "completed", Conclusion: "cancelled",
+		done := gh.CheckRun{Name: run.Name, Status: "completed", Conclusion: "cancelled",
 			Title: "Cancelled", Summary: withPusher(fmt.Sprintf("This plan stopped early: %v.", context.Cause(ctx)), pusher)}
 		if id != 0 {
 			_ = s.GitHub.UpdateCheckRun(context.WithoutCancel(ctx), s.Repo, id, done)
@@ -267,7 +268,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 
 	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - len(withPusher("", pusher)),
 		FullReport: "Run `slipway plan` to see every object."})
-	done := ghport.CheckRun{
+	done := gh.CheckRun{
 		Name:        run.Name,
 		Status:      "completed",
 		Conclusion:  "success",
@@ -344,7 +345,7 @@ func lockedNote(env *repoconfig.Environment, h lock.Holder) string {
 
 // publish writes the sticky comment, unless the pull request moved on to a
 // newer head meanwhile: a plan of an older commit never replaces a newer one.
-func (s *Session) publish(ctx context.Context, planned *ghport.PR, plans []*plan.Plan, notes []string) error {
+func (s *Session) publish(ctx context.Context, planned *gh.PR, plans []*plan.Plan, notes []string) error {
 	now, err := s.GitHub.PullRequest(ctx, s.Repo, planned.Number)
 	if err != nil {
 		return err
@@ -376,7 +377,7 @@ func insertNotes(part string, notes []string) string {
 }
 
 func prNotes(changed []string) []string {
-	if source.ConfigChanged(changed) {
+	if affected.ConfigChanged(changed) {
 		return []string{"This pull request edits `.slipway.yaml`. slipway reads it from the head of the default branch, so the change takes effect after merge."}
 	}
 	return nil

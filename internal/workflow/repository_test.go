@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -25,7 +25,7 @@ func (r *repoRecorder) Compute(_ context.Context, env *repoconfig.Environment, b
 // keys the environment's inventory by it, so the repository must reach it.
 func TestPlansAndAppliesCarryTheRepository(t *testing.T) {
 	tree, cfg := applyRepo(t)
-	s := &Session{Runner: &Runner{}, Repo: ghport.Repo{Owner: "acme", Name: "shop"}}
+	s := &Session{Runner: &Runner{}, Repo: gh.Repo{Owner: "acme", Name: "shop"}}
 	target := &repoRecorder{fakeApplier: fakeApplier{digest: digestNow}}
 	ctx := context.Background()
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
-	"github.com/slipwayhq/slipway/internal/source"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/source"
 )
 
 // Interrupted says whether work GitHub shows in progress since started was
@@ -70,7 +70,7 @@ func (s *Session) Resync(ctx context.Context, interrupted Interrupted) ([]int, e
 // run is there, or the sticky comment answers for that head (a pull
 // request that affects no environment has only neutral check runs, which
 // PlanPR writes before it plans, so they alone prove nothing).
-func (s *Session) plannedHead(ctx context.Context, pr ghport.PR, runs []ghport.CheckRunState) bool {
+func (s *Session) plannedHead(ctx context.Context, pr gh.PR, runs []gh.CheckRunState) bool {
 	if hasPlanRun(runs) {
 		return true
 	}
@@ -89,7 +89,7 @@ func (s *Session) plannedHead(ctx context.Context, pr ghport.PR, runs []ghport.C
 
 // hasPlanRun reports whether runs hold a plan: the config's check or an
 // environment's plan run that is not a neutral "not affected" one.
-func hasPlanRun(runs []ghport.CheckRunState) bool {
+func hasPlanRun(runs []gh.CheckRunState) bool {
 	for _, r := range runs {
 		if r.Name == checkConfig || (strings.HasPrefix(r.Name, checkPlanPrefix) && !notAffected(r)) {
 			return true
@@ -100,7 +100,7 @@ func hasPlanRun(runs []ghport.CheckRunState) bool {
 
 // finishInterruptedRuns completes slipway's in-progress check runs that a
 // stopped process left; it reports whether it completed a plan's.
-func (s *Session) finishInterruptedRuns(ctx context.Context, runs []ghport.CheckRunState, interrupted Interrupted) bool {
+func (s *Session) finishInterruptedRuns(ctx context.Context, runs []gh.CheckRunState, interrupted Interrupted) bool {
 	plan := false
 	for _, r := range runs {
 		if !strings.HasPrefix(r.Name, "slipway/") || r.Status == "completed" {
@@ -113,7 +113,7 @@ func (s *Session) finishInterruptedRuns(ctx context.Context, runs []ghport.Check
 		if !s.abandoned(ctx, env, r.StartedAt, interrupted) {
 			continue
 		}
-		err := s.GitHub.UpdateCheckRun(ctx, s.Repo, r.ID, ghport.CheckRun{
+		err := s.GitHub.UpdateCheckRun(ctx, s.Repo, r.ID, gh.CheckRun{
 			Name: r.Name, Status: "completed", Conclusion: "failure", Title: interruptedTitle,
 			Summary: "slipway stopped before this finished (a crash or a restart), so its result is unknown. " + retryHint(r.Name),
 		})
@@ -168,7 +168,7 @@ func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted 
 		if d.Tool != deploymentTool || !unfinished || !s.abandoned(ctx, d.Environment, d.Created, interrupted) {
 			continue
 		}
-		if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, d.ID, ghport.DeploymentStatus{
+		if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, d.ID, gh.DeploymentStatus{
 			State: "error", Description: interruptedText,
 		}); err != nil {
 			return err
@@ -202,7 +202,7 @@ func (s *Session) PlanUnplanned(ctx context.Context, number int) error {
 
 // hasInterruptedPlan reports whether the newest plan run of some
 // environment was completed as interrupted.
-func hasInterruptedPlan(runs []ghport.CheckRunState) bool {
+func hasInterruptedPlan(runs []gh.CheckRunState) bool {
 	seen := map[string]bool{}
 	for _, r := range runs { // newest first
 		if seen[r.Name] || !(r.Name == checkConfig || strings.HasPrefix(r.Name, checkPlanPrefix)) {

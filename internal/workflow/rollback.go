@@ -9,7 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -128,7 +128,7 @@ func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref st
 // it runs now and the one to go back to: ref when it names a commit slipway
 // deployed there successfully before, else the newest such commit other
 // than the current one. why says what is missing.
-func rollbackTarget(recs []ghport.DeploymentRecord, bot, ref string) (current, target, why string) {
+func rollbackTarget(recs []gh.DeploymentRecord, bot, ref string) (current, target, why string) {
 	var good []string // refs deployed successfully, newest first, once each
 	for _, r := range recs {
 		// GitHub marks older successful deploys "inactive" once a newer
@@ -163,19 +163,19 @@ func rollbackTarget(recs []ghport.DeploymentRecord, bot, ref string) (current, t
 }
 
 // reviewedRollback is the newest published rollback plan of env with digest.
-func reviewedRollback(runs []ghport.CheckRunState, env, digest string) (ghport.CheckRunState, bool) {
+func reviewedRollback(runs []gh.CheckRunState, env, digest string) (gh.CheckRunState, bool) {
 	for _, r := range runs { // newest first
 		if r.Name == checkRollbackPrefix+env && r.Status == "completed" && r.ExternalID == digest && !r.CompletedAt.IsZero() {
 			return r, true
 		}
 	}
-	return ghport.CheckRunState{}, false
+	return gh.CheckRunState{}, false
 }
 
 // publishRollback shows a rollback's plan for review and says how to go on.
-func (s *Session) publishRollback(ctx context.Context, req CommentRequest, pr *ghport.PR, env *repoconfig.Environment, p *plan.Plan, current, target string) error {
+func (s *Session) publishRollback(ctx context.Context, req CommentRequest, pr *gh.PR, env *repoconfig.Environment, p *plan.Plan, current, target string) error {
 	title := fmt.Sprintf("Rollback of %s to %s: %s", env.Name, short(target), report.Summary(p))
-	_, url, err := s.GitHub.CreateCheckRun(ctx, s.Repo, ghport.CheckRun{
+	_, url, err := s.GitHub.CreateCheckRun(ctx, s.Repo, gh.CheckRun{
 		Name: checkRollbackPrefix + env.Name, HeadSHA: pr.HeadSHA, Status: "completed", Conclusion: "neutral",
 		ExternalID: p.Digest, Title: title,
 		Summary: fmt.Sprintf("What `/rollback %s %s` would change, from %s (running now) back to %s:\n\n", env.Name, short(target), short(current), short(target)) +

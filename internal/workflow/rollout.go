@@ -8,7 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/apply"
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -71,14 +71,14 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 	var checkID, deployID int64
 	started := func(p *plan.Plan) error {
 		var err error
-		checkID, out.logURL, err = s.GitHub.CreateCheckRun(ctx, s.Repo, ghport.CheckRun{
+		checkID, out.logURL, err = s.GitHub.CreateCheckRun(ctx, s.Repo, gh.CheckRun{
 			Name: checkApplyPrefix + ro.env.Name, HeadSHA: ro.commit, Status: "in_progress", ExternalID: p.Digest,
 			Title: "Applying " + report.Summary(p), Summary: "slipway is applying this plan to `" + ro.env.Name + "`.",
 		})
 		if err != nil {
 			return err
 		}
-		deployID, err = s.GitHub.CreateDeployment(ctx, s.Repo, ghport.Deployment{
+		deployID, err = s.GitHub.CreateDeployment(ctx, s.Repo, gh.Deployment{
 			Ref:         ro.commit,
 			Environment: ro.env.Name,
 			Description: deploymentDescription(ro, p),
@@ -88,7 +88,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 		if err != nil {
 			return err
 		}
-		return s.GitHub.CreateDeploymentStatus(ctx, s.Repo, deployID, ghport.DeploymentStatus{
+		return s.GitHub.CreateDeploymentStatus(ctx, s.Repo, deployID, gh.DeploymentStatus{
 			State: "in_progress", Description: "applying " + report.Summary(p), LogURL: out.logURL, EnvironmentURL: ro.env.URL,
 		})
 	}
@@ -170,7 +170,7 @@ func (s *Session) finishCheck(ctx context.Context, ro rollout, id int64, r rolle
 	if id == 0 {
 		return
 	}
-	run := ghport.CheckRun{Name: checkApplyPrefix + ro.env.Name, Status: "completed", Conclusion: "success", Title: r.summary()}
+	run := gh.CheckRun{Name: checkApplyPrefix + ro.env.Name, Status: "completed", Conclusion: "success", Title: r.summary()}
 	if r.result != nil {
 		run.Summary = report.ApplyResult(r.result)
 	} else {
@@ -188,7 +188,7 @@ func (s *Session) finishDeployment(ctx context.Context, ro rollout, id int64, r 
 	if id == 0 {
 		return
 	}
-	st := ghport.DeploymentStatus{State: "success", Description: r.summary(), LogURL: r.logURL, EnvironmentURL: ro.env.URL}
+	st := gh.DeploymentStatus{State: "success", Description: r.summary(), LogURL: r.logURL, EnvironmentURL: ro.env.URL}
 	switch {
 	case r.err != nil || r.result == nil:
 		st.State = "error"

@@ -9,9 +9,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/slipwayhq/slipway/internal/gh/publish"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/policy"
-	"github.com/slipwayhq/slipway/internal/publish"
 )
 
 // A pull request holds an environment's lock from its plan (lock: on-plan)

@@ -10,26 +10,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/publish"
+	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/lock"
-	"github.com/slipwayhq/slipway/internal/publish"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/source"
 )
 
 // lockGitHub is the part of GitHub that locks reach: pull requests by
 // number, permissions, team members and comments. Any other call panics
 // (the embedded Port is nil), which fails the test that made it.
 type lockGitHub struct {
-	ghport.Port
-	prs      map[int]ghport.PR
+	gh.Port
+	prs      map[int]gh.PR
 	down     map[int]bool // pull requests GitHub fails to answer for
 	perms    map[string]string
 	teams    map[string][]string // "org/team" → logins
-	comments map[int][]ghport.Comment
+	comments map[int][]gh.Comment
 }
 
-func (f *lockGitHub) PullRequest(_ context.Context, _ ghport.Repo, n int) (*ghport.PR, error) {
+func (f *lockGitHub) PullRequest(_ context.Context, _ gh.Repo, n int) (*gh.PR, error) {
 	if f.down[n] {
 		return nil, fmt.Errorf("GET pulls/%d: 502 Bad Gateway", n)
 	}
@@ -40,7 +40,7 @@ func (f *lockGitHub) PullRequest(_ context.Context, _ ghport.Repo, n int) (*ghpo
 	return &pr, nil
 }
 
-func (f *lockGitHub) Permission(_ context.Context, _ ghport.Repo, user string) (string, error) {
+func (f *lockGitHub) Permission(_ context.Context, _ gh.Repo, user string) (string, error) {
 	if p, ok := f.perms[user]; ok {
 		return p, nil
 	}
@@ -51,23 +51,23 @@ func (f *lockGitHub) TeamMember(_ context.Context, org, team, user string) (bool
 	return slices.Contains(f.teams[org+"/"+team], user), nil
 }
 
-func (f *lockGitHub) DefaultBranch(context.Context, ghport.Repo) (string, string, error) {
+func (f *lockGitHub) DefaultBranch(context.Context, gh.Repo) (string, string, error) {
 	return "main", "mainsha", nil
 }
 
-func (f *lockGitHub) React(context.Context, ghport.Repo, int64, string) error { return nil }
+func (f *lockGitHub) React(context.Context, gh.Repo, int64, string) error { return nil }
 
-func (f *lockGitHub) Comments(_ context.Context, _ ghport.Repo, n int) ([]ghport.Comment, error) {
+func (f *lockGitHub) Comments(_ context.Context, _ gh.Repo, n int) ([]gh.Comment, error) {
 	return f.comments[n], nil
 }
 
-func (f *lockGitHub) CreateComment(_ context.Context, _ ghport.Repo, n int, body string) (int64, error) {
+func (f *lockGitHub) CreateComment(_ context.Context, _ gh.Repo, n int, body string) (int64, error) {
 	id := int64(n*1000 + len(f.comments[n]) + 1)
-	f.comments[n] = append(f.comments[n], ghport.Comment{ID: id, Author: "slipway[bot]", Body: body})
+	f.comments[n] = append(f.comments[n], gh.Comment{ID: id, Author: "slipway[bot]", Body: body})
 	return id, nil
 }
 
-func (f *lockGitHub) EditComment(_ context.Context, _ ghport.Repo, id int64, body string) error {
+func (f *lockGitHub) EditComment(_ context.Context, _ gh.Repo, id int64, body string) error {
 	n := int(id / 1000)
 	f.comments[n][id%1000-1].Body = body
 	return nil
@@ -104,7 +104,7 @@ const lockRepo = "acme/shop"
 
 // lockSession is a session on acme/shop over a bolt store in which
 // pull request #n holds the environments held[n].
-func lockSession(t *testing.T, gh *lockGitHub, cfg *repoconfig.Config, held map[int][]string) (*Session, lock.Store) {
+func lockSession(t *testing.T, fake *lockGitHub, cfg *repoconfig.Config, held map[int][]string) (*Session, lock.Store) {
 	t.Helper()
 	store, err := lock.OpenBolt(filepath.Join(t.TempDir(), "locks.db"))
 	if err != nil {
@@ -118,14 +118,14 @@ func lockSession(t *testing.T, gh *lockGitHub, cfg *repoconfig.Config, held map[
 			}
 		}
 	}
-	if gh.comments == nil {
-		gh.comments = map[int][]ghport.Comment{}
+	if fake.comments == nil {
+		fake.comments = map[int][]gh.Comment{}
 	}
 	s := &Session{
 		Runner: &Runner{Bot: "slipway[bot]", Locks: store, Unlockers: []string{"dana", "acme/sre"}},
-		GitHub: gh,
+		GitHub: fake,
 		Source: lockSource{cfg},
-		Repo:   ghport.Repo{Owner: "acme", Name: "shop"},
+		Repo:   gh.Repo{Owner: "acme", Name: "shop"},
 	}
 	return s, store
 }
@@ -160,16 +160,16 @@ func sameHolders(got, want map[string]int) bool {
 // leave a lock held: the resync asks GitHub about every holder and
 // releases the locks of those no longer open, and only those.
 func TestResyncReleasesLocksOfClosedPullRequests(t *testing.T) {
-	gh := &lockGitHub{
-		prs: map[int]ghport.PR{
+	fake := &lockGitHub{
+		prs: map[int]gh.PR{
 			1: {Number: 1, State: "open"},
 			2: {Number: 2, State: "closed"},
 			3: {Number: 3, State: "closed", Merged: true},
 		},
 		down:     map[int]bool{4: true},
-		comments: map[int][]ghport.Comment{2: {{ID: 2001, Author: "slipway[bot]", Body: publish.PlanMarker + "\n### slipway plan for abc1234\n"}}},
+		comments: map[int][]gh.Comment{2: {{ID: 2001, Author: "slipway[bot]", Body: publish.PlanMarker + "\n### slipway plan for abc1234\n"}}},
 	}
-	s, store := lockSession(t, gh, nil, map[int][]string{1: {"staging"}, 2: {"production", "qa"}, 3: {"eu"}, 4: {"us"}})
+	s, store := lockSession(t, fake, nil, map[int][]string{1: {"staging"}, 2: {"production", "qa"}, 3: {"eu"}, 4: {"us"}})
 	other := lock.Key{Repo: "acme/other", Env: "production"}
 	if err := store.Acquire(t.Context(), other, lock.Holder{PR: 2}); err != nil {
 		t.Fatal(err)
@@ -185,13 +185,13 @@ func TestResyncReleasesLocksOfClosedPullRequests(t *testing.T) {
 	if h, err := store.Holder(t.Context(), other); err != nil || h == nil || h.PR != 2 {
 		t.Errorf("another repository's lock of #2: %+v %v; want it kept", h, err)
 	}
-	if !strings.Contains(gh.said(2), "is closed: the plan below is stale and its locks are released") {
-		t.Errorf("#2's plan was not marked stale:\n%s", gh.said(2))
+	if !strings.Contains(fake.said(2), "is closed: the plan below is stale and its locks are released") {
+		t.Errorf("#2's plan was not marked stale:\n%s", fake.said(2))
 	}
 
 	// GitHub answers for #4 again: the next pass releases it once it closed.
-	delete(gh.down, 4)
-	gh.prs[4] = ghport.PR{Number: 4, State: "closed"}
+	delete(fake.down, 4)
+	fake.prs[4] = gh.PR{Number: 4, State: "closed"}
 	if err := s.releaseStaleLocks(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +201,8 @@ func TestResyncReleasesLocksOfClosedPullRequests(t *testing.T) {
 }
 
 func TestReleaseStaleLocksReportsWhatItCouldNotAsk(t *testing.T) {
-	gh := &lockGitHub{prs: map[int]ghport.PR{}, down: map[int]bool{9: true}}
-	s, store := lockSession(t, gh, nil, map[int][]string{9: {"staging"}})
+	fake := &lockGitHub{prs: map[int]gh.PR{}, down: map[int]bool{9: true}}
+	s, store := lockSession(t, fake, nil, map[int][]string{9: {"staging"}})
 	err := s.releaseStaleLocks(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "#9") {
 		t.Errorf("error %v, want one naming #9", err)
@@ -286,19 +286,19 @@ func TestUnlockCommand(t *testing.T) {
 			if state == "" {
 				state = "open"
 			}
-			gh := &lockGitHub{perms: perms, teams: teams, prs: map[int]ghport.PR{
+			fake := &lockGitHub{perms: perms, teams: teams, prs: map[int]gh.PR{
 				12: {Number: 12, State: "open", BaseRef: "main", HeadRepo: lockRepo},
 				13: {Number: 13, State: "open", BaseRef: "main", HeadRepo: lockRepo},
 			}}
-			pr := gh.prs[tt.number]
+			pr := fake.prs[tt.number]
 			pr.State = state
-			gh.prs[tt.number] = pr
-			s, store := lockSession(t, gh, lockConfig(t), map[int][]string{12: {"production", "staging"}})
+			fake.prs[tt.number] = pr
+			s, store := lockSession(t, fake, lockConfig(t), map[int][]string{12: {"production", "staging"}})
 			comment(t, s, tt.number, tt.user, tt.body)
 			if got := holders(t, store); !sameHolders(got, tt.want) {
 				t.Errorf("locks %v, want %v", got, tt.want)
 			}
-			said := gh.said(tt.number)
+			said := fake.said(tt.number)
 			for _, w := range tt.reply {
 				if !strings.Contains(said, w) {
 					t.Errorf("#%d was told:\n%s\nwant it to say %q", tt.number, said, w)
@@ -307,7 +307,7 @@ func TestUnlockCommand(t *testing.T) {
 			if tt.number == 12 {
 				return
 			}
-			told := gh.said(12)
+			told := fake.said(12)
 			if len(tt.holderTold) == 0 && len(tt.want) == 2 && told != "" {
 				t.Errorf("#12 was told %q though its locks were not touched", told)
 			}

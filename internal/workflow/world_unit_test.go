@@ -13,13 +13,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/slipwayhq/slipway/internal/apply"
-	"github.com/slipwayhq/slipway/internal/ghport"
-	"github.com/slipwayhq/slipway/internal/ghport/ghtest"
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/gh/ghtest"
+	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/source"
 	"github.com/slipwayhq/slipway/internal/throttle"
 )
 
@@ -32,7 +32,7 @@ const (
 	unitApp = int64(4242)
 )
 
-var unitRepo = ghport.Repo{Owner: "acme", Name: "shop"}
+var unitRepo = gh.Repo{Owner: "acme", Name: "shop"}
 
 // treeSource is a Source with one tree per commit and the changed files of
 // each pull request; the config is .slipway.yaml in the commit's tree.
@@ -181,15 +181,15 @@ func configMap(name, value string) string {
 
 // openUnitPR opens #n from a branch of acme/shop at head on main at base,
 // changing the files listed.
-func (w *unitWorld) openUnitPR(n int, author, base, head string, changed ...string) ghport.PR {
-	pr := ghport.PR{Number: n, State: "open", Author: author, HeadSHA: head, HeadRepo: unitRepo.String(), BaseSHA: base, BaseRef: "main"}
+func (w *unitWorld) openUnitPR(n int, author, base, head string, changed ...string) gh.PR {
+	pr := gh.PR{Number: n, State: "open", Author: author, HeadSHA: head, HeadRepo: unitRepo.String(), BaseSHA: base, BaseRef: "main"}
 	w.gh.SetPR(pr)
 	w.src.changed[n] = changed
 	return pr
 }
 
 // runNamed is the newest own check run called name at sha.
-func (w *unitWorld) runNamed(sha, name string) (ghport.CheckRunState, bool) {
+func (w *unitWorld) runNamed(sha, name string) (gh.CheckRunState, bool) {
 	runs, _ := w.gh.CheckRuns(context.Background(), unitRepo, sha, unitApp)
 	return latestRun(runs, name)
 }
