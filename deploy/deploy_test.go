@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -113,8 +114,8 @@ func TestSlipwayAppliesTheBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets := workflow.NewTargetCache(func(context.Context, workflow.TargetKey) (workflow.Target, error) {
-		return workflow.NewClusterTarget(env.Config(), plan.Options{})
+	targets := kube.NewTargetCache(func(context.Context, kube.TargetKey) (kube.Target, error) {
+		return kube.NewClusterTarget(env.Config(), plan.Options{})
 	})
 
 	// As `slipway apply slipway --yes` does: plan, then apply what was shown.

@@ -12,10 +12,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/rest"
 
-	"github.com/slipwayhq/slipway/internal/cluster"
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
@@ -130,7 +129,7 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 
 // targets resolves clusters through the server config when given, else as
 // kubeconfig contexts: --context, or the one named like the cluster.
-func (f *clusterFlags) targets() (workflow.Targets, error) {
+func (f *clusterFlags) targets() (kube.Targets, error) {
 	var srv *config.Config
 	if f.serverConfig != "" {
 		if f.context != "" {
@@ -149,30 +148,13 @@ func (f *clusterFlags) targets() (workflow.Targets, error) {
 	if srv != nil {
 		opts.MaskKey = srv.MaskKey()
 	}
-	return workflow.NewTargetCache(func(_ context.Context, key workflow.TargetKey) (workflow.Target, error) {
-		var (
-			restCfg *rest.Config
-			err     error
-			name    = key.Cluster
-		)
-		switch {
-		case srv != nil:
-			restCfg, err = cluster.FromServerConfig(srv, name)
-		case f.context != "":
-			restCfg, err = cluster.FromKubeconfig(f.kubeconfig, f.context)
-		default:
-			restCfg, err = cluster.FromKubeconfig(f.kubeconfig, name)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !key.ServiceAccount.IsZero() {
-			// As the server would: the plan shows what the environment's
-			// service account may do, not what the caller may.
-			restCfg = cluster.Impersonating(restCfg, key.ServiceAccount.User())
-		}
-		return workflow.NewClusterTarget(restCfg, opts)
-	}), nil
+	connect := kube.KubeconfigContexts(f.kubeconfig, f.context)
+	if srv != nil {
+		connect = kube.ServerClusters(srv)
+	}
+	// As the server does: an environment with a service account is planned
+	// as that account, so the plan shows what it may do, not the caller.
+	return kube.NewTargetCache(kube.Connected(connect, opts)), nil
 }
 
 // commitOf names what is being planned: the checkout's HEAD, marked dirty

@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
-	"github.com/slipwayhq/slipway/internal/cluster"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
@@ -291,7 +291,7 @@ func gvr(u *unstructured.Unstructured) schema.GroupVersionResource {
 
 func tuned(env *testenv.Env) *rest.Config {
 	c := env.Config()
-	c.QPS, c.Burst = cluster.QPS, cluster.Burst
+	c.QPS, c.Burst = kube.QPS, kube.Burst
 	return c
 }
 

@@ -14,11 +14,11 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/allow"
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/gh/scheduler"
 	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/handler"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/leader"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/recovery"
@@ -75,7 +75,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 	if cfg.GitHub.App.WebhookSecret == "" {
 		return nil, errEmptySecret
 	}
-	bounds, err := allow.New(cfg, allow.OwnNamespace())
+	bounds, err := kube.NewBounds(cfg, kube.OwnNamespace())
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 	if err != nil {
 		return nil, err
 	}
-	targets := newClusterTargets(cfg, bounds)
+	targets := kube.NewClusters(cfg, bounds)
 	var (
 		queue *runqueue.Queue
 		deps  *handler.Deps
@@ -98,7 +98,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 			Queue:   queue,
 			Runner: &workflow.Runner{
 				AppID:   cfg.GitHub.App.IntegrationID,
-				Targets: targets.forRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits),
+				Targets: targets.ForRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits),
 				Unlockers: cfg.Unlockers,
 				Outsiders: throttle.New(workflow.OutsiderReplyWindow, workflow.OutsiderReplyKeys),
 				Options:   workflow.PlanOptions{Limits: cfg.RenderLimits()},

@@ -8,10 +8,9 @@ import (
 	"github.com/rs/zerolog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
-	"github.com/slipwayhq/slipway/internal/cluster"
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/leader"
 	"github.com/slipwayhq/slipway/internal/lock"
 )
@@ -41,7 +40,7 @@ func openStore(cfg *config.Config, log zerolog.Logger) (*replicaState, error) {
 		return &replicaState{identity: identity, locks: locks, runs: lock.NewLocal(identity), elector: leader.Alone{}}, nil
 	}
 
-	rc, where, err := storeCluster(cfg)
+	rc, where, err := kube.StoreCluster(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -63,22 +62,4 @@ func openStore(cfg *config.Config, log zerolog.Logger) (*replicaState, error) {
 		runs:     lock.NewLeaseRuns(leases, ns, identity, d),
 		elector:  leader.NewLease(leases, ns, identity, d, log),
 	}, nil
-}
-
-// storeCluster is the API server that keeps the Leases, and how to name it
-// in errors.
-func storeCluster(cfg *config.Config) (*rest.Config, string, error) {
-	if name := cfg.Store.Cluster; name != "" {
-		rc, err := cluster.FromServerConfig(cfg, name)
-		if err != nil {
-			return nil, "", fmt.Errorf("store.cluster: %w", err)
-		}
-		return rc, fmt.Sprintf("cluster %q", name), nil
-	}
-	rc, err := rest.InClusterConfig()
-	if err != nil {
-		return nil, "", fmt.Errorf("store.cluster is empty, so the Leases live in the cluster slipway runs in, but %w; set store.cluster to a name from clusters", err)
-	}
-	rc.QPS, rc.Burst, rc.UserAgent = cluster.QPS, cluster.Burst, "slipway"
-	return rc, "the cluster slipway runs in", nil
 }

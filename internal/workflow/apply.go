@@ -9,21 +9,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/slipwayhq/slipway/internal/apply"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
-	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
 // ErrPlanChanged refuses an apply whose fresh plan is not the one reviewed.
 var ErrPlanChanged = errors.New("the plan changed since it was reviewed")
-
-// Applier is a Target that can also apply: it plans with the objects it
-// would send, and sends exactly those.
-type Applier interface {
-	Target
-	ComputeWithObjects(ctx context.Context, env *repoconfig.Environment, basis plan.Basis, rendered *render.Result) (*plan.Plan, []*unstructured.Unstructured, error)
-	Apply(ctx context.Context, env *repoconfig.Environment, p *plan.Plan, objects []*unstructured.Unstructured) *apply.Result
-}
 
 // ApplyEnvironment renders the environment name of cfg in the checkout at
 // tree, plans it afresh and applies exactly the objects it planned. It
@@ -37,7 +29,7 @@ type Applier interface {
 // The plan is returned whenever one was made. An apply that ran returns its
 // Result and a nil error, even when it failed part-way: Result.Err says
 // how, and which objects reached the cluster.
-func ApplyEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets Targets, opts PlanOptions, reviewed string, started func(*plan.Plan) error) (*plan.Plan, *apply.Result, error) {
+func ApplyEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets kube.Targets, opts PlanOptions, reviewed string, started func(*plan.Plan) error) (*plan.Plan, *apply.Result, error) {
 	pa, err := PrepareApply(ctx, tree, cfg, name, commit, targets, opts)
 	if err != nil {
 		return pa.Plan, nil, err
@@ -52,14 +44,14 @@ type PreparedApply struct {
 	// Plan is always set; on failure its Err says why.
 	Plan    *plan.Plan
 	env     *repoconfig.Environment
-	applier Applier
+	applier kube.Applier
 	objects []*unstructured.Unstructured
 }
 
 // PrepareApply renders and plans the environment name for applying, like
 // PlanEnvironment, keeping the objects the plan dry-ran. The returned value
 // is never nil.
-func PrepareApply(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets Targets, opts PlanOptions) (*PreparedApply, error) {
+func PrepareApply(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets kube.Targets, opts PlanOptions) (*PreparedApply, error) {
 	failed := func(err error) (*PreparedApply, error) {
 		return &PreparedApply{Plan: &plan.Plan{Environment: name, Commit: commit, Err: err.Error()}}, err
 	}
@@ -71,7 +63,7 @@ func PrepareApply(ctx context.Context, tree string, cfg *repoconfig.Config, name
 	if err != nil {
 		return failed(err)
 	}
-	applier, ok := target.(Applier)
+	applier, ok := target.(kube.Applier)
 	if !ok {
 		return failed(fmt.Errorf("cluster %q cannot apply: slipway can only plan against it", env.Cluster))
 	}

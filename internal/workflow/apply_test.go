@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/slipwayhq/slipway/internal/apply"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -53,13 +54,13 @@ func (f *fakeApplier) Apply(_ context.Context, env *repoconfig.Environment, p *p
 	return &apply.Result{Env: env.Name, Digest: p.Digest}
 }
 
-type oneTarget struct{ t Target }
+type oneTarget struct{ t kube.Target }
 
-func (o oneTarget) Resolve(env *repoconfig.Environment) (Resolved, error) {
-	return Resolved{Key: TargetKey{Cluster: env.Cluster}}, nil
+func (o oneTarget) Resolve(env *repoconfig.Environment) (kube.Resolved, error) {
+	return kube.Resolved{Key: kube.TargetKey{Cluster: env.Cluster}}, nil
 }
 
-func (o oneTarget) Target(context.Context, TargetKey) (Target, error) { return o.t, nil }
+func (o oneTarget) Target(context.Context, kube.TargetKey) (kube.Target, error) { return o.t, nil }
 
 func applyRepo(t *testing.T) (string, *repoconfig.Config) {
 	t.Helper()
@@ -92,22 +93,22 @@ const (
 func TestApplyEnvironment(t *testing.T) {
 	tests := []struct {
 		name      string
-		target    func() Target
+		target    func() kube.Target
 		reviewed  string
 		failStart bool
 		wantErr   []string
 		wantIs    error
 		applied   bool
 	}{
-		{name: "applies the reviewed plan", target: func() Target { return &fakeApplier{digest: digestNow} }, reviewed: digestNow, applied: true},
-		{name: "applies without a reviewed digest", target: func() Target { return &fakeApplier{digest: digestNow} }, applied: true},
-		{name: "refuses a changed plan", target: func() Target { return &fakeApplier{digest: digestNow} }, reviewed: digestReviewed,
+		{name: "applies the reviewed plan", target: func() kube.Target { return &fakeApplier{digest: digestNow} }, reviewed: digestNow, applied: true},
+		{name: "applies without a reviewed digest", target: func() kube.Target { return &fakeApplier{digest: digestNow} }, applied: true},
+		{name: "refuses a changed plan", target: func() kube.Target { return &fakeApplier{digest: digestNow} }, reviewed: digestReviewed,
 			wantIs: ErrPlanChanged, wantErr: []string{"sha256:222222222222", "sha256:111111111111"}},
-		{name: "refuses a plan with errors", target: func() Target { return &fakeApplier{digest: digestNow, errors: 2} },
+		{name: "refuses a plan with errors", target: func() kube.Target { return &fakeApplier{digest: digestNow, errors: 2} },
 			wantErr: []string{"2 errors", "nothing was applied", "ConfigMap/bad: denied"}},
-		{name: "refuses a cluster that cannot apply", target: func() Target { return planOnly{} },
+		{name: "refuses a cluster that cannot apply", target: func() kube.Target { return planOnly{} },
 			wantErr: []string{`cluster "c" cannot apply`}},
-		{name: "stops when the records cannot start", target: func() Target { return &fakeApplier{digest: digestNow} }, failStart: true,
+		{name: "stops when the records cannot start", target: func() kube.Target { return &fakeApplier{digest: digestNow} }, failStart: true,
 			wantErr: []string{"before applying staging: no records"}},
 	}
 	for _, tc := range tests {

@@ -9,50 +9,13 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
-	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
-
-// Target is a cluster an environment can be planned against.
-type Target interface {
-	Scope() render.Scoper
-	// Compute plans environment env of repository basis.Repository
-	// (owner/name): the repository decides whose inventory the plan reads.
-	Compute(ctx context.Context, env *repoconfig.Environment, basis plan.Basis, rendered *render.Result) (*plan.Plan, error)
-}
-
-// TargetKey is a cluster and who slipway is on it: itself, or the service
-// account it impersonates (the environment's, or the server config's
-// default for the repository).
-type TargetKey struct {
-	Cluster        string
-	ServiceAccount repoconfig.ServiceAccount // zero: slipway's own identity
-}
-
-// Targets resolves an environment's cluster and identity, within what the
-// server config allows the repository.
-type Targets interface {
-	// Resolve says where and as whom env is planned and applied, and what
-	// the server config requires of it beyond its own policy; the error
-	// says why the server config does not allow env.
-	Resolve(env *repoconfig.Environment) (Resolved, error)
-	// Target is the cluster behind key, confined to the namespaces and
-	// kinds the repository may use there.
-	Target(ctx context.Context, key TargetKey) (Target, error)
-}
-
-// Resolved is an environment as the server config allows it.
-type Resolved struct {
-	Key TargetKey
-	// MinApprovals is a floor under the environment's policy.approvals.
-	MinApprovals int
-	// Rules are checked beside the environment's own (marked Server).
-	Rules []policy.CompiledRule
-}
 
 // PlanOptions tune PlanEnvironments.
 type PlanOptions struct {
@@ -72,7 +35,7 @@ type PlanOptions struct {
 // failure of one environment (a render error, an unreachable cluster) is
 // that plan's Err, so a report can show it beside the others; the error
 // returned is only for the caller's context ending.
-func PlanEnvironments(ctx context.Context, tree string, cfg *repoconfig.Config, names []string, commit string, targets Targets, opts PlanOptions) ([]*plan.Plan, error) {
+func PlanEnvironments(ctx context.Context, tree string, cfg *repoconfig.Config, names []string, commit string, targets kube.Targets, opts PlanOptions) ([]*plan.Plan, error) {
 	plans := make([]*plan.Plan, len(names))
 	var wg sync.WaitGroup
 	var caught recovery.Caught
@@ -89,7 +52,7 @@ func PlanEnvironments(ctx context.Context, tree string, cfg *repoconfig.Config, 
 	return plans, ctx.Err()
 }
 
-func planOne(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets Targets, opts PlanOptions) *plan.Plan {
+func planOne(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets kube.Targets, opts PlanOptions) *plan.Plan {
 	p, _ := PlanEnvironment(ctx, tree, cfg, name, commit, targets, opts)
 	return p
 }
@@ -97,7 +60,7 @@ func planOne(ctx context.Context, tree string, cfg *repoconfig.Config, name, com
 // PlanEnvironment plans one environment. It always returns a plan; when the
 // plan failed as a whole, p.Err says why and err is the cause, which may
 // locate the problem (a *render.Error has the file and line).
-func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets Targets, opts PlanOptions) (p *plan.Plan, err error) {
+func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, name, commit string, targets kube.Targets, opts PlanOptions) (p *plan.Plan, err error) {
 	failed := func(err error) (*plan.Plan, error) {
 		return &plan.Plan{Environment: name, Commit: commit, Err: err.Error()}, err
 	}
@@ -121,10 +84,10 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 // plan and apply share. It returns the key the target was resolved with
 // (the environment's identity, or the server config's default), which the
 // plan's digest covers.
-func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, targets Targets, opts PlanOptions) (Target, TargetKey, *render.Result, error) {
+func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, targets kube.Targets, opts PlanOptions) (kube.Target, kube.TargetKey, *render.Result, error) {
 	resolved, err := targets.Resolve(env)
 	if err != nil {
-		return nil, TargetKey{Cluster: env.Cluster}, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
+		return nil, kube.TargetKey{Cluster: env.Cluster}, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
 	}
 	key := resolved.Key
 	target, err := targets.Target(ctx, key)
@@ -147,7 +110,7 @@ func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 // under cfg on key is made from: the repository decides whose inventory the
 // plan reads, and the digest covers all of it, so a change of rules,
 // cluster or identity between review and /apply refuses the apply.
-func basisOf(repo string, cfg *repoconfig.Config, key TargetKey, commit string) plan.Basis {
+func basisOf(repo string, cfg *repoconfig.Config, key kube.TargetKey, commit string) plan.Basis {
 	return plan.Basis{Repository: repo, Commit: commit, ConfigBlob: cfg.BlobSHA, Cluster: key.Cluster, ServiceAccount: key.ServiceAccount.String()}
 }
 

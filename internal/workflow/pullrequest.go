@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/publish"
 	"github.com/slipwayhq/slipway/internal/gh/source"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/recovery"
@@ -43,7 +44,7 @@ type Runner struct {
 	// this App made are slipway's state.
 	AppID int64
 	// Targets resolves the clusters a repository may plan against.
-	Targets func(repo string) Targets
+	Targets func(repo string) kube.Targets
 	Locks   lock.Store
 	// Runs keeps two applies of one environment (here or on another
 	// replica) from running at once.

@@ -16,6 +16,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/ghtest"
 	"github.com/slipwayhq/slipway/internal/gh/source"
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
@@ -134,7 +135,7 @@ func newUnitWorld(t *testing.T) *unitWorld {
 	w.s = &Session{
 		Runner: &Runner{
 			Bot: unitBot, AppID: unitApp,
-			Targets:   func(string) Targets { return oneTarget{w.cluster} },
+			Targets:   func(string) kube.Targets { return oneTarget{w.cluster} },
 			Locks:     store,
 			Runs:      lock.NewLocal("unit"),
 			Rendered:  NewFilesCache(16),

@@ -1,20 +1,18 @@
-package server
+package kube
 
 import (
 	"context"
 	"strings"
 	"testing"
 
-	"github.com/slipwayhq/slipway/internal/allow"
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-type stubTarget struct{ workflow.Target }
+type stubTarget struct{ Target }
 
-func (s stubTarget) Confined(plan.Admit) workflow.Target { return s }
+func (s stubTarget) Confined(plan.Admit) Target { return s }
 
 // clusters[].repos decides which repositories may use a cluster; nothing
 // is connected to for a repository that may not.
@@ -41,16 +39,16 @@ func TestClusterReposAllowList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.repo+"→"+tt.cluster, func(t *testing.T) {
 			resolved := 0
-			bounds, err := allow.New(cfg, "")
+			bounds, err := NewBounds(cfg, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			ct := &clusterTargets{bounds: bounds, cache: workflow.NewTargetCache(func(context.Context, workflow.TargetKey) (workflow.Target, error) {
+			ct := &Clusters{bounds: bounds, cache: NewTargetCache(func(context.Context, TargetKey) (Target, error) {
 				resolved++
 				return stubTarget{}, nil
 			})}
 			env := &repoconfig.Environment{Cluster: tt.cluster}
-			targets := ct.forRepo(tt.repo)
+			targets := ct.ForRepo(tt.repo)
 			r, err := targets.Resolve(env)
 			if err == nil {
 				_, err = targets.Target(context.Background(), r.Key)
@@ -69,11 +67,11 @@ func TestClusterReposAllowList(t *testing.T) {
 
 // admitting is a target that keeps the admit it was confined with.
 type admitting struct {
-	workflow.Target
+	Target
 	admit plan.Admit
 }
 
-func (a admitting) Confined(admit plan.Admit) workflow.Target { return admitting{admit: admit} }
+func (a admitting) Confined(admit plan.Admit) Target { return admitting{admit: admit} }
 
 // An object-form entry bounds the service account (named or default) and
 // confines the target to its namespaces; a key that did not come from
@@ -82,16 +80,16 @@ func TestRepoTargetsBounds(t *testing.T) {
 	cfg := &config.Config{Clusters: []config.Cluster{{Name: "prod", Repos: []config.RepoEntry{
 		{Repo: "acme/shop", Namespaces: []string{"shop"}, ServiceAccounts: []string{"shop/deployer"}, MinApprovals: 2},
 	}}}}
-	bounds, err := allow.New(cfg, "")
+	bounds, err := NewBounds(cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var connected []workflow.TargetKey
-	ct := &clusterTargets{bounds: bounds, cache: workflow.NewTargetCache(func(_ context.Context, key workflow.TargetKey) (workflow.Target, error) {
+	var connected []TargetKey
+	ct := &Clusters{bounds: bounds, cache: NewTargetCache(func(_ context.Context, key TargetKey) (Target, error) {
 		connected = append(connected, key)
 		return admitting{}, nil
 	})}
-	targets := ct.forRepo("acme/shop")
+	targets := ct.ForRepo("acme/shop")
 
 	r, err := targets.Resolve(&repoconfig.Environment{Name: "production", Cluster: "prod", Namespace: "shop"})
 	if err != nil || r.Key.ServiceAccount.String() != "shop/deployer" || r.MinApprovals != 2 {
@@ -102,7 +100,7 @@ func TestRepoTargetsBounds(t *testing.T) {
 		t.Errorf("kube-system service account: %v", err)
 	}
 	for _, sa := range []repoconfig.ServiceAccount{{Namespace: "kube-system", Name: "admin"}, {}} {
-		if _, err := targets.Target(context.Background(), workflow.TargetKey{Cluster: "prod", ServiceAccount: sa}); err == nil {
+		if _, err := targets.Target(context.Background(), TargetKey{Cluster: "prod", ServiceAccount: sa}); err == nil {
 			t.Errorf("Target as %q allowed", sa)
 		}
 	}

@@ -1,6 +1,6 @@
 // Package cluster turns a cluster named in the server config, or a
 // kubeconfig context, into a client configuration.
-package cluster
+package kube
 
 import (
 	"fmt"
@@ -66,6 +66,23 @@ func Impersonating(rc *rest.Config, user string) *rest.Config {
 	out := rest.CopyConfig(rc)
 	out.Impersonate = rest.ImpersonationConfig{UserName: user}
 	return out
+}
+
+// StoreCluster is the API server that keeps the Leases, and how to name it
+// in errors.
+func StoreCluster(cfg *config.Config) (*rest.Config, string, error) {
+	if name := cfg.Store.Cluster; name != "" {
+		rc, err := FromServerConfig(cfg, name)
+		if err != nil {
+			return nil, "", fmt.Errorf("store.cluster: %w", err)
+		}
+		return rc, fmt.Sprintf("cluster %q", name), nil
+	}
+	rc, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("store.cluster is empty, so the Leases live in the cluster slipway runs in, but %w; set store.cluster to a name from clusters", err)
+	}
+	return tune(rc), "the cluster slipway runs in", nil
 }
 
 func tune(rc *rest.Config) *rest.Config {

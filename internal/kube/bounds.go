@@ -2,7 +2,7 @@
 // cluster: which namespaces and cluster-scoped kinds its objects may use,
 // which service account it acts as, and what review it needs at least. The
 // platform team's word beats the repository's.
-package allow
+package kube
 
 import (
 	"fmt"
@@ -46,9 +46,9 @@ type Bounds struct {
 	rules map[[2]int][]policy.CompiledRule
 }
 
-// New compiles cfg's repos entries. ownNamespace is where slipway runs
+// NewBounds compiles cfg's repos entries. ownNamespace is where slipway runs
 // ("" when unknown); it and cfg.Store.Namespace are reserved.
-func New(cfg *config.Config, ownNamespace string) (*Bounds, error) {
+func NewBounds(cfg *config.Config, ownNamespace string) (*Bounds, error) {
 	b := &Bounds{cfg: cfg, reserved: map[string]string{}, rules: map[[2]int][]policy.CompiledRule{}}
 	if ownNamespace != "" {
 		b.reserved[ownNamespace] = "the namespace slipway runs in"

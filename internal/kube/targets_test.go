@@ -1,4 +1,4 @@
-package workflow
+package kube
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -64,4 +66,13 @@ func TestTargetCacheRetriesFailures(t *testing.T) {
 	if calls != 2 {
 		t.Errorf("resolve called %d times, want 2 (a failure, then one success kept)", calls)
 	}
+}
+
+// planOnly is a Target that plans nothing: the cache tests count
+// connections, not plans.
+type planOnly struct{}
+
+func (planOnly) Scope() render.Scoper { return nil }
+func (planOnly) Compute(context.Context, *repoconfig.Environment, plan.Basis, *render.Result) (*plan.Plan, error) {
+	return &plan.Plan{}, nil
 }

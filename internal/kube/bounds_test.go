@@ -1,4 +1,4 @@
-package allow
+package kube
 
 import (
 	"os"
@@ -32,7 +32,7 @@ func testConfig() *config.Config {
 
 func grant(t *testing.T, cluster, repo string) *Grant {
 	t.Helper()
-	b, err := New(testConfig(), "slipway-system")
+	b, err := NewBounds(testConfig(), "slipway-system")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func grant(t *testing.T, cluster, repo string) *Grant {
 }
 
 func TestFor(t *testing.T) {
-	b, err := New(testConfig(), "")
+	b, err := NewBounds(testConfig(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestOwnNamespace(t *testing.T) {
 func TestNewRefusesBadRule(t *testing.T) {
 	cfg := testConfig()
 	cfg.Clusters[1].Repos = []config.RepoEntry{{Repo: "acme/x", Namespaces: []string{"x"}, Rules: []repoconfig.Rule{{Name: "r", Expr: "object +"}}}}
-	if _, err := New(cfg, ""); err == nil || !strings.Contains(err.Error(), "clusters[1].repos[0].rules[0]") {
+	if _, err := NewBounds(cfg, ""); err == nil || !strings.Contains(err.Error(), "clusters[1].repos[0].rules[0]") {
 		t.Errorf("New = %v, want the rule named", err)
 	}
 }
