@@ -7,12 +7,13 @@ import (
 	"unicode"
 
 	"github.com/slipwayhq/slipway/internal/apply"
+	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 // ApplyLimit bounds ApplyResult's length in bytes: GitHub refuses comment
-// and check-run bodies over GitHubCheckRunLimit characters, and this leaves
+// and check-run bodies over gh.CheckRunLimit characters, and this leaves
 // room for a caller's heading and footer.
-const ApplyLimit = GitHubCheckRunLimit - 5535
+const ApplyLimit = gh.CheckRunLimit - 5535
 
 // maxApplyMessage bounds one object's message in the apply table; the CLI
 // and the logs have the whole of it.

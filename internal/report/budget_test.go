@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/plan"
 )
 
@@ -36,7 +37,7 @@ func TestMarkdownHugePlanSplits(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i, part := range parts {
-		if len(part) > DefaultMaxLen || len(part) > GitHubCommentLimit {
+		if len(part) > DefaultMaxLen || len(part) > gh.CommentLimit {
 			t.Errorf("part %d is %d bytes, over %d", i+1, len(part), DefaultMaxLen)
 		}
 		if !strings.HasPrefix(part, marker+"\n") {
@@ -79,7 +80,7 @@ func TestMarkdownHugePlanSplits(t *testing.T) {
 var omittedRE = regexp.MustCompile("…and ([0-9,]+) more objects not shown — full report in the check run / `slipway plan`\\.\n$")
 
 func TestMarkdownSingleHugePlan(t *testing.T) {
-	for _, maxLen := range []int{0, GitHubCheckRunLimit, 20000, MinMaxLen} {
+	for _, maxLen := range []int{0, gh.CheckRunLimit, 20000, MinMaxLen} {
 		t.Run(strconv.Itoa(maxLen), func(t *testing.T) {
 			md := MarkdownSingle(hugePlans(), MarkdownOptions{MaxLen: maxLen, Marker: marker})
 			limit := maxLen

@@ -7,14 +7,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/plan"
 )
 
-// GitHub's size limits, in characters. This package measures bytes, which
-// are never fewer than characters, so whatever fits in bytes fits on GitHub.
 const (
-	// GitHubCommentLimit is the most an issue or pull request comment holds.
-	GitHubCommentLimit = 65536
-	// GitHubCheckRunLimit is the most a check run's output.text (and
-	// output.summary) holds.
-	GitHubCheckRunLimit = 65535
 	// DefaultMaxLen stays under both limits with room for the lines a caller
 	// adds around a report (an apply outcome, a policy note).
 	DefaultMaxLen = 64000

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/policy"
 )
 
@@ -21,9 +22,9 @@ const policyTruncatedNote = "\n_The rest is cut: a check run summary holds at mo
 // Policy renders a policy verdict as a check run summary: a table of every
 // item, then the objects breaking each failing rule. Text that comes from
 // the repository, the objects or GitHub is escaped; the whole stays within
-// GitHubCheckRunLimit.
+// gh.CheckRunLimit.
 func Policy(r policy.Result) string {
-	w := &lineLimited{limit: GitHubCheckRunLimit - len(policyTruncatedNote)}
+	w := &lineLimited{limit: gh.CheckRunLimit - len(policyTruncatedNote)}
 	w.line("| | requirement | status |")
 	w.line("|---|---|---|")
 	for _, it := range r.Items {

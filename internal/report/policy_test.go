@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/policy"
 )
 
@@ -71,8 +72,8 @@ func TestPolicyLimit(t *testing.T) {
 		items = append(items, policy.Item{Kind: policy.ItemRule, Name: fmt.Sprintf("rule-%d", i), Reason: long, Violations: vs})
 	}
 	md := Policy(policy.Result{Items: items})
-	if len(md) > GitHubCheckRunLimit {
-		t.Errorf("markdown is %d bytes, limit %d", len(md), GitHubCheckRunLimit)
+	if len(md) > gh.CheckRunLimit {
+		t.Errorf("markdown is %d bytes, limit %d", len(md), gh.CheckRunLimit)
 	}
 	if !utf8.ValidString(md) {
 		t.Error("markdown is not valid UTF-8")

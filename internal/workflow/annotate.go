@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
 
@@ -48,17 +48,16 @@ func (s *Session) reportConfigError(ctx context.Context, pr *gh.PR, rules rulesH
 		}
 	}
 	run := gh.CheckRun{
-		Name:       checkConfig,
-		HeadSHA:    pr.HeadSHA,
-		Status:     "completed",
-		Conclusion: "failure",
-		Title:      ".slipway.yaml on the default branch is invalid",
-		Summary: "slipway reads `.slipway.yaml` from the head of the default branch (`" + rules.Branch + "` at " + short(rules.SHA) + "), and it has problems, so nothing was planned:\n\n```\n" +
-			strings.TrimSpace(err.Error()) + "\n```\n\nFix it on `" + rules.Branch + "`; this pull request is planned again on its next push or `/plan`.",
+		Name:        checkConfig,
+		HeadSHA:     pr.HeadSHA,
+		Status:      "completed",
+		Conclusion:  "failure",
+		Title:       ".slipway.yaml on the default branch is invalid",
+		Summary:     report.InvalidRulesForPR(rules.Branch, short(rules.SHA), err.Error()),
 		Annotations: anns,
 	}
 	if _, _, cerr := s.GitHub.CreateCheckRun(ctx, s.Repo, run); cerr != nil {
 		return cerr
 	}
-	return s.publish(ctx, pr, nil, []string{"⚠️ `.slipway.yaml` on the default branch (`" + rules.Branch + "`) is invalid; see the `slipway/plan` check run for the lines to fix."})
+	return s.publish(ctx, pr, nil, []string{report.InvalidRulesNote(rules.Branch)})
 }

@@ -12,20 +12,16 @@ import (
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
 
 // refusal is a reason /apply will not run, said to the commenter.
 type refusal []string
 
-func (r *refusal) add(format string, args ...any) { *r = append(*r, fmt.Sprintf(format, args...)) }
+func (r *refusal) add(reason string) { *r = append(*r, reason) }
 
-func (r refusal) text(user string) string {
-	if len(r) == 1 {
-		return "@" + user + " `/apply` refused, nothing was applied: " + r[0]
-	}
-	return "@" + user + " `/apply` refused, nothing was applied:\n\n- " + strings.Join(r, "\n- ")
-}
+func (r refusal) text(user string) string { return report.ApplyRefused(user, r) }
 
 // ApplyPR runs /apply on an open pull request: every named environment (all
 // before-merge environments planned at the head when none is named) must be
@@ -67,7 +63,7 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 		if ok, reason, err := policy.MayApply(ctx, env, req.User, s.directory()); err != nil {
 			return err
 		} else if !ok {
-			no.add("%s", reason)
+			no.add(reason)
 		}
 	}
 	if len(no) > 0 {
@@ -86,10 +82,10 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 	reviewed, reviewedUnder := map[string]string{}, map[string]string{}
 	for _, name := range envs {
 		if res, ok := verdicts[name]; ok && !res.Passed() {
-			no.add("the `slipway/policy: %s` check does not pass: %s", name, strings.Join(unmet(res), "; "))
+			no.add(report.PolicyNotPassing(name, unmet(res)))
 		}
 		if r, ok := latestRun(runs, checkPlanPrefix+name); !ok || r.Status != "completed" || r.Conclusion != "success" || r.ExternalID == "" {
-			no.add("`%s` has no successful plan at %s to apply; comment `/plan %s` and review it first", name, short(pr.HeadSHA), name)
+			no.add(report.NoPlanToApply(name, short(pr.HeadSHA)))
 		} else {
 			reviewed[name], reviewedUnder[name] = r.ExternalID, reviewedRules(r.Text)
 		}
@@ -117,7 +113,7 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 		failed = !r.ok()
 	}
 	if refusedAll(results) {
-		return s.reply(ctx, req, "@"+req.User+" `/apply` refused, nothing was applied: "+results[0].refused.Error()+".")
+		return s.reply(ctx, req, refusal{results[0].refused.Error() + "."}.text(req.User))
 	}
 	return publish.Outcome(ctx, s.GitHub, s.Repo, pr.Number, s.Bot,
 		outcomeText(fmt.Sprintf("/apply by @%s at %s", req.User, short(pr.HeadSHA)), results))
@@ -130,9 +126,9 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 func fromFork(pr *gh.PR, repo gh.Repo) string {
 	switch {
 	case pr.HeadRepo == "":
-		return fmt.Sprintf("#%d comes from a repository GitHub no longer shows (a deleted fork?); `/apply` runs only pull requests from branches of %s. Merge it to deploy it, or push the branch to %s and open a pull request from there.", pr.Number, repo, repo)
+		return report.FromDeletedFork(pr.Number, repo.String())
 	case !strings.EqualFold(pr.HeadRepo, repo.String()):
-		return fmt.Sprintf("#%d comes from the fork %s; `/apply` runs only pull requests from branches of %s itself. Merge it to deploy it, or push the branch to %s and open a pull request from there.", pr.Number, pr.HeadRepo, repo, repo)
+		return report.FromFork(pr.Number, pr.HeadRepo, repo.String())
 	}
 	return ""
 }
@@ -149,7 +145,7 @@ func applyTargets(cfg *repoconfig.Config, planned, named []string) ([]string, re
 			}
 		}
 		if len(named) == 0 {
-			no.add("no `before-merge` environment is planned at this head. Environments in `on-merge` mode are applied when the pull request merges.")
+			no.add(report.NoBeforeMergePlanned())
 		}
 		return named, no
 	}
@@ -157,9 +153,9 @@ func applyTargets(cfg *repoconfig.Config, planned, named []string) ([]string, re
 		env, ok := cfg.Environment(name)
 		switch {
 		case !ok:
-			no.add("there is no environment `%s` in `.slipway.yaml`", name)
+			no.add(report.NoSuchEnvironment(name))
 		case env.Mode != repoconfig.ModeBeforeMerge:
-			no.add("`%s` deploys when this pull request merges (`mode: %s`); `/apply` is for `before-merge` environments", name, env.Mode)
+			no.add(report.DeploysOnMerge(name, string(env.Mode)))
 		}
 	}
 	return cfg.Order(named), no
@@ -174,9 +170,9 @@ func (s *Session) lockForApply(ctx context.Context, number int, envs []string) r
 		var locked *lock.ErrLocked
 		switch {
 		case errors.As(err, &locked):
-			no.add("`%s` is locked by #%d; it can be applied once #%d merges or closes or someone comments `/unlock %s` there (a repository admin can `/unlock %s --force` here)", name, locked.Holder.PR, locked.Holder.PR, name, name)
+			no.add(report.LockedForApply(name, locked.Holder.PR))
 		case err != nil:
-			no.add("the lock on `%s` could not be taken: %v", name, err)
+			no.add(report.LockNotTaken(name, err))
 		}
 	}
 	return no
@@ -206,9 +202,9 @@ func (s *Session) replyConfigError(ctx context.Context, req CommentRequest, err 
 	var msg string
 	switch {
 	case isNoConfig(err):
-		msg = "This repository has no `.slipway.yaml` on its default branch, so there is nothing to apply."
+		msg = report.NoConfig("apply")
 	case isInvalidConfig(err):
-		msg = "`.slipway.yaml` on the default branch is invalid, so nothing can be applied:\n\n```\n" + strings.TrimSpace(err.Error()) + "\n```"
+		msg = report.InvalidConfigForApply(err.Error())
 	default:
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/lock"
+	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
 
@@ -93,11 +94,11 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (*Work, error
 	}
 	switch {
 	case errors.Is(cfgErr, source.ErrNoConfig):
-		return nil, s.reply(ctx, req, "This repository has no `.slipway.yaml` on its default branch, so there is nothing to "+string(cmd.Verb)+".")
+		return nil, s.reply(ctx, req, report.NoConfig(string(cmd.Verb)))
 	case rules.Branch == "" && cfgErr != nil:
 		return nil, cfgErr // the default branch could not be read
 	case cmd.Verb != command.Unlock && otherBase(pr, rules) != "":
-		return nil, s.reply(ctx, req, "@"+req.User+" `/"+string(cmd.Verb)+"` refused: "+otherBase(pr, rules))
+		return nil, s.reply(ctx, req, report.CommandRefused(req.User, string(cmd.Verb), otherBase(pr, rules)))
 	case cfgErr != nil && cmd.Verb == command.Plan:
 		var invalid strictyaml.Errors
 		if !errors.As(cfgErr, &invalid) {
@@ -132,10 +133,7 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (*Work, error
 
 // noPermission answers a command from someone who may not give it.
 func noPermission(verb command.Verb, repo gh.Repo, user, perm string) string {
-	if verb == command.Apply {
-		return refusal{fmt.Sprintf("@%s has %s permission on %s, and `/apply` needs write", user, perm, repo)}.text(user)
-	}
-	return fmt.Sprintf("`/%s` needs write permission on %s; @%s has %s.", verb, repo, user, perm)
+	return report.NoPermission(string(verb), repo.String(), user, perm)
 }
 
 // replyOutsider replies to someone without write permission, at most once
@@ -161,14 +159,6 @@ func canWrite(permission string) bool {
 func (s *Session) reply(ctx context.Context, req CommentRequest, body string) error {
 	_, err := s.GitHub.CreateComment(ctx, s.Repo, req.Number, body)
 	return err
-}
-
-func codeList(items []string) string {
-	quoted := make([]string, len(items))
-	for i, it := range items {
-		quoted[i] = "`" + it + "`"
-	}
-	return strings.Join(quoted, ", ")
 }
 
 func lockKey(repo gh.Repo, env string) lock.Key {

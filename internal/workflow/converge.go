@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // ErrAlreadyThere refuses a rollout that another pass or replica has made
@@ -110,7 +111,7 @@ func (s *Session) Converge(ctx context.Context, merged int) error {
 		if merged == 0 {
 			return nil // the pull requests that touch it are told
 		}
-		_, cerr := s.GitHub.CreateComment(ctx, s.Repo, merged, "⚠️ Merged, but nothing was deployed: `.slipway.yaml` on `"+rules.Branch+"` is invalid:\n\n```\n"+strings.TrimSpace(err.Error())+"\n```")
+		_, cerr := s.GitHub.CreateComment(ctx, s.Repo, merged, report.MergedInvalidConfig(rules.Branch, err.Error()))
 		return cerr
 	case err != nil:
 		return err
@@ -274,8 +275,8 @@ func (s *Session) unappliedBeforeMerge(ctx context.Context, cfg *repoconfig.Conf
 		if env.Mode != repoconfig.ModeBeforeMerge || s.appliedAt(ctx, pr.HeadSHA, name) {
 			continue
 		}
-		blocked[name] = fmt.Sprintf("`%s` was not applied from this pull request", name)
-		notes = append(notes, fmt.Sprintf("⚠️ `%s` (before-merge) was changed by this pull request but not applied, so it now differs from the default branch. Apply it from a new pull request, or let drift detection report it.", name))
+		blocked[name] = report.NotAppliedFromPR(name)
+		notes = append(notes, report.NotAppliedNote(name))
 	}
 	return notes, nil
 }
@@ -293,17 +294,17 @@ func (s *Session) notBehind(ctx context.Context, env, commit string) error {
 		return nil
 	}
 	if h.lastOK.Ref == commit {
-		return fmt.Errorf("%w: `%s` is at %s", ErrAlreadyThere, env, short(commit))
+		return fmt.Errorf("%w: %s", ErrAlreadyThere, report.AlreadyAt(env, short(commit)))
 	}
 	if h.lastOK.RollbackOf == commit {
-		return fmt.Errorf("%w: `%s` was rolled back from %s to %s after review", ErrAlreadyThere, env, short(commit), short(h.lastOK.Ref))
+		return fmt.Errorf("%w: %s", ErrAlreadyThere, report.RolledBackAfterReview(env, short(commit), short(h.lastOK.Ref)))
 	}
 	cmp, err := s.GitHub.Compare(ctx, s.Repo, h.lastOK.Ref, commit)
 	if err != nil {
 		return err
 	}
 	if cmp.Status == "behind" || cmp.Status == "identical" {
-		return fmt.Errorf("%w: `%s` is at %s, which is newer than %s", ErrAlreadyThere, env, short(h.lastOK.Ref), short(commit))
+		return fmt.Errorf("%w: %s", ErrAlreadyThere, report.NewerThan(env, short(h.lastOK.Ref), short(commit)))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // DeployKey is the run queue key of a repository's merge-to-deploy work:
@@ -46,8 +47,7 @@ func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *gh.PR, n
 	if pr.MergeCommitSHA != rules.SHA {
 		// On-merge environments follow the default branch; deploying an
 		// older merge again would move them back.
-		return s.reply(ctx, req, refusal{fmt.Sprintf("`%s` has moved on to %s since #%d merged (%s): on-merge environments follow its head, which slipway deploys by itself. To go back, revert in a pull request.",
-			rules.Branch, short(rules.SHA), pr.Number, short(pr.MergeCommitSHA))}.text(req.User))
+		return s.reply(ctx, req, refusal{report.MergedMovedOn(rules.Branch, short(rules.SHA), pr.Number, short(pr.MergeCommitSHA))}.text(req.User))
 	}
 	tree, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, pr.MergeCommitSHA)
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *gh.PR, n
 	for _, name := range envs {
 		env, ok := cfg.Environment(name)
 		if !ok {
-			no.add("there is no environment `%s` in `.slipway.yaml`", name)
+			no.add(report.NoSuchEnvironment(name))
 			continue
 		}
 		if env.Mode != repoconfig.ModeOnMerge && len(named) == 0 {
@@ -78,12 +78,12 @@ func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *gh.PR, n
 		if ok, reason, err := policy.MayApply(ctx, env, req.User, s.directory()); err != nil {
 			return err
 		} else if !ok {
-			no.add("%s", reason)
+			no.add(reason)
 		}
 		deploy = append(deploy, name)
 	}
 	if len(deploy) == 0 && len(no) == 0 {
-		no.add("this merge affected no on-merge environment; name one: `/apply ENV`")
+		no.add(report.NoOnMergeAffected())
 	}
 	if len(no) > 0 {
 		return s.reply(ctx, req, no.text(req.User))
@@ -112,7 +112,7 @@ func (s *Session) deployChain(ctx context.Context, cfg *repoconfig.Config, tree,
 		}
 		if dep := slices.IndexFunc(env.DependsOn, func(d string) bool { return failed[d] != "" }); dep >= 0 {
 			d := env.DependsOn[dep]
-			results = append(results, rolled{env: name, skipped: fmt.Sprintf("depends on `%s`: %s", d, failed[d])})
+			results = append(results, rolled{env: name, skipped: report.DependsOnFailed(d, failed[d])})
 			failed[name] = "not started"
 			continue
 		}
@@ -120,7 +120,7 @@ func (s *Session) deployChain(ctx context.Context, cfg *repoconfig.Config, tree,
 		results = append(results, r)
 		if !r.ok() {
 			failed[name] = "failed"
-			stop = fmt.Sprintf("`%s` failed", name)
+			stop = report.EnvFailed(name)
 		}
 	}
 	return results

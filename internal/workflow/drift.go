@@ -62,7 +62,7 @@ func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string
 	log := zerolog.Ctx(ctx).With().Str("env", env.Name).Str("sha", sha).Logger()
 	p, _ := PlanEnvironment(ctx, tree, cfg.Config, env.Name, sha, s.Targets(s.Repo.String()), s.planOptions())
 	run := gh.CheckRun{Name: checkDriftPrefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "success", ExternalID: p.Digest}
-	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - 2000, FullReport: "Run `slipway plan` to see every object."})
+	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: gh.CheckRunLimit - 2000, FullReport: report.FullReportHint("")})
 	switch {
 	case p.Err != "" || p.Counts().Error > 0:
 		run.Conclusion, run.Title = "failure", "Drift unknown: the plan failed"
@@ -77,7 +77,7 @@ func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string
 		case err != nil:
 			body = fmt.Sprintf("Not reconciled: the lock could not be read: %v\n\n", err) + body
 		case holder != nil:
-			body = fmt.Sprintf("Not reconciled: #%d holds the `%s` lock; what it applied is not drift to undo.\n\n", holder.PR, env.Name) + body
+			body = report.DriftHeldByLock(holder.PR, env.Name) + body
 		default:
 			r := s.roll(ctx, cfg.Config, tree, rollout{env: env, commit: sha, reviewed: p.Digest, cause: "drift reconcile"})
 			run.Title = "Drift reconciled: " + r.summary()

@@ -1,10 +1,10 @@
 package workflow
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // isFork reports whether pr's head is not a branch of repo itself: a fork,
@@ -31,6 +31,5 @@ func forkGate(pr *gh.PR, repo gh.Repo, req PlanRequest) (plan bool, note string)
 	if pr.HeadRepo == "" {
 		from = "a repository GitHub no longer shows (a deleted fork?)"
 	}
-	return false, fmt.Sprintf("This pull request comes from %s, so slipway does not plan it by itself: its manifests and charts are code from outside %s. "+
-		"A user with write permission on %s can comment `/plan` to plan it, after reading the change. Pull requests from forks never take environment locks, and cannot be `/apply`d.", from, repo, repo)
+	return false, report.ForkNotPlanned(from, repo.String())
 }

@@ -139,14 +139,14 @@ func groupPolicy(ctx context.Context, rules []policy.CompiledRule, env, sha stri
 func groupApplied(env, sha string, p *plan.Plan) gh.CheckRun {
 	run := gh.CheckRun{Name: checkApplyPrefix + env, HeadSHA: sha, Status: "completed", Conclusion: "success",
 		Title:   "already applied",
-		Summary: fmt.Sprintf("`%s` already matches this merge group's head (%s): the plan there changes nothing, so nothing is left to apply before it lands.", env, short(sha))}
+		Summary: report.GroupAlreadyApplied(env, short(sha))}
 	switch {
 	case p == nil || p.Err != "" || p.Counts().Error > 0:
 		run.Conclusion, run.Title = "failure", "not planned"
-		run.Summary = fmt.Sprintf("The plan of `%s` at this merge group's head (%s) failed, so slipway cannot tell whether the group was applied. See `%s%s`.", env, short(sha), checkPlanPrefix, env)
+		run.Summary = report.GroupPlanFailed(env, short(sha), checkPlanPrefix+env)
 	case p.HasChanges():
 		run.Conclusion, run.Title = "failure", "differs from the cluster: "+report.Summary(p)
-		run.Summary = fmt.Sprintf("`%s` deploys before merge, but the cluster differs from this merge group's head (%s): %s. Apply the change from its pull request (`/apply %s`), then queue it again.", env, short(sha), report.Summary(p), env)
+		run.Summary = report.GroupDiffers(env, short(sha), report.Summary(p))
 	}
 	return run
 }
@@ -160,8 +160,7 @@ func (s *Session) reportGroupConfigError(ctx context.Context, g MergeGroup, rule
 		Status:     "completed",
 		Conclusion: "failure",
 		Title:      ".slipway.yaml on the default branch is invalid",
-		Summary: "slipway reads `.slipway.yaml` from the head of the default branch (`" + rules.Branch + "` at " + short(rules.SHA) + "), and it has problems, so this merge group was not checked:\n\n```\n" +
-			strings.TrimSpace(err.Error()) + "\n```\n\nFix it on `" + rules.Branch + "`, then queue the pull requests again.",
+		Summary:    report.InvalidRulesForGroup(rules.Branch, short(rules.SHA), err.Error()),
 	})
 	return cerr
 }

@@ -2,13 +2,13 @@ package workflow
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // Branch protection can only require a fixed list of check names, so every
@@ -57,13 +57,13 @@ func neutralRuns(env *repoconfig.Environment, sha, what, pusher string) []gh.Che
 	run := func(prefix, summary string) gh.CheckRun {
 		return gh.CheckRun{Name: prefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "neutral", Title: title, Summary: summary}
 	}
-	why := fmt.Sprintf("This %s changes nothing that `%s` renders (`%s`), so there is nothing to plan. ", what, env.Name, env.Path)
+	why := report.NotAffected(what, env.Name, env.Path)
 	out := []gh.CheckRun{
-		run(checkPlanPrefix, withPusher(why+"The check is neutral so that branch protection can require it for every environment. Comment `/plan "+env.Name+"` on a pull request to plan it anyway.", pusher)),
+		run(checkPlanPrefix, withPusher(why+report.NeutralPlan(env.Name), pusher)),
 		run(checkPolicyPrefix, why+"Its policy has nothing to weigh here."),
 	}
 	if env.Mode == repoconfig.ModeBeforeMerge {
-		out = append(out, run(checkApplyPrefix, why+"Merging it changes nothing in `"+env.Name+"`, so nothing needs applying first."))
+		out = append(out, run(checkApplyPrefix, why+report.NeutralApply(env.Name)))
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -64,8 +63,7 @@ func otherBase(pr *gh.PR, head rulesHead) string {
 	if pr.BaseRef == head.Branch {
 		return ""
 	}
-	return fmt.Sprintf("This pull request targets `%s`, not `%s`, the default branch: slipway plans, applies and deploys only pull requests into `%s`, so nothing here is planned or applied, and merging it deploys nothing.",
-		pr.BaseRef, head.Branch, head.Branch)
+	return report.OtherBase(pr.BaseRef, head.Branch)
 }
 
 // directory answers policy's questions about people through the port.

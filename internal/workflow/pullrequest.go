@@ -176,7 +176,7 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	}
 	notes := prNotes(changed)
 	if len(envs) == 0 {
-		return s.publish(ctx, pr, nil, append(notes, "No environments affected: this pull request changes nothing that any environment in `.slipway.yaml` renders."))
+		return s.publish(ctx, pr, nil, append(notes, report.NothingAffected()))
 	}
 
 	plans := make([]*plan.Plan, len(envs))
@@ -247,7 +247,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		if r := recover(); r != nil {
 			if id != 0 {
 				_ = s.GitHub.UpdateCheckRun(context.WithoutCancel(ctx), s.Repo, id, gh.CheckRun{Name: run.Name, Status: "completed",
-					Conclusion: "failure", Title: "Internal error", Summary: withPusher("slipway hit an internal error while planning, so this plan was not done. Comment `/plan "+name+"` to try again.", pusher)})
+					Conclusion: "failure", Title: "Internal error", Summary: withPusher(report.PlanInternalError(name), pusher)})
 			}
 			panic(r)
 		}
@@ -267,8 +267,8 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		s.lockOnPlan(ctx, env, pr.Number, !isFork(pr, s.Repo), p) // a merge group (no pull request) takes no locks
 	}
 
-	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - len(withPusher("", pusher)),
-		FullReport: "Run `slipway plan` to see every object."})
+	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: gh.CheckRunLimit - len(withPusher("", pusher)),
+		FullReport: report.FullReportHint("")})
 	done := gh.CheckRun{
 		Name:        run.Name,
 		Status:      "completed",
@@ -312,7 +312,7 @@ func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, n
 		return
 	}
 	if !mayLock {
-		p.Notes = append(p.Notes, fmt.Sprintf("This pull request comes from a fork, so it does not take the `%s` lock.", env.Name))
+		p.Notes = append(p.Notes, report.ForkTakesNoLock(env.Name))
 		return
 	}
 	err = s.Locks.Acquire(ctx, key, lock.Holder{Repo: s.Repo.String(), PR: number})
@@ -323,11 +323,7 @@ func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, n
 	case err != nil:
 		zerolog.Ctx(ctx).Error().Err(err).Msg("take lock")
 	default:
-		note := fmt.Sprintf("🔒 This pull request now holds the `%s` lock until it merges or closes, or `/unlock %s`.", env.Name, env.Name)
-		if env.Mode == repoconfig.ModeOnMerge {
-			note += fmt.Sprintf(" Meanwhile `slipway/policy: %s` fails on other pull requests that change `%s`, so a branch protection rule requiring it keeps them from merging over this plan.", env.Name, env.Name)
-		}
-		p.Notes = append(p.Notes, note)
+		p.Notes = append(p.Notes, report.LockTaken(env.Name, env.Mode == repoconfig.ModeOnMerge))
 	}
 }
 
@@ -336,12 +332,7 @@ func (s *Session) lockOnPlan(ctx context.Context, env *repoconfig.Environment, n
 // fails until the lock is free (merging would deploy over the holder's plan
 // in review), and a before-merge one cannot be applied until then.
 func lockedNote(env *repoconfig.Environment, h lock.Holder) string {
-	free := fmt.Sprintf("#%d merges or closes, or someone comments `/unlock %s` there (a repository admin can `/unlock %s --force` here)", h.PR, env.Name, env.Name)
-	if env.Mode == repoconfig.ModeOnMerge {
-		return fmt.Sprintf("🔒 `%s` is locked by #%d: this plan can be reviewed, but `slipway/policy: %s` fails until %s, and then passes on the next `/plan`, review or push.",
-			env.Name, h.PR, env.Name, free)
-	}
-	return fmt.Sprintf("🔒 `%s` is locked by #%d: this plan can be reviewed, but `/apply %s` is refused until %s.", env.Name, h.PR, env.Name, free)
+	return report.LockedByOther(env.Name, h.PR, env.Mode == repoconfig.ModeOnMerge)
 }
 
 // publish writes the sticky comment, unless the pull request moved on to a
@@ -379,7 +370,7 @@ func insertNotes(part string, notes []string) string {
 
 func prNotes(changed []string) []string {
 	if affected.ConfigChanged(changed) {
-		return []string{"This pull request edits `.slipway.yaml`. slipway reads it from the head of the default branch, so the change takes effect after merge."}
+		return []string{report.ConfigEdited()}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/source"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // Interrupted says whether work GitHub shows in progress since started was
@@ -129,7 +130,7 @@ func (s *Session) finishInterruptedRuns(ctx context.Context, runs []gh.CheckRunS
 
 func retryHint(check string) string {
 	if env, ok := strings.CutPrefix(check, checkApplyPrefix); ok {
-		return "Check the environment, then comment `/apply " + env + "` to run it again."
+		return report.RetryApply(env)
 	}
 	return "slipway plans this head again by itself."
 }

@@ -32,9 +32,7 @@ const checkRollbackPrefix = "slipway/rollback: "
 // Deployment is marked as a rollback and pins the environment there: the
 // deploy loop leaves it alone until the default branch moves on.
 func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref string) error {
-	no := func(format string, args ...any) error {
-		return s.reply(ctx, req, "@"+req.User+" `/rollback` refused, nothing was applied: "+fmt.Sprintf(format, args...))
-	}
+	no := func(why string) error { return s.reply(ctx, req, report.RollbackRefused(req.User, why)) }
 	pr, err := s.GitHub.PullRequest(ctx, s.Repo, req.Number)
 	if err != nil {
 		return err
@@ -44,19 +42,19 @@ func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref st
 		return s.replyConfigError(ctx, req, err)
 	}
 	if why := otherBase(pr, rules); why != "" {
-		return no("%s", why)
+		return no(why)
 	}
 	env, ok := cfg.Environment(name)
 	switch {
 	case !ok:
-		return no("there is no environment `%s` in `.slipway.yaml`", name)
+		return no(report.NoSuchEnvironment(name))
 	case env.Mode != repoconfig.ModeOnMerge:
-		return no("`%s` is applied before merge (`mode: %s`): take it back by applying an earlier state from a pull request", name, env.Mode)
+		return no(report.RollbackBeforeMerge(name, string(env.Mode)))
 	}
 	if ok, reason, err := policy.MayApply(ctx, env, req.User, s.directory()); err != nil {
 		return err
 	} else if !ok {
-		return no("%s", reason)
+		return no(reason)
 	}
 	recs, err := s.GitHub.EnvironmentDeployments(ctx, s.Repo, name, 100)
 	if err != nil {
@@ -64,7 +62,7 @@ func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref st
 	}
 	current, target, why := rollbackTarget(recs, s.Bot, ref)
 	if why != "" {
-		return no("%s", why)
+		return no(why)
 	}
 
 	tree, clean, err := s.Source.Tree(ctx, s.Repo.Owner, s.Repo.Name, target)
@@ -74,7 +72,7 @@ func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref st
 	defer clean()
 	p, _ := PlanEnvironment(ctx, tree, cfg.Config, name, target, s.Targets(s.Repo.String()), s.planOptions())
 	if p.Err != "" || p.Counts().Error > 0 {
-		return no("the plan of `%s` at %s has errors:\n\n%s", name, short(target), report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: 30000}))
+		return no(report.RollbackPlanErrors(name, short(target), report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: 30000})))
 	}
 	runs, err := s.ownRuns(ctx, pr.HeadSHA)
 	if err != nil {
@@ -92,7 +90,7 @@ func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref st
 	}
 	objects, err := s.renderObjects(ctx, tree, cfg.Config, env)
 	if err != nil {
-		return no("`%s` at %s does not render: %v", name, short(target), err)
+		return no(report.RollbackNoRender(name, short(target), err))
 	}
 	envForRollback := *env
 	envForRollback.Policy.Require = nil // the pull request's own state is not what goes back
@@ -113,15 +111,15 @@ func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref st
 		in.Reviews = append(in.Reviews, policy.Review{User: r.User, State: r.State, CommitID: r.CommitID, SubmittedAt: r.SubmittedAt})
 	}
 	if res := policy.Evaluate(ctx, in, s.directory()); !res.Passed() {
-		return no("the policy of `%s` does not pass for this rollback: %s", name, strings.Join(unmet(res), "; "))
+		return no(report.RollbackPolicy(name, unmet(res)))
 	}
 
 	r := s.roll(ctx, cfg.Config, tree, rollout{env: env, commit: target, number: pr.Number, reviewed: p.Digest, cause: "rollback", rollbackOf: rules.SHA})
 	if errors.Is(r.refused, ErrPlanChanged) {
-		r.refused = errors.New("the plan changed since it was reviewed — comment `/rollback " + name + " " + short(target) + "` to publish the new plan, and review it")
+		r.refused = errors.New(report.RollbackPlanChanged(name, short(target)))
 	}
 	zerolog.Ctx(ctx).Info().Str("env", name).Str("to", target).Str("from", current).Bool("ok", r.ok()).Msg("rollback")
-	return s.reply(ctx, req, outcomeText(fmt.Sprintf("Rollback of `%s` to %s, by @%s", name, short(target), req.User), []rolled{r}))
+	return s.reply(ctx, req, outcomeText(report.RollbackTitle(name, short(target), req.User), []rolled{r}))
 }
 
 // rollbackTarget picks, from env's Deployments (newest first), the commit
@@ -154,12 +152,12 @@ func rollbackTarget(recs []gh.DeploymentRecord, bot, ref string) (current, targe
 	}
 	var listed []string
 	for _, g := range good[1:min(len(good), 6)] {
-		listed = append(listed, "`"+short(g)+"`")
+		listed = append(listed, short(g))
 	}
 	if len(listed) == 0 {
 		return current, "", "the environment has one successful deploy (" + short(current) + ") and nothing earlier to go back to"
 	}
-	return current, "", fmt.Sprintf("slipway never deployed `%s` successfully there; earlier good deploys: %s", ref, strings.Join(listed, ", "))
+	return current, "", report.NeverDeployed(ref, listed)
 }
 
 // reviewedRollback is the newest published rollback plan of env with digest.
@@ -178,8 +176,8 @@ func (s *Session) publishRollback(ctx context.Context, req CommentRequest, pr *g
 	_, url, err := s.GitHub.CreateCheckRun(ctx, s.Repo, gh.CheckRun{
 		Name: checkRollbackPrefix + env.Name, HeadSHA: pr.HeadSHA, Status: "completed", Conclusion: "neutral",
 		ExternalID: p.Digest, Title: title,
-		Summary: fmt.Sprintf("What `/rollback %s %s` would change, from %s (running now) back to %s:\n\n", env.Name, short(target), short(current), short(target)) +
-			report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: report.GitHubCheckRunLimit - 1000, FullReport: "Run `slipway plan` at " + short(target) + " to see every object."}),
+		Summary: report.RollbackPlanSummary(env.Name, short(current), short(target),
+			report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: gh.CheckRunLimit - 1000, FullReport: report.FullReportHint(short(target))})),
 	})
 	if err != nil {
 		return err
@@ -189,10 +187,7 @@ func (s *Session) publishRollback(ctx context.Context, req CommentRequest, pr *g
 	if need > 0 {
 		how = fmt.Sprintf("%d approving %s of this pull request submitted from now on, by someone other than its author and @%s", need, plural(need, "review", "reviews"), req.User)
 	}
-	return s.reply(ctx, req, fmt.Sprintf("Planned the rollback of `%s` from %s to %s: **%s** ([plan](%s)). Nothing was applied. "+
-		"It is applied when `/rollback %s %s` is commented again and the environment's policy passes for this plan: %s, and its rules over the objects at %s. "+
-		"Until the default branch moves on, the deploy loop then leaves `%s` at %s.",
-		env.Name, short(current), short(target), report.Summary(p), url, env.Name, short(target), how, short(target), env.Name, short(target)))
+	return s.reply(ctx, req, report.RollbackPlanned(env.Name, short(current), short(target), report.Summary(p), url, how))
 }
 
 func plural(n int, one, many string) string {

@@ -73,7 +73,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 		var err error
 		checkID, out.logURL, err = s.GitHub.CreateCheckRun(ctx, s.Repo, gh.CheckRun{
 			Name: checkApplyPrefix + ro.env.Name, HeadSHA: ro.commit, Status: "in_progress", ExternalID: p.Digest,
-			Title: "Applying " + report.Summary(p), Summary: "slipway is applying this plan to `" + ro.env.Name + "`.",
+			Title: "Applying " + report.Summary(p), Summary: report.Applying(ro.env.Name),
 		})
 		if err != nil {
 			return err
@@ -200,28 +200,11 @@ func (s *Session) finishDeployment(ctx context.Context, ro rollout, id int64, r 
 	}
 }
 
-// outcomeText renders rollouts for a comment: one line per environment,
-// then per-object results of any that failed part-way.
+// outcomeText renders rollouts for a comment.
 func outcomeText(title string, rs []rolled) string {
-	text := "#### " + title + "\n\n| environment | result |\n|---|---|\n"
-	for _, r := range rs {
-		mark := "✅"
-		if !r.ok() {
-			mark = "❌"
-		}
-		if r.skipped != "" {
-			mark = "⏭️"
-		}
-		link := ""
-		if r.logURL != "" {
-			link = " ([details](" + r.logURL + "))"
-		}
-		text += fmt.Sprintf("| %s `%s` | %s%s |\n", mark, r.env, report.TableCell(r.summary()), link)
+	rows := make([]report.OutcomeRow, len(rs))
+	for i, r := range rs {
+		rows[i] = report.OutcomeRow{Env: r.env, OK: r.ok(), Skipped: r.skipped != "", Summary: r.summary(), LogURL: r.logURL, Result: r.result}
 	}
-	for _, r := range rs {
-		if r.result != nil && r.result.Failed() {
-			text += "\n<details><summary>" + r.env + ": what was applied and what was not</summary>\n\n" + report.ApplyResult(r.result) + "\n</details>\n"
-		}
-	}
-	return text
+	return report.Outcome(title, rows)
 }

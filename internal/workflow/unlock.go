@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh/publish"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/policy"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // A pull request holds an environment's lock from its plan (lock: on-plan)
@@ -43,20 +44,7 @@ func (s *Session) unlock(ctx context.Context, req CommentRequest, envs []string)
 			notHeld = append(notHeld, env)
 		}
 	}
-	var msg string
-	switch {
-	case len(freed) == 0:
-		msg = fmt.Sprintf("#%d holds no environment locks to release.", req.Number)
-	default:
-		msg = "Released the lock on " + codeList(slices.Sorted(slices.Values(freed))) + "."
-	}
-	if len(notHeld) > 0 && len(freed) > 0 {
-		msg += " Not held by this pull request: " + codeList(notHeld) + "."
-	}
-	if others := heldByOthers(held, notHeld, req.Number); others != "" {
-		msg += " " + others
-	}
-	return s.reply(ctx, req, msg)
+	return s.reply(ctx, req, report.Unlocked(req.Number, slices.Sorted(slices.Values(freed)), notHeld, heldByOthers(held, notHeld, req.Number)))
 }
 
 // heldByOthers says which of envs another pull request holds, and how its
@@ -65,8 +53,7 @@ func heldByOthers(held map[string]lock.Holder, envs []string, number int) string
 	var parts []string
 	for _, env := range envs {
 		if h, ok := held[env]; ok && h.PR != number {
-			parts = append(parts, fmt.Sprintf("`%s` is held by #%d: it is released when #%d merges or closes or someone comments `/unlock %s` there; a repository admin can release it from here with `/unlock %s --force`.",
-				env, h.PR, h.PR, env, env))
+			parts = append(parts, report.HeldBy(env, h.PR))
 		}
 	}
 	return strings.Join(parts, " ")
@@ -82,8 +69,7 @@ func (s *Session) forceUnlockCommand(ctx context.Context, req CommentRequest, en
 		return nil, err
 	}
 	if !ok {
-		return nil, answer(ctx, req, "@"+req.User+" `/unlock --force` refused, no lock was released: "+why+
-			". Without `--force`, `/unlock` releases this pull request's own locks.")
+		return nil, answer(ctx, req, report.ForceUnlockRefused(req.User, why))
 	}
 	return &Work{What: "unlock", Run: func(ctx context.Context) error { return s.forceUnlock(ctx, req, envs) }}, nil
 }
@@ -100,21 +86,20 @@ func (s *Session) forceUnlock(ctx context.Context, req CommentRequest, envs []st
 			return fmt.Errorf("read the %s lock: %w", env, err)
 		}
 		if h == nil {
-			lines = append(lines, fmt.Sprintf("`%s` is not locked.", env))
+			lines = append(lines, report.NotLocked(env))
 			continue
 		}
 		if err := s.Locks.Release(ctx, key, *h); err != nil {
 			return fmt.Errorf("release the %s lock of #%d: %w", env, h.PR, err)
 		}
 		if h.PR == req.Number {
-			lines = append(lines, fmt.Sprintf("Released the lock on `%s`.", env))
+			lines = append(lines, report.ReleasedOwn(env))
 			continue
 		}
 		log.Warn().Str("user", req.User).Str("env", env).Int("holder", h.PR).Msg("lock force-released")
-		said := fmt.Sprintf("@%s force-released the `%s` lock held by #%d", req.User, env, h.PR)
+		said := report.ForceReleased(req.User, env, h.PR)
 		lines = append(lines, said+".")
-		body := fmt.Sprintf("%s (from #%d). This pull request no longer holds `%s`, so another pull request may take it; this one takes it again on its next plan or `/apply` if it is free then.",
-			said, req.Number, env)
+		body := report.ForceReleasedHolder(said, req.Number, env)
 		if _, err := s.GitHub.CreateComment(ctx, s.Repo, h.PR, body); err != nil {
 			// The lock is gone either way; the commenter hears it below.
 			log.Error().Err(err).Int("holder", h.PR).Msg("tell the holder of a force-released lock")

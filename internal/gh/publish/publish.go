@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/slipwayhq/slipway/internal/gh"
-	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // PlanMarker starts every part of the sticky plan comment, so slipway finds
@@ -96,7 +95,7 @@ func Outcome(ctx context.Context, port gh.Port, repo gh.Repo, number int, bot, t
 			}
 		}
 		body := PlanMarker + "\n" + block + rest
-		if utf8.RuneCountInString(body) > report.GitHubCommentLimit {
+		if utf8.RuneCountInString(body) > gh.CommentLimit {
 			break // a plan at the size limit: say it in a comment of its own
 		}
 		return port.EditComment(ctx, repo, c.ID, body)
