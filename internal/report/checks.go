@@ -105,3 +105,25 @@ func ConfigEdited() string {
 
 // Applying is the summary of an apply in progress to env.
 func Applying(env string) string { return "slipway is applying this plan to `" + env + "`." }
+
+// warning starts a GitHub alert that slipway puts at the top of its
+// sticky comment.
+const warning = "> [!WARNING]"
+
+// StaleWarning is the alert MarkStale puts above a plan that no longer
+// holds, saying note.
+func StaleWarning(note string) string { return warning + "\n> " + note + "\n" }
+
+// HasWarning reports whether body starts with one of slipway's alerts.
+func HasWarning(body string) bool { return strings.HasPrefix(strings.TrimLeft(body, "\n"), warning) }
+
+// InternalError tells a pull request that slipway hit a bug while doing
+// what and stopped; delivery, when known, finds it in the server log.
+func InternalError(what, delivery string) string {
+	where := "the server log"
+	if delivery != "" {
+		where = fmt.Sprintf("the server log (delivery `%s`)", delivery)
+	}
+	return fmt.Sprintf(warning+"\n> slipway hit an internal error during `%s` and stopped, so that work was not done. "+
+		"Push again or comment `/plan` to retry; if it keeps failing, whoever runs slipway can find the error in %s.\n", what, where)
+}

@@ -2,10 +2,10 @@ package publish
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // internalErrorMarker starts slipway's internal-error notice, so a second
@@ -17,13 +17,7 @@ const internalErrorMarker = "<!-- slipway:internal-error -->"
 // of the failure itself: the details, which may quote internals, are in the
 // server log, found by the delivery id.
 func InternalError(ctx context.Context, port gh.Port, repo gh.Repo, number int, bot, what, delivery string) error {
-	where := "the server log"
-	if delivery != "" {
-		where = fmt.Sprintf("the server log (delivery `%s`)", delivery)
-	}
-	body := fmt.Sprintf("%s\n> [!WARNING]\n> slipway hit an internal error during `%s` and stopped, so that work was not done. "+
-		"Push again or comment `/plan` to retry; if it keeps failing, whoever runs slipway can find the error in %s.\n",
-		internalErrorMarker, what, where)
+	body := internalErrorMarker + "\n" + report.InternalError(what, delivery)
 	comments, err := port.Comments(ctx, repo, number)
 	if err != nil {
 		return err

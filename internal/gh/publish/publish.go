@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // PlanMarker starts every part of the sticky plan comment, so slipway finds
@@ -61,10 +62,10 @@ func MarkStale(ctx context.Context, port gh.Port, repo gh.Repo, number int, bot,
 			continue
 		}
 		rest := strings.TrimPrefix(c.Body, PlanMarker)
-		if strings.HasPrefix(strings.TrimLeft(rest, "\n"), "> [!WARNING]") {
+		if report.HasWarning(rest) {
 			return nil // already marked
 		}
-		return port.EditComment(ctx, repo, c.ID, PlanMarker+"\n> [!WARNING]\n> "+note+"\n"+rest)
+		return port.EditComment(ctx, repo, c.ID, PlanMarker+"\n"+report.StaleWarning(note)+rest)
 	}
 	return nil
 }
