@@ -62,7 +62,8 @@ const (
 
 // Parse reads the first line of body. ok=false means the comment is not
 // addressed to slipway at all (ignore silently). When it is addressed to
-// slipway but wrong, reply is a short markdown answer to post and cmd is nil.
+// slipway but wrong, reply says what is wrong (report.CommandReply words
+// the answer to post) and cmd is nil.
 //
 // Forms: "/plan [ENV ...]", "/apply [ENV ...]", "/unlock [ENV ...] [--force]",
 // "/help", and the alias "@<appSlug> <verb> ...". Verbs, options and
@@ -70,19 +71,19 @@ const (
 // configured spelling. Environment names may be separated by spaces or
 // commas; a word starting with "-" is an option (environment names cannot
 // start with one), anywhere after the verb.
-func Parse(body, appSlug string, envs []string) (cmd *Command, reply string, ok bool) {
+func Parse(body, appSlug string, envs []string) (cmd *Command, reply *Reply, ok bool) {
 	line, ok := firstLine(body)
 	if !ok {
-		return nil, "", false
+		return nil, nil, false
 	}
 	// A quoted reply ("> /apply") or a code fence shows a command, it does
 	// not give one. Neither would match below anyway; this states the rule.
 	if strings.HasPrefix(line, ">") || strings.HasPrefix(line, "```") || strings.HasPrefix(line, "~~~") {
-		return nil, "", false
+		return nil, nil, false
 	}
 	words := strings.FieldsFunc(line, func(r rune) bool { return unicode.IsSpace(r) || r == ',' })
 	if len(words) == 0 {
-		return nil, "", false
+		return nil, nil, false
 	}
 
 	var (
@@ -95,52 +96,53 @@ func Parse(body, appSlug string, envs []string) (cmd *Command, reply string, ok 
 	case strings.HasPrefix(first, "/"):
 		verb = strings.ToLower(first[1:])
 		if !nearVerb(verb) {
-			return nil, "", false
+			return nil, nil, false
 		}
 		typed, prefix, args = first, "/", words[1:]
 	case appSlug != "" && strings.EqualFold(first, "@"+appSlug):
 		// Mentioning the app is always addressed to it, whatever follows.
 		if len(words) == 1 {
-			return nil, HelpText(appSlug, envs), true
+			return nil, &Reply{Problem: AskedForHelp, AppSlug: appSlug, Envs: envs}, true
 		}
 		// "@slipway /plan" is forgiven: the slash is what the user knows.
 		verb = strings.ToLower(strings.TrimPrefix(words[1], "/"))
 		typed, prefix, args = first+" "+words[1], "@"+appSlug+" ", words[2:]
 	default:
-		return nil, "", false
+		return nil, nil, false
 	}
 
+	problem := func(p Problem, typed string) *Reply {
+		return &Reply{Problem: p, Prefix: prefix, Verb: Verb(verb), Typed: typed, AppSlug: appSlug, Envs: envs}
+	}
 	switch Verb(verb) {
 	case Help:
-		return &Command{Verb: Help}, "", true // arguments to help mean nothing
+		return &Command{Verb: Help}, nil, true // arguments to help mean nothing
 	case Rollback:
-		return rollback(prefix, args, envs)
+		return rollback(args, envs, problem)
 	case Plan, Apply, Unlock:
 	default:
-		if best := strictyaml.Closest(verb, verbs); best != "" {
-			return nil, "Unknown command " + echo(typed) + ": did you mean " + code(prefix+best) + "?", true
-		}
-		return nil, "Unknown command " + echo(typed) + ". Here is what I understand:\n\n" + HelpText(appSlug, envs), true
+		r := problem(UnknownCommand, typed)
+		r.Suggest = strictyaml.Closest(verb, verbs)
+		return nil, r, true
 	}
 
-	args, force, reply := options(Verb(verb), prefix, args, envs)
-	if reply != "" {
+	args, force, reply := options(Verb(verb), args, problem)
+	if reply != nil {
 		return nil, reply, true
 	}
 	named, unknown := resolveEnvs(args, envs)
 	if len(unknown) > 0 {
-		return nil, unknownEnvsReply(unknown, envs), true
+		return nil, unknownEnvs(unknown, problem), true
 	}
 	if force && len(named) == 0 {
-		return nil, "`" + ForceFlag + "` releases the named environments' locks, whoever holds them: name them, for example " +
-			code(prefix+string(Unlock)+" "+exampleEnv(envs)+" "+ForceFlag) + ".", true
+		return nil, problem(ForceNeedsEnvs, ""), true
 	}
-	return &Command{Verb: Verb(verb), Envs: named, Force: force}, "", true
+	return &Command{Verb: Verb(verb), Envs: named, Force: force}, nil, true
 }
 
 // options takes the options out of args: --force for /unlock, nothing else.
 // reply is set when an option is unknown or given to a verb that takes none.
-func options(verb Verb, prefix string, args, envs []string) (rest []string, force bool, reply string) {
+func options(verb Verb, args []string, problem func(Problem, string) *Reply) (rest []string, force bool, reply *Reply) {
 	for _, a := range args {
 		if !strings.HasPrefix(a, "-") {
 			rest = append(rest, a)
@@ -151,44 +153,41 @@ func options(verb Verb, prefix string, args, envs []string) (rest []string, forc
 		case opt == ForceFlag && verb == Unlock:
 			force = true
 		case opt == ForceFlag:
-			return nil, false, code(ForceFlag) + " is only for " + code(prefix+string(Unlock)) + ", to release another pull request's lock; " + code(prefix+string(verb)) + " takes no options."
+			return nil, false, problem(ForceElsewhere, a)
 		case verb != Unlock:
-			return nil, false, "Unknown option " + echo(a) + ": " + code(prefix+string(verb)) + " takes no options."
+			return nil, false, problem(NoOptions, a)
 		case strictyaml.Closest(strings.TrimLeft(opt, "-"), []string{"force"}) != "" || opt == "-f":
-			return nil, false, "Unknown option " + echo(a) + ": did you mean " + code(ForceFlag) + ", as in " +
-				code(prefix+string(Unlock)+" "+exampleEnv(envs)+" "+ForceFlag) + "?"
+			return nil, false, problem(MisspeltForce, a)
 		default:
-			return nil, false, "Unknown option " + echo(a) + ": " + code(prefix+string(Unlock)) + " takes one option, " + code(ForceFlag) + "."
+			return nil, false, problem(UnknownUnlockOption, a)
 		}
 	}
-	return rest, force, ""
+	return rest, force, nil
 }
 
 // rollback parses /rollback's arguments: exactly one environment, then
 // optionally a commit.
-func rollback(prefix string, args, envs []string) (*Command, string, bool) {
-	usage := "name one environment and, optionally, the commit to go back to: " +
-		code(prefix+string(Rollback)+" "+exampleEnv(envs)+" [SHA]") + "."
+func rollback(args, envs []string, problem func(Problem, string) *Reply) (*Command, *Reply, bool) {
 	if len(args) == 0 || len(args) > 2 {
-		return nil, code(prefix+string(Rollback)) + " takes one environment: " + usage, true
+		return nil, problem(RollbackArgs, ""), true
 	}
 	for _, a := range args {
 		if strings.HasPrefix(a, "-") {
-			return nil, "Unknown option " + echo(a) + ": " + code(prefix+string(Rollback)) + " takes no options; " + usage, true
+			return nil, problem(RollbackOption, a), true
 		}
 	}
 	named, unknown := resolveEnvs(args[:1], envs)
 	if len(unknown) > 0 {
-		return nil, unknownEnvsReply(unknown, envs), true
+		return nil, unknownEnvs(unknown, problem), true
 	}
 	cmd := &Command{Verb: Rollback, Envs: named}
 	if len(args) == 2 {
 		if !isCommit(args[1]) {
-			return nil, echo(args[1]) + " is not a commit: " + usage, true
+			return nil, problem(NotACommit, args[1]), true
 		}
 		cmd.Ref = strings.ToLower(args[1])
 	}
-	return cmd, "", true
+	return cmd, nil, true
 }
 
 // isCommit reports whether s looks like an abbreviated or full commit id.
@@ -280,44 +279,14 @@ func closestEnv(name string, envs []string) string {
 	return ""
 }
 
-func unknownEnvsReply(unknown, envs []string) string {
-	hint := func(name string) string {
-		if best := closestEnv(name, envs); best != "" {
-			return echo(name) + ": did you mean " + code(best) + "?"
-		}
-		return echo(name)
+// unknownEnvs is the reply naming the unknown environments, each with the
+// closest configured one.
+func unknownEnvs(unknown []string, problem func(Problem, string) *Reply) *Reply {
+	r := problem(UnknownEnvs, "")
+	for _, name := range unknown {
+		r.Unknown = append(r.Unknown, UnknownEnv{Name: name, Suggest: closestEnv(name, r.Envs)})
 	}
-	var b strings.Builder
-	if len(unknown) == 1 {
-		line := hint(unknown[0])
-		if !strings.HasSuffix(line, "?") {
-			line += "."
-		}
-		b.WriteString("Unknown environment " + line + "\n\n")
-	} else {
-		b.WriteString("Unknown environments:\n")
-		for _, u := range unknown {
-			b.WriteString("- " + hint(u) + "\n")
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString(envList(envs))
-	return b.String()
-}
-
-// echo renders user-typed text as inline code that cannot break out of its
-// backticks or flood the reply.
-func echo(s string) string {
-	const maxEcho = 40
-	if r := []rune(s); len(r) > maxEcho {
-		s = string(r[:maxEcho]) + "…"
-	}
-	return code(s)
-}
-
-// code renders s as inline markdown code.
-func code(s string) string {
-	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
+	return r
 }
 
 func abs(n int) int {

@@ -1,10 +1,13 @@
-package command
+package command_test
 
 import (
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/slipwayhq/slipway/internal/command"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 var testEnvs = []string{"dev", "staging", "Prod"}
@@ -129,7 +132,11 @@ func TestParse(t *testing.T) {
 			if envs == nil {
 				envs = testEnvs
 			}
-			got, reply, ok := Parse(tt.body, slug, envs)
+			got, r, ok := Parse(tt.body, slug, envs)
+			reply := ""
+			if r != nil {
+				reply = report.CommandReply(r)
+			}
 			if ok != tt.ok {
 				t.Fatalf("ok = %v, want %v (cmd %+v, reply %q)", ok, tt.ok, got, reply)
 			}
@@ -159,7 +166,8 @@ func equalCommand(a, b *Command) bool {
 }
 
 func TestParseReplyEchoIsBounded(t *testing.T) {
-	_, reply, ok := Parse("/plan "+strings.Repeat("x", 900), "slipway", testEnvs)
+	_, r, ok := Parse("/plan "+strings.Repeat("x", 900), "slipway", testEnvs)
+	reply := report.CommandReply(r)
 	if !ok || len(reply) > 300 {
 		t.Fatalf("ok=%v, reply of %d bytes: %q", ok, len(reply), reply)
 	}
@@ -181,13 +189,13 @@ func TestParseHugeCommentIsCheap(t *testing.T) {
 }
 
 func TestHelpText(t *testing.T) {
-	help := HelpText("slipway", testEnvs)
+	help := report.Help("slipway", testEnvs)
 	for _, want := range []string{"`/plan [ENV ...]`", "`/apply [ENV ...]`", "`/unlock [ENV ...]`", "`/unlock ENV ... --force`", "`unlockers`", "`/help`", "`@slipway plan …`", "`dev`, `staging`, `Prod`"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %q:\n%s", want, help)
 		}
 	}
-	if help := HelpText("", nil); strings.Contains(help, "@") || !strings.Contains(help, "no environments configured") {
+	if help := report.Help("", nil); strings.Contains(help, "@") || !strings.Contains(help, "no environments configured") {
 		t.Errorf("help without slug or envs:\n%s", help)
 	}
 }
@@ -203,14 +211,17 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		cmd, reply, ok := Parse(body, "slipway", testEnvs)
-		if !ok && (cmd != nil || reply != "") {
+		if !ok && (cmd != nil || reply != nil) {
 			t.Fatalf("ignored comment %q returned cmd %+v, reply %q", body, cmd, reply)
 		}
-		if cmd != nil && reply != "" {
+		if cmd != nil && reply != nil {
 			t.Fatalf("command %+v came with reply %q", cmd, reply)
 		}
-		if ok && cmd == nil && reply == "" {
+		if ok && cmd == nil && reply == nil {
 			t.Fatalf("addressed comment %q got neither command nor reply", body)
+		}
+		if reply != nil && (report.CommandReply(reply) == "" || len(report.CommandReply(reply)) > 2000) {
+			t.Fatalf("reply to %q is %d bytes, want some words and no flood", body, len(report.CommandReply(reply)))
 		}
 		if cmd != nil && cmd.Force && (cmd.Verb != Unlock || len(cmd.Envs) == 0) {
 			t.Fatalf("--force on %+v: only /unlock with environments takes it", cmd)

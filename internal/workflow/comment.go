@@ -81,10 +81,10 @@ func (s *Session) Comment(ctx context.Context, req CommentRequest) (*Work, error
 		answer = s.replyOutsider
 	}
 	switch {
-	case reply != "":
-		return nil, answer(ctx, req, reply)
+	case reply != nil:
+		return nil, answer(ctx, req, report.CommandReply(reply))
 	case cmd.Verb == command.Help:
-		return nil, answer(ctx, req, command.HelpText(req.AppSlug, envs))
+		return nil, answer(ctx, req, report.Help(req.AppSlug, envs))
 	case cmd.Force:
 		// Weighed on its own: admins and the server's unlockers, with
 		// write permission or without.
