@@ -114,7 +114,11 @@ func writePlan(w io.Writer, p *plan.Plan) error {
 	if err := writePlans(w, []*plan.Plan{p}, "text"); err != nil {
 		return err
 	}
-	for _, n := range p.Notes {
+	notes := p.Notes
+	if kept := report.KeptNote(p.Changes); kept != "" {
+		notes = append([]string{kept}, notes...)
+	}
+	for _, n := range notes {
 		if _, err := fmt.Fprintf(w, "note: %s\n", n); err != nil {
 			return err
 		}

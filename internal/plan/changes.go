@@ -86,23 +86,6 @@ func keptMessage(env *repoconfig.Environment, live *unstructured.Unstructured) s
 	return ""
 }
 
-// keptNote sums up the kept members for the environment's heading: the
-// report lists unchanged objects only as a count, and a reviewer should know
-// that objects removed from the repository stay in the cluster.
-func keptNote(changes []Change) string {
-	n := 0
-	for _, ch := range changes {
-		if ch.Kept {
-			n++
-		}
-	}
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d %s no longer rendered %s kept in the cluster, not pruned (`prune: false` or annotated `%s: %s`).",
-		n, pluralize(n, "object", "objects"), pluralize(n, "is", "are"), PruneAnnotation, PruneDisabled)
-}
-
 func pluralize(n int, one, many string) string {
 	if n == 1 {
 		return one

@@ -207,9 +207,6 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 			objects = append(objects, en.payload)
 		}
 	}
-	if note := keptNote(p.Changes); note != "" {
-		p.Notes = append(p.Notes, note)
-	}
 	for _, en := range skipped {
 		p.Skipped = append(p.Skipped, en.change)
 	}

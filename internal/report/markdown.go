@@ -161,7 +161,11 @@ func newDocument(plans []*plan.Plan, opts MarkdownOptions) *document {
 		s := &section{summary: summarize(p), changes: reviewOrder(p.Changes)}
 		d.rows = append(d.rows, rowView{Name: p.Environment, Summary: s.summary})
 		s.head = headView{Name: p.Environment, Summary: s.summary, Shown: len(s.changes)}
-		for _, n := range p.Notes {
+		notes := p.Notes
+		if kept := KeptNote(p.Changes); kept != "" {
+			notes = append([]string{kept}, notes...)
+		}
+		for _, n := range notes {
 			s.head.Notes = append(s.head.Notes, cutBytes(n, maxEnvNoteLen))
 		}
 		if p.Err != "" {

@@ -1,6 +1,10 @@
 package report
 
-import "github.com/slipwayhq/slipway/internal/plan"
+import (
+	"fmt"
+
+	"github.com/slipwayhq/slipway/internal/plan"
+)
 
 // summaryView is what the "summary" and "changes" templates need.
 type summaryView struct {
@@ -21,4 +25,21 @@ func Summary(p *plan.Plan) string {
 		return ""
 	}
 	return render("summary", summarize(p))
+}
+
+// KeptNote sums up the kept members for the environment's heading: the
+// report lists unchanged objects only as a count, and a reviewer should know
+// that objects removed from the repository stay in the cluster.
+func KeptNote(changes []plan.Change) string {
+	n := 0
+	for _, ch := range changes {
+		if ch.Kept {
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d %s no longer rendered %s kept in the cluster, not pruned (`prune: false` or annotated `%s: %s`).",
+		n, plural(n, "object", "objects"), plural(n, "is", "are"), plan.PruneAnnotation, plan.PruneDisabled)
 }

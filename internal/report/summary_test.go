@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/slipwayhq/slipway/internal/plan"
@@ -38,6 +39,27 @@ func TestSummary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Summary(tt.plan); got != tt.want {
 				t.Errorf("Summary() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKeptNote(t *testing.T) {
+	kept := plan.Change{Action: plan.Unchanged, Kept: true}
+	tests := []struct {
+		name    string
+		changes []plan.Change
+		want    string
+	}{
+		{"none kept", []plan.Change{{Action: plan.Update}}, ""},
+		{"one", []plan.Change{kept, {Action: plan.Delete}}, "1 object no longer rendered is kept in the cluster, not pruned (`prune: false` or annotated `" + plan.PruneAnnotation + ": " + plan.PruneDisabled + "`)."},
+		{"two", []plan.Change{kept, kept}, "2 objects no longer rendered are kept in the cluster"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := KeptNote(tt.changes)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("KeptNote = %q, want %q", got, tt.want)
 			}
 		})
 	}
