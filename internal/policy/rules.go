@@ -72,7 +72,7 @@ func CompileRules(cfg *repoconfig.Config) (Rules, error) {
 			}
 			if strings.TrimSpace(r.Expr) == "" {
 				// Parse reports this too; kept for configs built in code.
-				fail(key+".expr", "is required: a CEL expression over `object`")
+				fail(key+".expr", "is required: a CEL expression over object")
 				continue
 			}
 			prg, msg := compile(env, r.Expr)
@@ -97,7 +97,7 @@ func CompileRules(cfg *repoconfig.Config) (Rules, error) {
 // key or line, which the caller knows.
 func CompileServerRule(r repoconfig.Rule) (CompiledRule, error) {
 	if strings.TrimSpace(r.Expr) == "" {
-		return CompiledRule{}, fmt.Errorf("is required: a CEL expression over `object`")
+		return CompiledRule{}, fmt.Errorf("is required: a CEL expression over object")
 	}
 	env, err := celEnv()
 	if err != nil {
@@ -129,7 +129,7 @@ func compile(env *cel.Env, expr string) (cel.Program, string) {
 	// time; only an expression known to give something else is rejected
 	// here. A dyn rule that gives a non-bool fails at evaluation instead.
 	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
-		return nil, fmt.Sprintf("must give true or false, but gives %s (compare it, e.g. `... == 'x'`)", t)
+		return nil, fmt.Sprintf("must give true or false, but gives %s (compare it, e.g. ... == 'x')", t)
 	}
 	prg, err := env.Program(ast,
 		cel.CostLimit(RuleCostLimit),

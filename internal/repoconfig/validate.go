@@ -87,7 +87,7 @@ func (c *Config) validate() strictyaml.Errors {
 				fail(rk+".name", "is required")
 			}
 			if strings.TrimSpace(r.Expr) == "" {
-				fail(rk+".expr", "is required: a CEL expression over `object`")
+				fail(rk+".expr", "is required: a CEL expression over object")
 			}
 		}
 		for j, ig := range e.Ignore {
