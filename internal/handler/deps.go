@@ -29,23 +29,21 @@ type Deps struct {
 	// Panics counts the queued jobs that panicked; nil counts nothing.
 	Panics prometheus.Counter
 
-	mu   sync.Mutex
-	slug string
+	// Slug is the App's slug, shared with whatever else asks for it; nil
+	// asks through Clients.
+	Slug *gh.AppSlug
+
+	slugOnce sync.Once
 }
 
 // AppSlug is the App's slug, asked of GitHub once.
 func (d *Deps) AppSlug(ctx context.Context) (string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.slug != "" {
-		return d.slug, nil
-	}
-	slug, err := appSlug(ctx, d.Clients)
-	if err != nil {
-		return "", fmt.Errorf("get the App's slug: %w", err)
-	}
-	d.slug = slug
-	return d.slug, nil
+	d.slugOnce.Do(func() {
+		if d.Slug == nil {
+			d.Slug = gh.NewAppSlug(d.Clients)
+		}
+	})
+	return d.Slug.Get(ctx)
 }
 
 // session binds the workflow to the installation and repository of an event.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -22,14 +21,19 @@ const reportTimeout = 30 * time.Second
 
 // Recovering wraps h so that a panic in it costs one delivery, not the
 // server: it is logged with its stack, counted in panics, told to the pull
-// request the delivery is about, and returned as a *recovery.Panic.
-func Recovering(h githubapp.EventHandler, clients githubapp.ClientCreator, panics prometheus.Counter) githubapp.EventHandler {
-	return &recovering{EventHandler: h, clients: clients, panics: panics}
+// request the delivery is about, and returned as a *recovery.Panic. slug
+// (nil: asked through clients) names slipway's comments.
+func Recovering(h githubapp.EventHandler, clients githubapp.ClientCreator, slug *gh.AppSlug, panics prometheus.Counter) githubapp.EventHandler {
+	if slug == nil {
+		slug = gh.NewAppSlug(clients)
+	}
+	return &recovering{EventHandler: h, clients: clients, slug: slug, panics: panics}
 }
 
 type recovering struct {
 	githubapp.EventHandler
 	clients githubapp.ClientCreator
+	slug    *gh.AppSlug
 	panics  prometheus.Counter
 }
 
@@ -58,7 +62,7 @@ func (r *recovering) Handle(ctx context.Context, eventType, deliveryID string, p
 }
 
 func (r *recovering) report(ctx context.Context, about about, eventType, deliveryID string) error {
-	slug, err := appSlug(ctx, r.clients)
+	slug, err := r.slug.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,20 +130,6 @@ func aboutOf(payload []byte) about {
 		a.number = ev.CheckRun.PullRequests[0].Number
 	}
 	return a
-}
-
-// appSlug asks GitHub for the App's slug.
-func appSlug(ctx context.Context, clients githubapp.ClientCreator) (string, error) {
-	client, err := clients.NewAppClient()
-	if err != nil {
-		return "", err
-	}
-	var app *github.App
-	app, _, err = client.Apps.Get(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	return app.GetSlug(), nil
 }
 
 type deliveryKey struct{}

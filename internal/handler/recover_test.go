@@ -220,7 +220,7 @@ func (h panicHandler) Handle(context.Context, string, string, []byte) error {
 func TestRecoveringHandler(t *testing.T) {
 	s := newSimPR(t)
 	counter := prometheus.NewCounter(prometheus.CounterOpts{Name: "handler_panics"})
-	h := Recovering(panicHandler{"boom"}, s.deps.Clients, counter)
+	h := Recovering(panicHandler{"boom"}, s.deps.Clients, s.deps.Slug, counter)
 	payloads := []string{
 		"not json at all",
 		fmt.Sprintf(`{"ref":"refs/heads/main","repository":{"name":"shop","owner":{"login":"acme"}},"installation":{"id":%d}}`, s.inst),

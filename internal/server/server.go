@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/scheduler"
 	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/handler"
@@ -88,13 +89,14 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 		queue *runqueue.Queue
 		deps  *handler.Deps
 	)
-	s, err := build(cfg, log, func(clients githubapp.ClientCreator, m *metrics.Metrics) []githubapp.EventHandler {
+	s, err := build(cfg, log, func(clients githubapp.ClientCreator, slug *gh.AppSlug, m *metrics.Metrics) []githubapp.EventHandler {
 		queue = runqueue.New(cfg.Server.Workers, runqueue.WithPanicHandler(func(key string, p *recovery.Panic) {
 			m.Panics.WithLabelValues("job").Inc()
 			log.Error().Str("key", key).Str("panic", p.Error()).Str("stack", string(p.Stack)).Msg("internal error: a queued job panicked")
 		}))
 		deps = &handler.Deps{
 			Clients: clients,
+			Slug:    slug,
 			Queue:   queue,
 			Runner: &workflow.Runner{
 				AppID:   cfg.GitHub.App.IntegrationID,
@@ -126,7 +128,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 
 // build makes the server around the handlers makeHandlers returns, each
 // wrapped so that a panic in it is recovered, logged, counted and reported.
-func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.ClientCreator, *metrics.Metrics) []githubapp.EventHandler) (*Server, error) {
+func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.ClientCreator, *gh.AppSlug, *metrics.Metrics) []githubapp.EventHandler) (*Server, error) {
 	appCfg, err := transport.AppConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -147,9 +149,12 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 		sched:   scheduler.New(cfg.Server.Workers, cfg.Server.QueueSize, m),
 		elector: leader.Alone{},
 	}
-	handlers := makeHandlers(clients, m)
+	// One slug for every handler and for the panic reports: GitHub is
+	// asked once per process.
+	slug := gh.NewAppSlug(clients)
+	handlers := makeHandlers(clients, slug, m)
 	for i, h := range handlers {
-		handlers[i] = handler.Recovering(h, clients, m.Panics.WithLabelValues("handler"))
+		handlers[i] = handler.Recovering(h, clients, slug, m.Panics.WithLabelValues("handler"))
 	}
 	dispatcher := githubapp.NewEventDispatcher(
 		handlers,

@@ -26,6 +26,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/config"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/metrics"
 )
 
@@ -97,7 +98,7 @@ func newBlocking(events ...string) *blocking {
 
 func buildWith(t *testing.T, cfg *config.Config, hs ...githubapp.EventHandler) *Server {
 	t.Helper()
-	s, err := build(cfg, zerolog.Nop(), func(githubapp.ClientCreator, *metrics.Metrics) []githubapp.EventHandler { return hs })
+	s, err := build(cfg, zerolog.Nop(), func(githubapp.ClientCreator, *gh.AppSlug, *metrics.Metrics) []githubapp.EventHandler { return hs })
 	if err != nil {
 		t.Fatal(err)
 	}
