@@ -19,10 +19,11 @@ func newServe() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the GitHub App server",
 		Long: "Run the GitHub App server: webhooks on " + server.WebhookPath + ", /healthz, /readyz and /metrics.\n" +
-			"Every config key can be overridden from the environment (GITHUB_* for the github section, SLIPWAY_* for the rest).",
+			"Every config key can be overridden from the environment (GITHUB_* for the github section, SLIPWAY_* for the rest;\n" +
+			"a list such as clusters as YAML in SLIPWAY_CLUSTERS). Without --config the environment is the whole config.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath, os.Environ())
+			cfg, err := loadConfig(configPath)
 			if err != nil {
 				return err
 			}
@@ -42,7 +43,20 @@ func newServe() *cobra.Command {
 			return srv.Serve(cmd.Context(), ln)
 		},
 	}
-	cmd.Flags().StringVarP(&configPath, "config", "c", "", "server config file (YAML)")
-	_ = cmd.MarkFlagRequired("config")
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "server config file (YAML); without it, the config comes from the environment alone")
 	return cmd
+}
+
+// loadConfig reads the server config file, or with none the environment,
+// which then must carry every required key (a container whose settings
+// are all variables and Secrets needs no config file to mount).
+func loadConfig(path string) (*config.Config, error) {
+	if path != "" {
+		return config.Load(path, os.Environ())
+	}
+	cfg, err := config.FromEnvironment(os.Environ())
+	if err != nil {
+		return nil, fmt.Errorf("no --config given, so the server config comes from the environment alone; set these variables or pass --config FILE:\n%w", err)
+	}
+	return cfg, nil
 }

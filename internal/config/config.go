@@ -5,6 +5,7 @@ package config
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -287,4 +288,24 @@ func (c *Config) PrivateKey() ([]byte, error) {
 		return nil, fmt.Errorf("github.app.private_key_path: %w", err)
 	}
 	return key, nil
+}
+
+// EnvironmentSource names the environment in errors about a config that
+// no file holds.
+const EnvironmentSource = "environment"
+
+// FromEnvironment builds the config from the environment alone, as a
+// container configured by variables and Secrets runs `slipway serve`
+// without --config. Errors name the variable to set next to the key.
+func FromEnvironment(environ []string) (*Config, error) {
+	cfg, err := Parse(EnvironmentSource, nil, environ)
+	var errs strictyaml.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			if e.Key != "" && e.File == EnvironmentSource {
+				e.Key = EnvName(e.Key) + " (" + e.Key + ")"
+			}
+		}
+	}
+	return cfg, err
 }

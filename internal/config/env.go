@@ -1,12 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
 
 // applyEnv overrides keys from the environment. The variable for a key is
@@ -29,19 +30,20 @@ func applyEnv(cfg *Config, environ []string) error {
 		if name == "github" {
 			prefix = "GITHUB"
 		}
-		if err := overrideValue(v.Field(i), prefix, env); err != nil {
+		if err := overrideValue(v.Field(i), prefix, name, env); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func overrideValue(v reflect.Value, envName string, env map[string]string) error {
+func overrideValue(v reflect.Value, envName, key string, env map[string]string) error {
 	if v.Kind() == reflect.Struct && !isScalar(v) {
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
-			sub := envName + "_" + strings.ToUpper(yamlName(t.Field(i)))
-			if err := overrideValue(v.Field(i), sub, env); err != nil {
+			name := yamlName(t.Field(i))
+			sub := envName + "_" + strings.ToUpper(name)
+			if err := overrideValue(v.Field(i), sub, key+"."+name, env); err != nil {
 				return err
 			}
 		}
@@ -50,6 +52,9 @@ func overrideValue(v reflect.Value, envName string, env map[string]string) error
 	raw, ok := env[envName]
 	if !ok {
 		return nil
+	}
+	if v.Kind() == reflect.Slice {
+		return setList(v, envName, key, raw)
 	}
 	if err := setFromString(v, raw); err != nil {
 		return fmt.Errorf("environment variable %s: %w", envName, err)
@@ -79,16 +84,40 @@ func setFromString(v reflect.Value, raw string) error {
 			return fmt.Errorf("expected an integer, got %q", raw)
 		}
 		v.SetInt(n)
-	case reflect.Slice:
-		fresh := reflect.New(v.Type())
-		if err := yaml.Unmarshal([]byte(raw), fresh.Interface()); err != nil {
-			return fmt.Errorf("expected a YAML list: %w", err)
-		}
-		v.Set(fresh.Elem())
 	default:
 		return fmt.Errorf("cannot be set from the environment")
 	}
 	return nil
+}
+
+// setList replaces a list such as clusters with the YAML in variable
+// envName, checked as strictly as the file: when the environment is the
+// only config, a misspelt key there must not be dropped in silence.
+func setList(v reflect.Value, envName, key, raw string) error {
+	fresh := reflect.New(v.Type())
+	if _, err := strictyaml.Decode(envName, []byte(raw), fresh.Interface()); err != nil {
+		var errs strictyaml.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				e.Key = key + e.Key
+			}
+		}
+		return err
+	}
+	v.Set(fresh.Elem())
+	return nil
+}
+
+// EnvName is the environment variable that overrides key, a path such as
+// github.app.webhook_secret or clusters[0].kubeconfig (a list is set whole,
+// so that one is SLIPWAY_CLUSTERS).
+func EnvName(key string) string {
+	key, _, _ = strings.Cut(key, "[")
+	name := strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+	if strings.HasPrefix(key, "github.") || key == "github" {
+		return name
+	}
+	return "SLIPWAY_" + name
 }
 
 func isScalar(v reflect.Value) bool {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/githubsim"
+)
+
+// `slipway serve` without --config: every key from the environment, as a
+// container configured by variables and Secrets runs it.
+func TestServeFromEnvironmentAlone(t *testing.T) {
+	const secret = "env-secret"
+	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "app.pem")
+	if err := os.WriteFile(keyPath, sim.PrivateKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	env := []string{
+		"SLIPWAY_SERVER_ADDRESS=" + addr, "SLIPWAY_STORE_PATH=" + filepath.Join(dir, "slipway.db"),
+		"GITHUB_WEB_URL=" + sim.URL(), "GITHUB_V3_API_URL=" + sim.V3URL(), "GITHUB_V4_API_URL=" + sim.V4URL(),
+		"GITHUB_APP_INTEGRATION_ID=" + strconv.FormatInt(sim.AppID(), 10), "GITHUB_APP_WEBHOOK_SECRET=" + secret,
+		"GITHUB_APP_PRIVATE_KEY_PATH=" + keyPath,
+	}
+	p := startSlipway(t, env, "serve")
+	base := "http://" + addr
+	eventually(t, "/readyz", func() bool {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	sim.SetWebhookURL(base + "/api/github/hook")
+	// The secret from the environment is the one signatures are checked with.
+	if d, err := sim.Ping(); err != nil || d.StatusCode != http.StatusOK {
+		t.Fatalf("signed ping: %v %v", d.StatusCode, err)
+	}
+	if strings.Contains(p.stdout.String(), secret) {
+		t.Error("the webhook secret reached the logs")
+	}
+
+	t.Run("a missing key names its variable", func(t *testing.T) {
+		var partial []string
+		for _, kv := range env {
+			if !strings.HasPrefix(kv, "GITHUB_APP_WEBHOOK_SECRET=") {
+				partial = append(partial, kv)
+			}
+		}
+		p := startSlipway(t, partial, "serve")
+		if code := p.wait(t, 10*time.Second); code != 1 {
+			t.Fatalf("exit code %d, want 1", code)
+		}
+		for _, want := range []string{"no --config given", "GITHUB_APP_WEBHOOK_SECRET (github.app.webhook_secret): is empty"} {
+			if !strings.Contains(p.stderr.String(), want) {
+				t.Errorf("stderr %q does not contain %q", p.stderr, want)
+			}
+		}
+	})
+}
