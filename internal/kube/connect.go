@@ -88,6 +88,7 @@ func StoreCluster(cfg *config.Config) (*rest.Config, string, error) {
 func tune(rc *rest.Config) *rest.Config {
 	rc.QPS, rc.Burst = QPS, Burst
 	rc.UserAgent = "slipway"
+	rotateTokenFile(rc)
 	return rc
 }
 
