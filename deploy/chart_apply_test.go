@@ -17,9 +17,10 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -66,8 +67,8 @@ func TestSlipwayAppliesTheChart(t *testing.T) {
 	defer cancel()
 	installServiceMonitorCRD(ctx, t, env)
 	repo, cfg := chartRepo(t)
-	targets := workflow.NewTargetCache(func(context.Context, workflow.TargetKey) (workflow.Target, error) {
-		return workflow.NewClusterTarget(env.Config(), plan.Options{})
+	targets := kube.NewTargetCache(func(context.Context, kube.TargetKey) (kube.Target, error) {
+		return kube.NewClusterTarget(env.Config(), plan.Options{})
 	})
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(env.Config())))
 

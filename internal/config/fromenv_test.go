@@ -41,8 +41,8 @@ func TestFromEnvironment(t *testing.T) {
 					c.Store.Kind != StoreKubernetes || c.Store.Namespace != "platform" || c.Server.Address != ":9000" {
 					t.Errorf("decoded %+v", c)
 				}
-				app, err := c.AppConfig()
-				if err != nil || !strings.Contains(app.App.PrivateKey, "RSA PRIVATE KEY") {
+				key, err := c.PrivateKey()
+				if err != nil || !strings.Contains(string(key), "RSA PRIVATE KEY") {
 					t.Errorf("inline key not taken from GITHUB_APP_PRIVATE_KEY: %v", err)
 				}
 			},
