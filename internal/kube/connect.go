@@ -1,5 +1,8 @@
-// Package cluster turns a cluster named in the server config, or a
-// kubeconfig context, into a client configuration.
+// Package kube is slipway's only way to clusters: it turns a cluster named
+// in the server config, or a kubeconfig context, into a client
+// configuration (impersonating an environment's service account, re-reading
+// rotated token files), bounds what each repository may do there, and keeps
+// one planning target per cluster and identity.
 package kube
 
 import (
