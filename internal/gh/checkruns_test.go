@@ -1,4 +1,4 @@
-package gh
+package gh_test
 
 import (
 	"context"
@@ -10,60 +10,29 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/slipwayhq/slipway/internal/backoff"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/transport"
-	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 // TestWhoMadeWhat: CheckRuns keeps to one App's runs (asking GitHub by
 // app_id), reviews carry when they were submitted, and a commit's author
 // and committer are GitHub logins.
 func TestWhoMadeWhat(t *testing.T) {
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: "s", Dir: t.TempDir(), CacheControl: "no-cache"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	inst, err := sim.CreateInstallation("acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateRepo(inst, "acme/shop", map[string]string{"a": "b"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.SetPermission("acme/shop", "bob", "write"); err != nil {
-		t.Fatal(err)
-	}
-	head, err := sim.Push("acme/shop", "change", map[string]string{"a": "c"}, "change", "carol")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := sim.OpenPR("acme/shop", "change", "main", "change", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := testworld.New(t, testworld.Options{Files: map[string]string{"a": "b"}, Permissions: map[string]string{"bob": "write"}})
+	sim := w.Sim
+	head := w.Push(t, "change", "carol", map[string]string{"a": "c"})
+	pr := w.OpenPR(t, "change", "alice", nil)
 	before := time.Now().Truncate(time.Second)
 	if _, err := sim.Review("acme/shop", pr, "bob", "APPROVED"); err != nil {
 		t.Fatal(err)
 	}
-	var cfg githubapp.Config
-	cfg.V3APIURL, cfg.V4APIURL = sim.V3URL(), sim.V4URL()
-	cfg.App.IntegrationID = sim.AppID()
-	cfg.App.PrivateKey = string(sim.PrivateKeyPEM())
-	creator, err := transport.NewCreator(cfg, transport.Options{Backoff: backoff.Policy{Base: time.Millisecond, Max: time.Millisecond}}, metrics.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, err := creator.NewInstallationClient(inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, repo, ctx := New(gh), Repo{Owner: "acme", Name: "shop"}, context.Background()
+	c, repo, ctx := w.Port(t, transport.Options{Backoff: backoff.Policy{Base: time.Millisecond, Max: time.Millisecond}}), w.GHRepo(), context.Background()
 
-	if _, _, err := c.CreateCheckRun(ctx, repo, CheckRun{Name: "slipway/plan: staging", HeadSHA: head, Status: "completed", Conclusion: "success", ExternalID: "sha256:1", Title: "t", Summary: "s"}); err != nil {
+	if _, _, err := c.CreateCheckRun(ctx, repo, gh.CheckRun{Name: "slipway/plan: staging", HeadSHA: head, Status: "completed", Conclusion: "success", ExternalID: "sha256:1", Title: "t", Summary: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sim.CreateCheckRunAs(githubsim.GitHubActions, "acme/shop", githubsim.OtherCheckRun{Name: "slipway/apply: staging", HeadSHA: head, Conclusion: "success"}); err != nil {
@@ -76,7 +45,7 @@ func TestWhoMadeWhat(t *testing.T) {
 	if len(own) != 1 || own[0].Name != "slipway/plan: staging" || own[0].AppID != sim.AppID() || own[0].Summary != "s" || own[0].CompletedAt.IsZero() {
 		t.Errorf("own runs: %+v", own)
 	}
-	all, err := c.CheckRuns(ctx, repo, head, AnyApp)
+	all, err := c.CheckRuns(ctx, repo, head, gh.AnyApp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,9 +78,9 @@ func TestCheckRunsChecksEachRunsApp(t *testing.T) {
 			{"id":1,"name":"slipway/plan: staging","status":"completed","conclusion":"success","app":{"id":7,"slug":"slipway"}}]}`))
 	}))
 	t.Cleanup(srv.Close)
-	gh := github.NewClient(nil)
-	gh.BaseURL, _ = url.Parse(srv.URL + "/")
-	runs, err := New(gh).CheckRuns(context.Background(), Repo{Owner: "acme", Name: "shop"}, "abc", 7)
+	client := github.NewClient(nil)
+	client.BaseURL, _ = url.Parse(srv.URL + "/")
+	runs, err := gh.New(client).CheckRuns(context.Background(), gh.Repo{Owner: "acme", Name: "shop"}, "abc", 7)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package gh
+package gh_test
 
 import (
 	"context"
@@ -10,48 +10,23 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/slipwayhq/slipway/internal/backoff"
+	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/transport"
-	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 // Writes whose answer is lost (the write took effect, or not) end with
 // exactly one of what they create.
 func TestWritesSurviveLostAnswers(t *testing.T) {
-	writeBackoff = backoff.Policy{Base: 10 * time.Millisecond, Max: 20 * time.Millisecond}
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: "s", Dir: t.TempDir(), CacheControl: "no-cache"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	inst, err := sim.CreateInstallation("acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateRepo(inst, "acme/shop", map[string]string{"a": "b"}); err != nil {
-		t.Fatal(err)
-	}
-	head, err := sim.Push("acme/shop", "change", map[string]string{"a": "c"}, "change", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg githubapp.Config
-	cfg.V3APIURL, cfg.V4APIURL = sim.V3URL(), sim.V4URL()
-	cfg.App.IntegrationID = sim.AppID()
-	cfg.App.PrivateKey = string(sim.PrivateKeyPEM())
-	creator, err := transport.NewCreator(cfg, transport.Options{Backoff: backoff.Policy{Base: time.Millisecond, Max: time.Millisecond}}, metrics.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, err := creator.NewInstallationClient(inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(gh)
-	repo := Repo{Owner: "acme", Name: "shop"}
+	gh.SetWriteBackoff(backoff.Policy{Base: 10 * time.Millisecond, Max: 20 * time.Millisecond})
+	w := testworld.New(t, testworld.Options{Files: map[string]string{"a": "b"}})
+	sim := w.Sim
+	head := w.Push(t, "change", "alice", map[string]string{"a": "c"})
+	c := w.Port(t, transport.Options{Backoff: backoff.Policy{Base: time.Millisecond, Max: time.Millisecond}})
+	repo := w.GHRepo()
 	ctx := context.Background()
 
 	lost := func(path string) []githubsim.Fault {
@@ -60,10 +35,10 @@ func TestWritesSurviveLostAnswers(t *testing.T) {
 	failed := func(path string) []githubsim.Fault { // the write did not happen
 		return []githubsim.Fault{githubsim.ServerError("", path, http.StatusBadGateway), githubsim.ServerError("", path, http.StatusGatewayTimeout)}
 	}
-	annotations := func(n int) []Annotation {
-		var out []Annotation
+	annotations := func(n int) []gh.Annotation {
+		var out []gh.Annotation
 		for i := range n {
-			out = append(out, Annotation{Path: "a", Line: i + 1, Level: "warning", Message: fmt.Sprint("note ", i)})
+			out = append(out, gh.Annotation{Path: "a", Line: i + 1, Level: "warning", Message: fmt.Sprint("note ", i)})
 		}
 		return out
 	}
@@ -91,7 +66,7 @@ func TestWritesSurviveLostAnswers(t *testing.T) {
 			}
 		}},
 		{"check run made despite the 502", lost(`/check-runs$`), func(pr int) error {
-			_, _, err := c.CreateCheckRun(ctx, repo, CheckRun{Name: fmt.Sprint("plan ", pr), HeadSHA: head, Status: "in_progress"})
+			_, _, err := c.CreateCheckRun(ctx, repo, gh.CheckRun{Name: fmt.Sprint("plan ", pr), HeadSHA: head, Status: "in_progress"})
 			return err
 		}, func(t *testing.T, pr int) {
 			if n := countRuns(sim, fmt.Sprint("plan ", pr)); n != 1 {
@@ -99,7 +74,7 @@ func TestWritesSurviveLostAnswers(t *testing.T) {
 			}
 		}},
 		{"check run not made by the 502s", failed(`/check-runs$`), func(pr int) error {
-			_, _, err := c.CreateCheckRun(ctx, repo, CheckRun{Name: fmt.Sprint("plan ", pr), HeadSHA: head, Status: "in_progress"})
+			_, _, err := c.CreateCheckRun(ctx, repo, gh.CheckRun{Name: fmt.Sprint("plan ", pr), HeadSHA: head, Status: "in_progress"})
 			return err
 		}, func(t *testing.T, pr int) {
 			if n := countRuns(sim, fmt.Sprint("plan ", pr)); n != 1 {
@@ -108,7 +83,7 @@ func TestWritesSurviveLostAnswers(t *testing.T) {
 		}},
 		{"annotated update and batch made despite 502s", nil, func(pr int) error {
 			name := fmt.Sprint("plan ", pr)
-			id, _, err := c.CreateCheckRun(ctx, repo, CheckRun{Name: name, HeadSHA: head, Status: "in_progress"})
+			id, _, err := c.CreateCheckRun(ctx, repo, gh.CheckRun{Name: name, HeadSHA: head, Status: "in_progress"})
 			if err != nil {
 				return err
 			}
@@ -117,7 +92,7 @@ func TestWritesSurviveLostAnswers(t *testing.T) {
 					return err
 				}
 			}
-			return c.UpdateCheckRun(ctx, repo, id, CheckRun{Name: name, Status: "completed", Conclusion: "failure", Title: "2 errors", Summary: "s", Annotations: annotations(70)})
+			return c.UpdateCheckRun(ctx, repo, id, gh.CheckRun{Name: name, Status: "completed", Conclusion: "failure", Title: "2 errors", Summary: "s", Annotations: annotations(70)})
 		}, func(t *testing.T, pr int) {
 			for _, run := range sim.CheckRuns("acme/shop") {
 				if run.GetName() == fmt.Sprint("plan ", pr) {
@@ -128,7 +103,7 @@ func TestWritesSurviveLostAnswers(t *testing.T) {
 			}
 		}},
 		{"deployment made despite the 502", lost(`/deployments$`), func(pr int) error {
-			_, err := c.CreateDeployment(ctx, repo, Deployment{Ref: head, Environment: fmt.Sprint("env", pr), Description: "rollout"})
+			_, err := c.CreateDeployment(ctx, repo, gh.Deployment{Ref: head, Environment: fmt.Sprint("env", pr), Description: "rollout"})
 			return err
 		}, func(t *testing.T, pr int) {
 			n := 0
@@ -145,13 +120,7 @@ func TestWritesSurviveLostAnswers(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			branch := fmt.Sprint("change-", i)
-			if _, err := sim.Push("acme/shop", branch, map[string]string{"a": branch}, branch, "alice"); err != nil {
-				t.Fatal(err)
-			}
-			pr, err := sim.OpenPR("acme/shop", branch, "main", branch, "alice")
-			if err != nil {
-				t.Fatal(err)
-			}
+			pr := w.OpenPR(t, branch, "alice", map[string]string{"a": branch})
 			for _, f := range tt.faults {
 				if err := sim.InjectFault(f); err != nil {
 					t.Fatal(err)
@@ -199,7 +168,7 @@ func TestUncertain(t *testing.T) {
 		{"attempt timed out", &url.Error{Op: "Post", URL: "u", Err: context.DeadlineExceeded}, true},
 	}
 	for _, tt := range tests {
-		if got := Uncertain(tt.err); got != tt.want {
+		if got := gh.Uncertain(tt.err); got != tt.want {
 			t.Errorf("%s: Uncertain = %v, want %v", tt.name, got, tt.want)
 		}
 	}

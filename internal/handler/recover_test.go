@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,13 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
-	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/transport"
-	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
-	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -53,101 +50,51 @@ func TestAboutOf(t *testing.T) {
 // simPR is a githubsim repository acme/shop with pull request #1, and the
 // clients slipway would use for it.
 type simPR struct {
-	sim     *githubsim.Sim
+	*testworld.World
 	deps    *Deps
-	inst    int64
 	number  int
 	session *workflow.Session
-	logs    *bytes.Buffer
-	mu      *sync.Mutex
+	logs    *testworld.Buffer
 }
 
 func newSimPR(t *testing.T) *simPR {
 	t.Helper()
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: "s", Dir: t.TempDir(), CacheControl: "no-cache"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	inst, err := sim.CreateInstallation("acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateRepo(inst, "acme/shop", map[string]string{"README.md": "shop\n"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.Push("acme/shop", "change", map[string]string{"a.txt": "a\n"}, "change", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	n, err := sim.OpenPR("acme/shop", "change", "main", "Change", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Defaults()
-	cfg.GitHub.WebURL, cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = sim.URL(), sim.V3URL(), sim.V4URL()
-	cfg.GitHub.App.IntegrationID, cfg.GitHub.App.WebhookSecret = sim.AppID(), "s"
-	cfg.GitHub.App.PrivateKey = string(sim.PrivateKeyPEM())
-	appCfg, err := transport.AppConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients, err := transport.NewCreator(appCfg, transport.Options{MaxRetryWait: time.Duration(cfg.GitHub.MaxRetryWait), MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests}, metrics.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := clients.NewInstallationClient(inst)
+	w := testworld.New(t, testworld.Options{})
+	n := w.OpenPR(t, "change", "alice", map[string]string{"a.txt": "a\n"})
+	cfg := w.ServerConfig()
+	clients := w.Clients(t, transport.Options{MaxRetryWait: time.Duration(cfg.GitHub.MaxRetryWait), MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests}, nil)
+	client, err := clients.NewInstallationClient(w.Installation)
 	if err != nil {
 		t.Fatal(err)
 	}
 	queue := runqueue.New(1)
 	t.Cleanup(func() { _ = queue.Drain(context.Background()) })
 	return &simPR{
-		sim: sim, inst: inst, number: n, logs: &bytes.Buffer{}, mu: &sync.Mutex{},
+		World: w, number: n, logs: &testworld.Buffer{},
 		deps: &Deps{Clients: clients, Queue: queue, Panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "panics"})},
 		session: &workflow.Session{
-			Runner: &workflow.Runner{Bot: sim.BotLogin()},
+			Runner: &workflow.Runner{Bot: w.Sim.BotLogin()},
 			GitHub: gh.New(client),
-			Repo:   gh.Repo{Owner: "acme", Name: "shop"},
+			Repo:   w.GHRepo(),
 		},
 	}
 }
 
-func (s *simPR) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.logs.Write(p)
-}
-
-func (s *simPR) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.logs.String()
-}
+func (s *simPR) log() string { return s.logs.String() }
 
 func (s *simPR) ctx() context.Context {
-	return zerolog.New(s).WithContext(withDelivery(context.Background(), "delivery-123"))
+	return zerolog.New(s.logs).WithContext(withDelivery(context.Background(), "delivery-123"))
 }
 
 // notices are slipway's internal-error comments on the pull request.
 func (s *simPR) notices() []string {
 	var out []string
-	for _, c := range s.sim.Comments("acme/shop", s.number) {
-		if c.GetUser().GetLogin() == s.sim.BotLogin() && strings.Contains(c.GetBody(), "internal error") {
+	for _, c := range s.SlipwayComments(s.number) {
+		if strings.Contains(c.GetBody(), "internal error") {
 			out = append(out, c.GetBody())
 		}
 	}
 	return out
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // A queued job that panics is logged with its stack, counted, told to its
@@ -167,8 +114,8 @@ func TestSubmitRecoversPanics(t *testing.T) {
 		return nil
 	})
 	after.Wait()
-	waitUntil(t, "two panics counted", func() bool { return testutil.ToFloat64(s.deps.Panics) == 2 })
-	waitUntil(t, "a notice", func() bool { return len(s.notices()) == 1 })
+	testworld.Eventually(t, 10*time.Second, "two panics counted", func() bool { return testutil.ToFloat64(s.deps.Panics) == 2 })
+	testworld.Eventually(t, 10*time.Second, "a notice", func() bool { return len(s.notices()) == 1 })
 	notice := s.notices()[0]
 	for _, want := range []string{"internal error during `plan`", "delivery `delivery-123`", "/plan"} {
 		if !strings.Contains(notice, want) {
@@ -201,7 +148,7 @@ func TestSubmitRecoversPanicsOfTheJobsGoroutines(t *testing.T) {
 		caught.Repanic()
 		return nil
 	})
-	waitUntil(t, "a notice", func() bool { return len(s.notices()) == 1 })
+	testworld.Eventually(t, 10*time.Second, "a notice", func() bool { return len(s.notices()) == 1 })
 	if !strings.Contains(s.notices()[0], "during `apply`") {
 		t.Errorf("notice: %s", s.notices()[0])
 	}
@@ -223,8 +170,8 @@ func TestRecoveringHandler(t *testing.T) {
 	h := Recovering(panicHandler{"boom"}, s.deps.Clients, s.deps.Slug, counter)
 	payloads := []string{
 		"not json at all",
-		fmt.Sprintf(`{"ref":"refs/heads/main","repository":{"name":"shop","owner":{"login":"acme"}},"installation":{"id":%d}}`, s.inst),
-		fmt.Sprintf(`{"number":%d,"repository":{"name":"shop","owner":{"login":"acme"}},"installation":{"id":%d}}`, s.number, s.inst),
+		fmt.Sprintf(`{"ref":"refs/heads/main","repository":{"name":"shop","owner":{"login":"acme"}},"installation":{"id":%d}}`, s.Installation),
+		fmt.Sprintf(`{"number":%d,"repository":{"name":"shop","owner":{"login":"acme"}},"installation":{"id":%d}}`, s.number, s.Installation),
 	}
 	for i, p := range payloads {
 		err := h.Handle(s.ctx(), "pull_request", fmt.Sprint("d", i), []byte(p))

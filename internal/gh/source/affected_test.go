@@ -48,7 +48,7 @@ spec:
 func TestAffectedByPullRequest(t *testing.T) {
 	w := newWorld(t)
 	w.repo(t, "acme/shop", shop)
-	base := w.sim.Head("acme/shop", "main")
+	base := w.Sim.Head("acme/shop", "main")
 	baseTree := w.tree(t, "acme/shop", base)
 	cfg, err := w.fetch.Config(t.Context(), "acme", "shop", base)
 	if err != nil {
@@ -82,8 +82,8 @@ func TestAffectedByPullRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			head := w.push(t, "acme/shop", tt.branch, tt.files)
-			n := w.openPR(t, "acme/shop", tt.branch)
+			head := w.Push(t, tt.branch, "alice", tt.files)
+			n := w.OpenPR(t, tt.branch, "alice", nil)
 			changed, err := w.fetch.ChangedFiles(t.Context(), "acme", "shop", n)
 			if err != nil {
 				t.Fatal(err)

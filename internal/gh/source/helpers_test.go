@@ -11,72 +11,34 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/palantir/go-githubapp/githubapp"
-
 	"github.com/slipwayhq/slipway/internal/gh/transport"
-	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
-// world is a simulated GitHub with one installation on "acme" and a
-// Fetcher using that installation's client.
+// world is a simulated GitHub with the App installed on "acme" and a
+// Fetcher using that installation's client; tests create the repositories.
 type world struct {
-	sim   *githubsim.Sim
-	inst  int64
+	*testworld.World
 	fetch *Fetcher
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: "s", Dir: t.TempDir(), CacheControl: "no-cache"})
-	if err != nil {
+	w := testworld.Empty(t, testworld.Options{})
+	if err := w.InstallApp(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(sim.Close)
-	inst, err := sim.CreateInstallation("acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg githubapp.Config
-	cfg.V3APIURL, cfg.V4APIURL = sim.V3URL(), sim.V4URL()
-	cfg.App.IntegrationID = sim.AppID()
-	cfg.App.PrivateKey = string(sim.PrivateKeyPEM())
-	creator, err := transport.NewCreator(cfg, transport.Options{}, metrics.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := creator.NewInstallationClient(inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &world{sim: sim, inst: inst, fetch: NewFetcher(client, Options{TempDir: t.TempDir()})}
+	return &world{World: w, fetch: NewFetcher(w.Client(t, transport.Options{}, nil), Options{TempDir: t.TempDir()})}
 }
 
 func (w *world) repo(t *testing.T, name string, files map[string]string) *githubsim.Repo {
 	t.Helper()
-	r, err := w.sim.CreateRepo(w.inst, name, files)
+	r, err := w.Sim.CreateRepo(w.Installation, name, files)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
-}
-
-func (w *world) push(t *testing.T, repo, branch string, files map[string]string) string {
-	t.Helper()
-	sha, err := w.sim.Push(repo, branch, files, "change", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha
-}
-
-func (w *world) openPR(t *testing.T, repo, head string) int {
-	t.Helper()
-	n, err := w.sim.OpenPR(repo, head, "main", "change", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // commitModes commits to branch of the bare repository at gitDir what the

@@ -34,8 +34,8 @@ func TestTree(t *testing.T) {
 		"bin/run.sh":     {"100755", "#!/bin/sh\necho run\n"},
 		"deploy/current": {"120000", "staging"},
 	})
-	first := w.sim.Head("acme/shop", "main")
-	second := w.push(t, "acme/shop", "main", map[string]string{"README.md": "changed\n", "deploy/staging/app.yaml": githubsim.Deleted})
+	first := w.Sim.Head("acme/shop", "main")
+	second := w.Push(t, "main", "alice", map[string]string{"README.md": "changed\n", "deploy/staging/app.yaml": githubsim.Deleted})
 
 	dir := w.tree(t, "acme/shop", first)
 	for rel, want := range map[string]string{
@@ -77,7 +77,7 @@ func TestTree(t *testing.T) {
 func TestTreeCleanup(t *testing.T) {
 	w := newWorld(t)
 	w.repo(t, "acme/shop", map[string]string{"a": "b"})
-	dir, cleanup, err := w.fetch.Tree(t.Context(), "acme", "shop", w.sim.Head("acme/shop", "main"))
+	dir, cleanup, err := w.fetch.Tree(t.Context(), "acme", "shop", w.Sim.Head("acme/shop", "main"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,9 +95,9 @@ func TestConfig(t *testing.T) {
 	w.repo(t, "acme/shop", map[string]string{".slipway.yaml": goodConfig})
 	w.repo(t, "acme/bare", map[string]string{"README.md": "no config\n"})
 	w.repo(t, "acme/broken", map[string]string{".slipway.yaml": "version: 1\nenvironments:\n  - name: staging\n    path: deploy/staging\n    clustr: staging\n"})
-	base := w.sim.Head("acme/shop", "main")
+	base := w.Sim.Head("acme/shop", "main")
 	loosened := strings.Replace(goodConfig, "name: staging", "name: prod", 1)
-	head := w.push(t, "acme/shop", "loosen", map[string]string{".slipway.yaml": loosened})
+	head := w.Push(t, "loosen", "alice", map[string]string{".slipway.yaml": loosened})
 	content := map[string]string{base: goodConfig, head: loosened}
 
 	tests := []struct {
@@ -166,9 +166,9 @@ func TestChangedFiles(t *testing.T) {
 	for i := range 230 {
 		files[fmt.Sprintf("deploy/f%03d.yaml", i)] = fmt.Sprintf("n: %d\n", i)
 	}
-	w.push(t, "acme/shop", "big", files)
-	n := w.openPR(t, "acme/shop", "big")
-	w.sim.ResetLog()
+	w.Push(t, "big", "alice", files)
+	n := w.OpenPR(t, "big", "alice", nil)
+	w.Sim.ResetLog()
 
 	got, err := w.fetch.ChangedFiles(t.Context(), "acme", "shop", n)
 	if err != nil {
@@ -188,7 +188,7 @@ func TestChangedFiles(t *testing.T) {
 	var pages []githubsim.Request
 	for deadline := time.Now().Add(2 * time.Second); len(pages) < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		pages = pages[:0]
-		for _, r := range w.sim.Requests() {
+		for _, r := range w.Sim.Requests() {
 			if strings.HasSuffix(r.Path, fmt.Sprintf("/pulls/%d/files", n)) {
 				pages = append(pages, r)
 			}

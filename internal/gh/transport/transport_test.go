@@ -1,4 +1,4 @@
-package transport
+package transport_test
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/slipwayhq/slipway/internal/backoff"
+	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 type simWorld struct {
@@ -25,47 +26,18 @@ type simWorld struct {
 
 // newSimWorld is an installation client on githubsim, answering as GitHub
 // does by default (Cache-Control max-age=60), with a pull request open.
-func newSimWorld(t *testing.T, opts Options) *simWorld {
+func newSimWorld(t *testing.T, opts transport.Options) *simWorld {
 	t.Helper()
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: "s", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	inst, err := sim.CreateInstallation("acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateRepo(inst, "acme/shop", map[string]string{"a": "b"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.Push("acme/shop", "change", map[string]string{"a": "c"}, "change", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	pr, err := sim.OpenPR("acme/shop", "change", "main", "Change", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := testworld.New(t, testworld.Options{Files: map[string]string{"a": "b"}, GitHubCaching: true})
+	pr := w.OpenPR(t, "change", "alice", map[string]string{"a": "c"})
 	m := metrics.New()
-	var cfg githubapp.Config
-	cfg.V3APIURL, cfg.V4APIURL = sim.V3URL(), sim.V4URL()
-	cfg.App.IntegrationID = sim.AppID()
-	cfg.App.PrivateKey = string(sim.PrivateKeyPEM())
-	creator, err := NewCreator(cfg, opts, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := creator.NewInstallationClient(inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &simWorld{sim: sim, m: m, client: client, pr: pr}
+	return &simWorld{sim: w.Sim, m: m, client: w.Client(t, opts, m), pr: pr}
 }
 
 var fastBackoff = backoff.Policy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}
 
 func TestClientSitsOutLimitsAndFailures(t *testing.T) {
-	w := newSimWorld(t, Options{MaxRetryWait: 10 * time.Second, Backoff: fastBackoff})
+	w := newSimWorld(t, transport.Options{MaxRetryWait: 10 * time.Second, Backoff: fastBackoff})
 	ctx := context.Background()
 	for _, f := range []githubsim.Fault{
 		githubsim.SecondaryRateLimit("GET", `/pulls/\d+$`, time.Second),
@@ -87,12 +59,12 @@ func TestClientSitsOutLimitsAndFailures(t *testing.T) {
 	if n := w.sim.PendingFaults(); n != 0 {
 		t.Errorf("%d faults not met", n)
 	}
-	for reason, want := range map[string]float64{reasonSecondary: 1, reasonPrimary: 1, reasonServer: 2} {
+	for reason, want := range map[string]float64{transport.ReasonSecondary: 1, transport.ReasonPrimary: 1, transport.ReasonServer: 2} {
 		if got := testutil.ToFloat64(w.m.GitHubRetries.WithLabelValues(reason)); got != want {
 			t.Errorf("retries{%s} = %v, want %v", reason, got, want)
 		}
 	}
-	if got := testutil.ToFloat64(w.m.GitHubRateLimited.WithLabelValues(Secondary)); got != 1 {
+	if got := testutil.ToFloat64(w.m.GitHubRateLimited.WithLabelValues(transport.Secondary)); got != 1 {
 		t.Errorf("rate_limited{secondary} = %v", got)
 	}
 
@@ -104,7 +76,7 @@ func TestClientSitsOutLimitsAndFailures(t *testing.T) {
 	}
 	for range 2 {
 		_, _, err = w.client.PullRequests.Get(ctx, "acme", "shop", w.pr)
-		var limit *LimitError
+		var limit *transport.LimitError
 		if !errors.As(err, &limit) || limit.Resets.Sub(reset).Abs() > 2*time.Second {
 			t.Fatalf("error %v, want *LimitError resetting at %v", err, reset)
 		}
@@ -121,7 +93,7 @@ func TestClientSitsOutLimitsAndFailures(t *testing.T) {
 }
 
 func TestClientDoesNotRepeatCreatesAfterA502(t *testing.T) {
-	w := newSimWorld(t, Options{Backoff: fastBackoff})
+	w := newSimWorld(t, transport.Options{Backoff: fastBackoff})
 	if err := w.sim.InjectFault(githubsim.LostAnswer("POST", `/issues/\d+/comments$`, http.StatusBadGateway)); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +110,7 @@ func TestClientDoesNotRepeatCreatesAfterA502(t *testing.T) {
 // GitHub's answers carry max-age=60; slipway revalidates every time, so a
 // read is never a minute stale, and an unchanged one costs a 304.
 func TestConditionalRequests(t *testing.T) {
-	w := newSimWorld(t, Options{})
+	w := newSimWorld(t, transport.Options{})
 	ctx := context.Background()
 	get := func() string {
 		comments, _, err := w.client.Issues.ListComments(ctx, "acme", "shop", w.pr, nil)
