@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,13 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 	"github.com/slipwayhq/slipway/internal/testkit/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 // The test binary doubles as slipway: re-executed with this variable set it
@@ -32,27 +30,9 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m, testenv.Options{}))
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type process struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *world.Buffer
 	done           chan error
 }
 
@@ -60,7 +40,7 @@ func startSlipway(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), runMainEnv+"=1"), env...)
-	p := &process{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, stdout: &world.Buffer{}, stderr: &world.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -96,25 +76,15 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// writeServerConfig points a server config at sim.
-func writeServerConfig(t *testing.T, sim *githubsim.Sim, addr, secret string) string {
+// writeServerConfig points a server config at w's simulator.
+func writeServerConfig(t *testing.T, w *world.World, addr, secret string) string {
 	t.Helper()
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "app.pem")
-	if err := os.WriteFile(keyPath, sim.PrivateKeyPEM(), 0o600); err != nil {
+	if err := w.WriteKey(keyPath); err != nil {
 		t.Fatal(err)
 	}
+	sim := w.Sim
 	cfg := fmt.Sprintf(`server:
   address: %q
   shutdown_timeout: 5s
@@ -138,15 +108,12 @@ store:
 
 func TestServeAgainstGitHubSimulator(t *testing.T) {
 	const secret = "e2e-secret"
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	w := world.Empty(t, world.Options{Secret: secret, GitHubCaching: true})
+	sim := w.Sim
 	addr := freeAddr(t)
 	base := "http://" + addr
-	p := startSlipway(t, nil, "serve", "--config", writeServerConfig(t, sim, addr, secret))
-	eventually(t, "/readyz", func() bool {
+	p := startSlipway(t, nil, "serve", "--config", writeServerConfig(t, w, addr, secret))
+	world.Eventually(t, 20*time.Second, "/readyz", func() bool {
 		res, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false
@@ -174,15 +141,12 @@ func TestServeAgainstGitHubSimulator(t *testing.T) {
 	})
 
 	t.Run("installation event is routed and the installation is reachable", func(t *testing.T) {
-		id, err := sim.CreateInstallation("acme")
-		if err != nil {
+		if err := w.Install(map[string]string{"README.md": "shop\n"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sim.CreateRepo(id, "acme/shop", map[string]string{"README.md": "shop\n"}); err != nil {
-			t.Fatal(err)
-		}
+		id := w.Installation
 		tokenPath := fmt.Sprintf("/api/v3/app/installations/%d/access_tokens", id)
-		eventually(t, "slipway to list the installation's repositories", func() bool {
+		world.Eventually(t, 20*time.Second, "slipway to list the installation's repositories", func() bool {
 			var exchanged, listed bool
 			for _, r := range sim.Requests() {
 				exchanged = exchanged || (r.Method == http.MethodPost && r.Path == tokenPath && r.Status == http.StatusCreated)
@@ -190,7 +154,7 @@ func TestServeAgainstGitHubSimulator(t *testing.T) {
 			}
 			return exchanged && listed
 		})
-		eventually(t, "the installation log line", func() bool {
+		world.Eventually(t, 20*time.Second, "the installation log line", func() bool {
 			return strings.Contains(p.stdout.String(), fmt.Sprintf(`"installation":%d`, id)) &&
 				strings.Contains(p.stdout.String(), "installation reachable")
 		})
@@ -221,12 +185,8 @@ func TestServeAgainstGitHubSimulator(t *testing.T) {
 }
 
 func TestServeRefusesEmptyWebhookSecret(t *testing.T) {
-	sim, err := githubsim.New(githubsim.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	p := startSlipway(t, nil, "serve", "--config", writeServerConfig(t, sim, freeAddr(t), ""))
+	w := world.Empty(t, world.Options{GitHubCaching: true})
+	p := startSlipway(t, nil, "serve", "--config", writeServerConfig(t, w, freeAddr(t), ""))
 	if code := p.wait(t, 10*time.Second); code == 0 {
 		t.Fatal("started without a webhook secret")
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 var (
@@ -37,7 +38,7 @@ func TestSetupCommand(t *testing.T) {
 		"--org", "acme", "--name", "slipway-acme-prod", "--out", out)
 
 	var page string
-	eventually(t, "the page's address", func() bool {
+	world.Eventually(t, 20*time.Second, "the page's address", func() bool {
 		m := openLine.FindStringSubmatch(p.stdout.String())
 		if m != nil {
 			page = m[1]

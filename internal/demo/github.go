@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/slipwayhq/slipway/internal/gh/publish"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 // What the story reads back from githubsim: only what slipway sent it.
@@ -20,27 +22,25 @@ const waitTimeout = 90 * time.Second
 // waitFor polls cond until it holds; it fails when slipway exits, ctx ends
 // or waitTimeout passes, saying what it waited for.
 func (w *world) waitFor(ctx context.Context, what string, cond func() bool) error {
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
+	err := testworld.Wait(ctx, waitTimeout, what, func() (bool, error) {
+		if cond() {
+			return true, nil
+		}
 		if done, err := w.server.Exited(); done {
-			return fmt.Errorf("%w (%v) while waiting for %s\n%s", errExited, err, what, logTail(w.server))
+			return false, fmt.Errorf("%w (%v) while waiting for %s\n%s", errExited, err, what, logTail(w.server))
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s waiting for %s\n%s", waitTimeout, what, logTail(w.server))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if errors.Is(err, testworld.ErrTimeout) {
+		return fmt.Errorf("%w\n%s", err, logTail(w.server))
 	}
-	return nil
+	return err
 }
 
 // sticky is slipway's plan comment on pull request n, or nil.
 func (w *world) sticky(n int) *github.IssueComment {
-	for _, c := range w.sim.Comments(repo, n) {
-		if w.fromSlipway(c) && strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
+	for _, c := range w.github.SlipwayComments(n) {
+		if strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
 			return c
 		}
 	}
@@ -50,16 +50,12 @@ func (w *world) sticky(n int) *github.IssueComment {
 // replies are slipway's comments on n other than the plan, oldest first.
 func (w *world) replies(n int) []*github.IssueComment {
 	var out []*github.IssueComment
-	for _, c := range w.sim.Comments(repo, n) {
-		if w.fromSlipway(c) && !strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
+	for _, c := range w.github.SlipwayComments(n) {
+		if !strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
 			out = append(out, c)
 		}
 	}
 	return out
-}
-
-func (w *world) fromSlipway(c *github.IssueComment) bool {
-	return c.GetUser().GetLogin() == w.sim.BotLogin()
 }
 
 // replyAfter waits for slipway's first reply on n after comment id and

@@ -21,6 +21,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/server"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 	"github.com/slipwayhq/slipway/internal/testkit/testenv"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 // The people of the story and their permissions on the repository.
@@ -37,7 +38,8 @@ const (
 type world struct {
 	dir     string // temp dir: key, kubeconfig, store, logs; removed by close
 	cluster *testenv.Env
-	sim     *githubsim.Sim
+	github  *testworld.World // the simulator, the App installed on owner, the repository
+	sim     *githubsim.Sim   // github's simulator
 	server  *testenv.Process
 	binary  string
 	config  string   // the server config file slipway runs with
@@ -77,20 +79,16 @@ func startWorld(ctx context.Context, t *transcript, binary string) (*world, erro
 	}
 	t.Progress("✓ cluster ready in %s (node %s)", since(began), testenv.NodeName)
 
-	if w.sim, err = githubsim.New(githubsim.Options{WebhookSecret: randomHex(20), Dir: filepath.Join(dir, "github")}); err != nil {
+	// GitHub's own caching headers: the demo shows what production sees.
+	if w.github, err = testworld.Start(testworld.Options{
+		Repo: repo, Secret: randomHex(20), Dir: filepath.Join(dir, "github"), GitHubCaching: true,
+		Permissions: map[string]string{author: "write", review: "write", reader: "read"},
+	}); err != nil {
 		return nil, err
 	}
-	inst, err := w.sim.CreateInstallation(owner)
-	if err != nil {
+	w.sim = w.github.Sim
+	if err := w.github.Install(w.files); err != nil {
 		return nil, err
-	}
-	if _, err := w.sim.CreateRepo(inst, repo, w.files); err != nil {
-		return nil, err
-	}
-	for user, perm := range map[string]string{author: "write", review: "write", reader: "read"} {
-		if err := w.sim.SetPermission(repo, user, perm); err != nil {
-			return nil, err
-		}
 	}
 	t.Progress("✓ githubsim, a GitHub simulator, at %s: the App %q installed on %s, repository %s (config/examples/shop)", w.sim.URL(), w.sim.AppSlug(), owner, repo)
 
@@ -130,7 +128,7 @@ func (w *world) writeServerConfig(addr string) error {
 		return err
 	}
 	keyPath := filepath.Join(w.dir, "app-key.pem")
-	if err := os.WriteFile(keyPath, w.sim.PrivateKeyPEM(), 0o600); err != nil {
+	if err := w.github.WriteKey(keyPath); err != nil {
 		return err
 	}
 	clusters, err := w.clusters(data)
@@ -210,8 +208,8 @@ func (w *world) close() {
 	if w.server != nil {
 		w.server.Stop(stopGrace)
 	}
-	if w.sim != nil {
-		w.sim.Close()
+	if w.github != nil {
+		w.github.Close()
 	}
 	if w.cluster != nil {
 		_ = w.cluster.Stop()

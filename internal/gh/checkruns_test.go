@@ -11,18 +11,16 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
-	"github.com/slipwayhq/slipway/internal/backoff"
 	"github.com/slipwayhq/slipway/internal/gh"
-	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
-	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
+	"github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 // TestWhoMadeWhat: CheckRuns keeps to one App's runs (asking GitHub by
 // app_id), reviews carry when they were submitted, and a commit's author
 // and committer are GitHub logins.
 func TestWhoMadeWhat(t *testing.T) {
-	w := testworld.New(t, testworld.Options{Files: map[string]string{"a": "b"}, Permissions: map[string]string{"bob": "write"}})
+	w := world.New(t, world.Options{Files: map[string]string{"a": "b"}, Permissions: map[string]string{"bob": "write"}})
 	sim := w.Sim
 	head := w.Push(t, "change", "carol", map[string]string{"a": "c"})
 	pr := w.OpenPR(t, "change", "alice", nil)
@@ -30,7 +28,7 @@ func TestWhoMadeWhat(t *testing.T) {
 	if _, err := sim.Review("acme/shop", pr, "bob", "APPROVED"); err != nil {
 		t.Fatal(err)
 	}
-	c, repo, ctx := w.Port(t, transport.Options{Backoff: backoff.Policy{Base: time.Millisecond, Max: time.Millisecond}}), w.GHRepo(), context.Background()
+	c, repo, ctx := w.Port(t, fastRetries), w.GHRepo(), context.Background()
 
 	if _, _, err := c.CreateCheckRun(ctx, repo, gh.CheckRun{Name: "slipway/plan: staging", HeadSHA: head, Status: "completed", Conclusion: "success", ExternalID: "sha256:1", Title: "t", Summary: "s"}); err != nil {
 		t.Fatal(err)

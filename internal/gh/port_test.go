@@ -15,17 +15,20 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
-	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
+	"github.com/slipwayhq/slipway/internal/testkit/world"
 )
+
+// fastRetries sits out GitHub's failures for a millisecond, not seconds.
+var fastRetries = transport.Options{Backoff: backoff.Policy{Base: time.Millisecond, Max: time.Millisecond}}
 
 // Writes whose answer is lost (the write took effect, or not) end with
 // exactly one of what they create.
 func TestWritesSurviveLostAnswers(t *testing.T) {
 	gh.SetWriteBackoff(backoff.Policy{Base: 10 * time.Millisecond, Max: 20 * time.Millisecond})
-	w := testworld.New(t, testworld.Options{Files: map[string]string{"a": "b"}})
+	w := world.New(t, world.Options{Files: map[string]string{"a": "b"}})
 	sim := w.Sim
 	head := w.Push(t, "change", "alice", map[string]string{"a": "c"})
-	c := w.Port(t, transport.Options{Backoff: backoff.Policy{Base: time.Millisecond, Max: time.Millisecond}})
+	c := w.Port(t, fastRetries)
 	repo := w.GHRepo()
 	ctx := context.Background()
 

@@ -17,7 +17,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
-	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
+	"github.com/slipwayhq/slipway/internal/testkit/world"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -50,16 +50,16 @@ func TestAboutOf(t *testing.T) {
 // simPR is a githubsim repository acme/shop with pull request #1, and the
 // clients slipway would use for it.
 type simPR struct {
-	*testworld.World
+	*world.World
 	deps    *Deps
 	number  int
 	session *workflow.Session
-	logs    *testworld.Buffer
+	logs    *world.Buffer
 }
 
 func newSimPR(t *testing.T) *simPR {
 	t.Helper()
-	w := testworld.New(t, testworld.Options{})
+	w := world.New(t, world.Options{})
 	n := w.OpenPR(t, "change", "alice", map[string]string{"a.txt": "a\n"})
 	cfg := w.ServerConfig()
 	clients := w.Clients(t, transport.Options{MaxRetryWait: time.Duration(cfg.GitHub.MaxRetryWait), MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests}, nil)
@@ -70,7 +70,7 @@ func newSimPR(t *testing.T) *simPR {
 	queue := runqueue.New(1)
 	t.Cleanup(func() { _ = queue.Drain(context.Background()) })
 	return &simPR{
-		World: w, number: n, logs: &testworld.Buffer{},
+		World: w, number: n, logs: &world.Buffer{},
 		deps: &Deps{Clients: clients, Queue: queue, Panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "panics"})},
 		session: &workflow.Session{
 			Runner: &workflow.Runner{Bot: w.Sim.BotLogin()},
@@ -114,8 +114,8 @@ func TestSubmitRecoversPanics(t *testing.T) {
 		return nil
 	})
 	after.Wait()
-	testworld.Eventually(t, 10*time.Second, "two panics counted", func() bool { return testutil.ToFloat64(s.deps.Panics) == 2 })
-	testworld.Eventually(t, 10*time.Second, "a notice", func() bool { return len(s.notices()) == 1 })
+	world.Eventually(t, 10*time.Second, "two panics counted", func() bool { return testutil.ToFloat64(s.deps.Panics) == 2 })
+	world.Eventually(t, 10*time.Second, "a notice", func() bool { return len(s.notices()) == 1 })
 	notice := s.notices()[0]
 	for _, want := range []string{"internal error during `plan`", "delivery `delivery-123`", "/plan"} {
 		if !strings.Contains(notice, want) {
@@ -148,7 +148,7 @@ func TestSubmitRecoversPanicsOfTheJobsGoroutines(t *testing.T) {
 		caught.Repanic()
 		return nil
 	})
-	testworld.Eventually(t, 10*time.Second, "a notice", func() bool { return len(s.notices()) == 1 })
+	world.Eventually(t, 10*time.Second, "a notice", func() bool { return len(s.notices()) == 1 })
 	if !strings.Contains(s.notices()[0], "during `apply`") {
 		t.Errorf("notice: %s", s.notices()[0])
 	}

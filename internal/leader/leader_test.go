@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/slipwayhq/slipway/internal/testkit/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, testenv.Options{})) }
@@ -105,12 +106,7 @@ func (c *candidate) stop(t *testing.T) {
 func (f *field) waitFor(what string, within time.Duration, cond func() bool) time.Duration {
 	f.t.Helper()
 	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			f.t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	world.Eventually(f.t, within, what, cond)
 	return time.Since(start)
 }
 

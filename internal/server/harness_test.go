@@ -19,6 +19,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh/publish"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 	"github.com/slipwayhq/slipway/internal/testkit/testenv"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 // The cluster runs nodes so that Deployments roll out (or, labelled to
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) {
 // one installation and repository acme/shop.
 type world struct {
 	t        *testing.T
+	github   *testworld.World // the simulated GitHub and what is in it
 	sim      *githubsim.Sim
 	srv      *Server
 	repo     string
@@ -125,23 +127,15 @@ func newSimWorld(t *testing.T) *world {
 	t.Helper()
 	env := testenv.Get(t)
 	w := &world{t: t, patience: time.Minute, repo: shopRepo, staging: testenv.NewNamespace(t, env), prod: testenv.NewNamespace(t, env), kubeconf: env.Kubeconfig(), env: env}
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, Dir: t.TempDir(), CacheControl: "no-cache"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	w.sim = sim
+	w.github = testworld.Empty(t, testworld.Options{Repo: shopRepo, Secret: secret, Permissions: map[string]string{"alice": "write", "bob": "write", "rita": "read"}})
+	w.sim = w.github.Sim
 	return w
 }
 
 // serverConfig is a slipway config for w's githubsim and the test cluster,
 // with the default (bolt) store.
 func (w *world) serverConfig(workers int) *config.Config {
-	cfg := config.Defaults()
-	cfg.GitHub.WebURL, cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = w.sim.URL(), w.sim.V3URL(), w.sim.V4URL()
-	cfg.GitHub.App.IntegrationID = w.sim.AppID()
-	cfg.GitHub.App.WebhookSecret = secret
-	cfg.GitHub.App.PrivateKey = string(w.sim.PrivateKeyPEM())
+	cfg := w.github.ServerConfig()
 	cfg.Server.Workers = workers
 	cfg.Server.QueueSize = 1000
 	cfg.Server.ShutdownTimeout = config.Duration(30 * time.Second)
@@ -153,18 +147,10 @@ func (w *world) serverConfig(workers int) *config.Config {
 // webhooks go wherever githubsim's webhook URL points.
 func (w *world) populate(files func(*world) map[string]string) {
 	w.t.Helper()
-	var err error
-	if w.inst, err = w.sim.CreateInstallation("acme"); err != nil {
+	if err := w.github.Install(files(w)); err != nil {
 		w.t.Fatal(err)
 	}
-	if _, err := w.sim.CreateRepo(w.inst, shopRepo, files(w)); err != nil {
-		w.t.Fatal(err)
-	}
-	for user, perm := range map[string]string{"alice": "write", "bob": "write", "rita": "read"} {
-		if err := w.sim.SetPermission(shopRepo, user, perm); err != nil {
-			w.t.Fatal(err)
-		}
-	}
+	w.inst = w.github.Installation
 }
 
 // shopFiles is a shop with a shared Kustomize base and two overlays.
@@ -194,21 +180,14 @@ environments:
 // openPR pushes files to a new branch and opens a pull request from it.
 func (w *world) openPR(branch, user string, files map[string]string) int {
 	w.t.Helper()
-	if _, err := w.sim.Push(w.repo, branch, files, "change "+branch, user); err != nil {
-		w.t.Fatal(err)
-	}
-	n, err := w.sim.OpenPR(w.repo, branch, "main", "Change "+branch, user)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return n
+	return w.github.OpenPR(w.t, branch, user, files)
 }
 
 // stickyComments are slipway's plan comments on pull request n.
 func (w *world) stickyComments(n int) []*github.IssueComment {
 	var out []*github.IssueComment
-	for _, c := range w.sim.Comments(w.repo, n) {
-		if c.GetUser().GetLogin() == w.sim.BotLogin() && strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
+	for _, c := range w.github.SlipwayComments(n) {
+		if strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
 			out = append(out, c)
 		}
 	}
@@ -218,8 +197,8 @@ func (w *world) stickyComments(n int) []*github.IssueComment {
 // replies are slipway's comments on n that are not the plan.
 func (w *world) replies(n int) []string {
 	var out []string
-	for _, c := range w.sim.Comments(w.repo, n) {
-		if c.GetUser().GetLogin() == w.sim.BotLogin() && !strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
+	for _, c := range w.github.SlipwayComments(n) {
+		if !strings.HasPrefix(c.GetBody(), publish.PlanMarker) {
 			out = append(out, c.GetBody())
 		}
 	}
@@ -237,18 +216,12 @@ func (w *world) checkRuns(sha, name string) []*github.CheckRun {
 	return out
 }
 
-func (w *world) head(n int) string { return w.sim.PR(w.repo, n).GetHead().GetSHA() }
+func (w *world) head(n int) string { return w.github.Head(n) }
 
 // eventually polls cond for up to w.patience.
 func (w *world) eventually(what string, cond func() bool) {
 	w.t.Helper()
-	deadline := time.Now().Add(w.patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			w.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testworld.Eventually(w.t, w.patience, what, cond)
 }
 
 // completed waits for the named check run on sha to complete and returns it.

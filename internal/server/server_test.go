@@ -28,6 +28,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/metrics"
+	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 const secret = "test-secret"
@@ -315,11 +316,5 @@ func get(url string) int {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testworld.Eventually(t, 10*time.Second, "the condition", cond)
 }

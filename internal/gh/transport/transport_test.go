@@ -14,7 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh/transport"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
-	testworld "github.com/slipwayhq/slipway/internal/testkit/world"
+	"github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 type simWorld struct {
@@ -28,7 +28,7 @@ type simWorld struct {
 // does by default (Cache-Control max-age=60), with a pull request open.
 func newSimWorld(t *testing.T, opts transport.Options) *simWorld {
 	t.Helper()
-	w := testworld.New(t, testworld.Options{Files: map[string]string{"a": "b"}, GitHubCaching: true})
+	w := world.New(t, world.Options{Files: map[string]string{"a": "b"}, GitHubCaching: true})
 	pr := w.OpenPR(t, "change", "alice", map[string]string{"a": "c"})
 	m := metrics.New()
 	return &simWorld{sim: w.Sim, m: m, client: w.Client(t, opts, m), pr: pr}
