@@ -20,10 +20,12 @@ const (
 )
 
 // Eventually polls cond until it holds, and fails t saying what it waited
-// for when within has passed (or the test's context ended) first.
+// for when within has passed first. It does not watch t.Context(): that
+// ends only once the test body has returned, which is when cleanups (that
+// may wait too) run.
 func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	if err := Wait(t.Context(), within, what, func() (bool, error) { return cond(), nil }); err != nil {
+	if err := Wait(context.Background(), within, what, func() (bool, error) { return cond(), nil }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -71,3 +71,14 @@ func TestWorld(t *testing.T) {
 		t.Errorf("%d comments from slipway on a new pull request", got)
 	}
 }
+
+// Eventually works in a cleanup, where the test's context has ended.
+func TestEventuallyInCleanup(t *testing.T) {
+	looks := 0
+	t.Run("waits in its cleanup", func(t *testing.T) {
+		t.Cleanup(func() { Eventually(t, time.Second, "the third look", func() bool { looks++; return looks == 3 }) })
+	})
+	if looks != 3 {
+		t.Errorf("cond looked %d times, want 3", looks)
+	}
+}
