@@ -76,6 +76,19 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// waitReady waits for the slipway serving at base to answer /readyz.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	world.Eventually(t, 20*time.Second, base+"/readyz", func() bool {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+}
+
 // writeServerConfig points a server config at w's simulator.
 func writeServerConfig(t *testing.T, w *world.World, addr, secret string) string {
 	t.Helper()
@@ -113,14 +126,7 @@ func TestServeAgainstGitHubSimulator(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
 	p := startSlipway(t, nil, "serve", "--config", writeServerConfig(t, w, addr, secret))
-	world.Eventually(t, 20*time.Second, "/readyz", func() bool {
-		res, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	})
+	waitReady(t, base)
 	sim.SetWebhookURL(base + "/api/github/hook")
 
 	t.Run("signed ping answers 200", func(t *testing.T) {

@@ -2,47 +2,30 @@ package main
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/world"
 )
 
 // `slipway serve` without --config: every key from the environment, as a
 // container configured by variables and Secrets runs it.
 func TestServeFromEnvironmentAlone(t *testing.T) {
 	const secret = "env-secret"
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, Dir: t.TempDir()})
+	w := world.Empty(t, world.Options{Secret: secret, GitHubCaching: true})
+	sim := w.Sim
+	dir := t.TempDir()
+	env, err := w.ServerEnv(filepath.Join(dir, "app.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
-	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "app.pem")
-	if err := os.WriteFile(keyPath, sim.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	addr := freeAddr(t)
-	env := []string{
-		"SLIPWAY_SERVER_ADDRESS=" + addr, "SLIPWAY_STORE_PATH=" + filepath.Join(dir, "slipway.db"),
-		"GITHUB_WEB_URL=" + sim.URL(), "GITHUB_V3_API_URL=" + sim.V3URL(), "GITHUB_V4_API_URL=" + sim.V4URL(),
-		"GITHUB_APP_INTEGRATION_ID=" + strconv.FormatInt(sim.AppID(), 10), "GITHUB_APP_WEBHOOK_SECRET=" + secret,
-		"GITHUB_APP_PRIVATE_KEY_PATH=" + keyPath,
-	}
+	env = append(env, "SLIPWAY_SERVER_ADDRESS="+addr, "SLIPWAY_STORE_PATH="+filepath.Join(dir, "slipway.db"))
 	p := startSlipway(t, env, "serve")
 	base := "http://" + addr
-	eventually(t, "/readyz", func() bool {
-		res, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	})
+	waitReady(t, base)
 	sim.SetWebhookURL(base + "/api/github/hook")
 	// The secret from the environment is the one signatures are checked with.
 	if d, err := sim.Ping(); err != nil || d.StatusCode != http.StatusOK {

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -127,25 +126,18 @@ func (w *world) writeServerConfig(addr string) error {
 	if err := os.WriteFile(w.config, data, 0o600); err != nil {
 		return err
 	}
-	keyPath := filepath.Join(w.dir, "app-key.pem")
-	if err := w.github.WriteKey(keyPath); err != nil {
+	if w.environ, err = w.github.ServerEnv(filepath.Join(w.dir, "app-key.pem")); err != nil {
 		return err
 	}
 	clusters, err := w.clusters(data)
 	if err != nil {
 		return err
 	}
-	w.environ = []string{
-		"GITHUB_WEB_URL=" + w.sim.URL(),
-		"GITHUB_V3_API_URL=" + w.sim.V3URL(),
-		"GITHUB_V4_API_URL=" + w.sim.V4URL(),
-		"GITHUB_APP_INTEGRATION_ID=" + strconv.FormatInt(w.sim.AppID(), 10),
-		"GITHUB_APP_WEBHOOK_SECRET=" + w.sim.WebhookSecret(),
-		"GITHUB_APP_PRIVATE_KEY_PATH=" + keyPath,
-		"SLIPWAY_SERVER_ADDRESS=" + addr,
-		"SLIPWAY_STORE_PATH=" + filepath.Join(w.dir, "slipway.db"),
-		"SLIPWAY_CLUSTERS=" + clusters,
-	}
+	w.environ = append(w.environ,
+		"SLIPWAY_SERVER_ADDRESS="+addr,
+		"SLIPWAY_STORE_PATH="+filepath.Join(w.dir, "slipway.db"),
+		"SLIPWAY_CLUSTERS="+clusters,
+	)
 	if _, err := config.Parse(examples.ServerConfigName, data, w.environ); err != nil {
 		return fmt.Errorf("the example server config with the demo's overrides: %w", err)
 	}

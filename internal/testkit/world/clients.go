@@ -1,6 +1,8 @@
 package world
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-github/v60/github"
@@ -58,4 +60,21 @@ func (w *World) Client(t testing.TB, opts transport.Options, m *metrics.Metrics)
 func (w *World) Port(t testing.TB, opts transport.Options) gh.Port {
 	t.Helper()
 	return gh.New(w.Client(t, opts, nil))
+}
+
+// ServerEnv writes the App's private key to keyPath and returns the
+// environment that points `slipway serve` at the simulator as the App, for
+// runs configured by variables rather than a file (containers, the demo).
+func (w *World) ServerEnv(keyPath string) ([]string, error) {
+	if err := w.WriteKey(keyPath); err != nil {
+		return nil, fmt.Errorf("write the App's key: %w", err)
+	}
+	return []string{
+		"GITHUB_WEB_URL=" + w.Sim.URL(),
+		"GITHUB_V3_API_URL=" + w.Sim.V3URL(),
+		"GITHUB_V4_API_URL=" + w.Sim.V4URL(),
+		"GITHUB_APP_INTEGRATION_ID=" + strconv.FormatInt(w.Sim.AppID(), 10),
+		"GITHUB_APP_WEBHOOK_SECRET=" + w.Sim.WebhookSecret(),
+		"GITHUB_APP_PRIVATE_KEY_PATH=" + keyPath,
+	}, nil
 }

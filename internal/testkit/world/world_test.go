@@ -3,6 +3,9 @@ package world
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +69,14 @@ func TestWorld(t *testing.T) {
 	cfg := w.ServerConfig()
 	if cfg.GitHub.App.IntegrationID != w.Sim.AppID() || !strings.HasPrefix(cfg.GitHub.V3APIURL, w.Sim.URL()) || cfg.GitHub.App.WebhookSecret != DefaultSecret {
 		t.Errorf("server config: App %d at %s with secret set %v, want the simulator's", cfg.GitHub.App.IntegrationID, cfg.GitHub.V3APIURL, cfg.GitHub.App.WebhookSecret != "")
+	}
+	key := filepath.Join(t.TempDir(), "app.pem")
+	env, err := w.ServerEnv(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 || !slices.Contains(env, "GITHUB_APP_PRIVATE_KEY_PATH="+key) || !slices.Contains(env, "GITHUB_V3_API_URL="+w.Sim.V3URL()) {
+		t.Errorf("ServerEnv: key file %v (%v), environment names %d variables", fi, err, len(env))
 	}
 	if got := len(w.SlipwayComments(n)); got != 0 {
 		t.Errorf("%d comments from slipway on a new pull request", got)
