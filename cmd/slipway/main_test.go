@@ -117,6 +117,7 @@ func writeServerConfig(t *testing.T, sim *githubsim.Sim, addr, secret string) st
 	}
 	cfg := fmt.Sprintf(`server:
   address: %q
+  metrics_address: "127.0.0.1:0"
   shutdown_timeout: 5s
 github:
   web_url: %s

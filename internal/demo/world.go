@@ -145,6 +145,7 @@ func (w *world) writeServerConfig(addr string) error {
 		"GITHUB_APP_WEBHOOK_SECRET=" + w.sim.WebhookSecret(),
 		"GITHUB_APP_PRIVATE_KEY_PATH=" + keyPath,
 		"SLIPWAY_SERVER_ADDRESS=" + addr,
+		"SLIPWAY_SERVER_METRICS_ADDRESS=127.0.0.1:0",
 		"SLIPWAY_STORE_PATH=" + filepath.Join(w.dir, "slipway.db"),
 		"SLIPWAY_CLUSTERS=" + clusters,
 	}

@@ -143,6 +143,7 @@ func (w *world) serverConfig(workers int) *config.Config {
 	cfg.GitHub.App.WebhookSecret = secret
 	cfg.GitHub.App.PrivateKey = string(w.sim.PrivateKeyPEM())
 	cfg.Server.Workers = workers
+	cfg.Server.MetricsAddress = "127.0.0.1:0"
 	cfg.Server.QueueSize = 1000
 	cfg.Server.ShutdownTimeout = config.Duration(30 * time.Second)
 	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: w.kubeconf, Context: "testenv", Repos: config.AnyNamespace("acme/*")}}

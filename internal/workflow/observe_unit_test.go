@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/slipwayhq/slipway/internal/ghport"
+	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 // recorder is an Observer that keeps what it hears.
@@ -64,8 +64,8 @@ func TestUnitObserveDeploy(t *testing.T) {
 			w.commit(mergeSHA, merged)
 			w.gh.SetDefaultBranch("main", mergeSHA)
 			w.gh.SetParent(mergeSHA, baseSHA)
-			w.gh.SetCompare(baseSHA, mergeSHA, ghport.Comparison{Status: "ahead", Files: changed, Complete: true})
-			w.gh.SetPR(ghport.PR{Number: 1, State: "closed", Merged: true, Author: "alice", HeadSHA: head1SHA, HeadRepo: unitRepo.String(),
+			w.gh.SetCompare(baseSHA, mergeSHA, gh.Comparison{Status: "ahead", Files: changed, Complete: true})
+			w.gh.SetPR(gh.PR{Number: 1, State: "closed", Merged: true, Author: "alice", HeadSHA: head1SHA, HeadRepo: unitRepo.String(),
 				BaseSHA: baseSHA, BaseRef: "main", MergeCommitSHA: mergeSHA})
 			w.src.changed[1] = changed
 			if tt.fail != "" {
