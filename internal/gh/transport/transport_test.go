@@ -32,6 +32,12 @@ func newSimWorld(t *testing.T, opts Options) *simWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
+	return newSimWorldOn(t, sim, opts)
+}
+
+// newSimWorldOn is newSimWorld on a simulator of the caller's.
+func newSimWorldOn(t *testing.T, sim *githubsim.Sim, opts Options) *simWorld {
+	t.Helper()
 	inst, err := sim.CreateInstallation("acme")
 	if err != nil {
 		t.Fatal(err)
