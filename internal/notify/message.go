@@ -39,7 +39,9 @@ type Message struct {
 	PullRequest int       `json:"pull_request,omitempty"`
 	// Summary counts what changed: "2 created, 1 configured" or "+2 ~1 -1".
 	Summary string `json:"summary,omitempty"`
-	Links   Links  `json:"links"`
+	// Text says it all in one plain line for people (report.NotifyLine).
+	Text  string `json:"text"`
+	Links Links  `json:"links"`
 }
 
 // Links point at where people read more, on GitHub.
@@ -51,52 +53,11 @@ type Links struct {
 	Commit      string `json:"commit,omitempty"`
 }
 
-// outcomeWords says an outcome in a sentence.
-var outcomeWords = map[string]string{
-	"success":   "succeeded",
-	"failure":   "failed",
-	"error":     "did not finish",
-	"refused":   "was refused",
-	"in_sync":   "is back in sync",
-	"drifted":   "found drift",
-	"cancelled": "was cancelled",
-}
-
-// Text is the message as one line for people.
-func (m Message) Text() string {
-	short := m.Commit
-	if len(short) > 7 {
-		short = short[:7]
-	}
-	words := outcomeWords[m.Outcome]
-	if words == "" {
-		words = m.Outcome
-	}
-	what := fmt.Sprintf("%s of %s to %s at %s %s", m.Event, m.Repository, m.Environment, short, words)
-	if m.Event == EventDrift {
-		what = fmt.Sprintf("drift check of %s in %s at %s %s", m.Repository, m.Environment, short, words)
-	}
-	if m.Summary != "" {
-		what += " (" + m.Summary + ")"
-	}
-	return mark(m.Outcome) + " slipway: " + what
-}
-
-func mark(outcome string) string {
-	switch outcome {
-	case "success", "in_sync":
-		return "✅"
-	case "refused", "cancelled":
-		return "⏹️"
-	}
-	return "❌"
-}
-
 // slackBody is a Slack incoming webhook's payload: the line, then links
 // in Slack's <url|label> form, with Slack's three control characters
 // escaped in everything slipway did not write itself.
 func (m Message) slackBody() ([]byte, error) {
-	text := slackEscape(m.Text())
+	text := slackEscape(m.Text)
 	var links []string
 	for _, l := range []struct{ url, label string }{
 		{m.Links.PullRequest, fmt.Sprintf("#%d", m.PullRequest)},

@@ -22,6 +22,7 @@ const testSecret = "0123456789abcdef0123456789abcdef"
 var deployed = Message{
 	Event: EventDeploy, Outcome: "success", Repository: "acme/shop", Environment: "staging",
 	Commit: "0123456789abcdef", PullRequest: 7, Summary: "2 created, 1 configured",
+	Text: "✅ slipway: deploy of acme/shop to staging at 0123456 succeeded (2 created, 1 configured)",
 	Links: Links{PullRequest: "https://github.com/acme/shop/pull/7", Deployments: "https://github.com/acme/shop/deployments/staging",
 		Check: "https://github.com/acme/shop/runs/9", Commit: "https://github.com/acme/shop/commit/0123456789abcdef"},
 }
@@ -98,7 +99,7 @@ func TestSlackMessage(t *testing.T) {
 	n := New([]Receiver{{Name: "notify[0]", Kind: KindSlack, URL: srv.URL}}, zerolog.Nop(), Options{})
 	defer n.Close(context.Background())
 	m := deployed
-	m.Environment = "<!channel>"
+	m.Text = strings.Replace(m.Text, "staging", "<!channel>", 1)
 	n.Send(m)
 	r := next(t, got)
 	if r.header.Get(SignatureHeader) != "" {

@@ -9,6 +9,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/notify"
+	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -49,7 +50,7 @@ func (o observer) message(e workflow.Event) notify.Message {
 	repo := o.webURL + "/" + e.Repo
 	m := notify.Message{
 		Event: e.Kind, Outcome: e.Outcome, Repository: e.Repo, Environment: e.Env, Commit: e.Commit,
-		PullRequest: e.PR, Summary: e.Summary,
+		PullRequest: e.PR, Summary: e.Summary, Text: report.NotifyLine(e.Kind, e.Outcome, e.Repo, e.Env, e.Commit, e.Summary),
 		Links: notify.Links{
 			Check:       e.CheckURL,
 			Commit:      repo + "/commit/" + url.PathEscape(e.Commit),

@@ -132,7 +132,8 @@ func (w *world) operatedAsTold(recv *notifyReceiver) {
 	outcomes := map[string]int{}
 	for _, m := range msgs {
 		outcomes[m.Outcome]++
-		if m.Event != notify.EventApply || m.Repository != w.repo || m.Environment != "staging" || m.Commit == "" {
+		if m.Event != notify.EventApply || m.Repository != w.repo || m.Environment != "staging" || m.Commit == "" ||
+			!strings.Contains(m.Text, "apply of "+w.repo+" to staging at "+m.Commit[:7]) {
 			w.t.Errorf("notification %+v, want an apply of %s staging", m, w.repo)
 		}
 		pr := fmt.Sprintf("%s/%s/pull/%d", w.sim.URL(), w.repo, m.PullRequest)
