@@ -99,3 +99,29 @@ func TestUnitObserveDeploy(t *testing.T) {
 		})
 	}
 }
+
+// A drift check reports its outcome each pass; the second finding the
+// same drift on the same commit is a repeat, with the check run's link.
+func TestUnitObserveDrift(t *testing.T) {
+	w := newUnitWorld(t)
+	rec := &recorder{}
+	w.s.Observer = rec
+	w.commit(baseSHA, map[string]string{".slipway.yaml": "version: 1\nenvironments:\n  - name: staging\n    path: deploy/staging\n    cluster: test\n",
+		"deploy/staging/a.yaml": configMap("a", "v1")})
+	w.gh.SetDefaultBranch("main", baseSHA)
+	for range 2 {
+		if err := w.s.Drift(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rec.events) != 2 {
+		t.Fatalf("events %+v, want two drift checks", rec.events)
+	}
+	first, second := rec.events[0], rec.events[1]
+	if first.Kind != KindDrift || first.Outcome != OutcomeDrifted || first.Repeat || first.Env != "staging" || first.Commit != baseSHA || first.Summary != "+1" {
+		t.Errorf("first check %+v, want news of drift +1 in staging", first)
+	}
+	if !second.Repeat || second.Outcome != OutcomeDrifted || second.CheckURL == "" {
+		t.Errorf("second check %+v, want a repeat with the check run's link", second)
+	}
+}
