@@ -187,7 +187,7 @@ func (w *world) noSecretSent(value string) {
 
 func TestApplyBeforeMerge(t *testing.T) {
 	recv := newNotifyReceiver(t)
-	w := newWorldWith(t, 4, (*world).beforeMergeFiles, recv.configure)
+	w := newWorldWith(t, 4, (*world).beforeMergeFiles, recv.configure, recv.withDownReceiver)
 	w.patience = 2 * time.Minute
 
 	pr := w.openPR("first", "alice", map[string]string{"deploy/staging/extra.yaml": configMapYAML("extra", "x")})

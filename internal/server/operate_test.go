@@ -61,6 +61,16 @@ func (r *notifyReceiver) configure(cfg *config.Config) {
 	cfg.Notify = append(cfg.Notify, config.Notify{Kind: notify.KindWebhook, URL: r.url, SecretFile: path})
 }
 
+// withDownReceiver adds a Slack receiver that is down: the work must not
+// notice.
+func (r *notifyReceiver) withDownReceiver(cfg *config.Config) {
+	down := filepath.Join(r.t.TempDir(), "slack-url")
+	if err := os.WriteFile(down, []byte("http://127.0.0.1:1/services/T0/B0/down\n"), 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	cfg.Notify = append(cfg.Notify, config.Notify{Kind: notify.KindSlack, URLFile: down})
+}
+
 func (r *notifyReceiver) messages() ([]notify.Message, []string, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -94,7 +104,8 @@ func metricValue(scrape, series string) float64 {
 // metrics port and at the notify receiver: plans, two applies that
 // succeeded and one that failed, the objects they changed, the lock the
 // first pull request held until it merged; a signed notification of each
-// apply with its links, and never the Secret's value.
+// apply with its links, and never the Secret's value; and a receiver that
+// was down all along, counted as failing, while every apply went on.
 func (w *world) operatedAsTold(recv *notifyReceiver) {
 	w.t.Helper()
 	var scrape string
@@ -121,6 +132,9 @@ func (w *world) operatedAsTold(recv *notifyReceiver) {
 			w.t.Errorf("%s = %v, want at least %v", series, got, atLeast)
 		}
 	}
+	w.eventually("the receiver that is down counted", func() bool {
+		return metricValue(w.scrape(), `slipway_notifications_total{kind="slack",result="failed"}`) >= 1
+	})
 	if strings.Contains(scrape, secretValue) {
 		w.t.Error("/metrics shows the Secret's value")
 	}
