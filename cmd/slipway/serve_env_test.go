@@ -28,7 +28,7 @@ func TestServeFromEnvironmentAlone(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	env := []string{
-		"SLIPWAY_SERVER_ADDRESS=" + addr, "SLIPWAY_STORE_PATH=" + filepath.Join(dir, "slipway.db"),
+		"SLIPWAY_SERVER_ADDRESS=" + addr, "SLIPWAY_SERVER_METRICS_ADDRESS=127.0.0.1:0", "SLIPWAY_STORE_PATH=" + filepath.Join(dir, "slipway.db"),
 		"GITHUB_WEB_URL=" + sim.URL(), "GITHUB_V3_API_URL=" + sim.V3URL(), "GITHUB_V4_API_URL=" + sim.V4URL(),
 		"GITHUB_APP_INTEGRATION_ID=" + strconv.FormatInt(sim.AppID(), 10), "GITHUB_APP_WEBHOOK_SECRET=" + secret,
 		"GITHUB_APP_PRIVATE_KEY_PATH=" + keyPath,
