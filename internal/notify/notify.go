@@ -85,7 +85,10 @@ type Notifier struct {
 	opts  Options
 	sinks []*sink
 	wg    sync.WaitGroup
-	once  sync.Once
+	// mu orders Send against Close: work that outlives the shutdown bound
+	// may still report, and then finds the notifier closed.
+	mu     sync.RWMutex
+	closed bool
 	// stop ends the attempts under way when Close runs out of time.
 	stop context.CancelFunc
 	ctx  context.Context
@@ -141,7 +144,13 @@ func (n *Notifier) Send(m Message) {
 	if m.Time.IsZero() {
 		m.Time = time.Now().UTC()
 	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	for _, s := range n.sinks {
+		if n.closed {
+			n.opts.Count(s.Kind, ResultDropped)
+			continue
+		}
 		if len(s.Events) > 0 && !slices.Contains(s.Events, m.Event) {
 			continue
 		}
@@ -154,17 +163,20 @@ func (n *Notifier) Send(m Message) {
 	}
 }
 
-// Close sends what is queued until ctx ends, then gives up on the rest.
-// Send must not be called after Close.
+// Close sends what is queued until ctx ends, then gives up on the rest;
+// what is sent after Close is dropped and counted.
 func (n *Notifier) Close(ctx context.Context) error {
 	if n == nil {
 		return nil
 	}
-	n.once.Do(func() {
+	n.mu.Lock()
+	if !n.closed {
+		n.closed = true
 		for _, s := range n.sinks {
 			close(s.queue)
 		}
-	})
+	}
+	n.mu.Unlock()
 	done := make(chan struct{})
 	go func() { n.wg.Wait(); close(done) }()
 	select {
