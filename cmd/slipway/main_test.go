@@ -100,6 +100,7 @@ func writeServerConfig(t *testing.T, w *world.World, addr, secret string) string
 	sim := w.Sim
 	cfg := fmt.Sprintf(`server:
   address: %q
+  metrics_address: "127.0.0.1:0"
   shutdown_timeout: 5s
 github:
   web_url: %s

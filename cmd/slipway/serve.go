@@ -18,7 +18,7 @@ func newServe() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App server",
-		Long: "Run the GitHub App server: webhooks on " + server.WebhookPath + ", /healthz, /readyz and /metrics.\n" +
+		Long: "Run the GitHub App server: webhooks on " + server.WebhookPath + ", /healthz and /readyz on server.address, /metrics on server.metrics_address.\n" +
 			"Every config key can be overridden from the environment (GITHUB_* for the github section, SLIPWAY_* for the rest;\n" +
 			"a list such as clusters as YAML in SLIPWAY_CLUSTERS). Without --config the environment is the whole config.",
 		Args: cobra.NoArgs,
@@ -31,6 +31,7 @@ func newServe() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			logging.RouteKlog(log)
 			srv, err := server.New(cfg, log)
 			if err != nil {
 				return err

@@ -22,7 +22,7 @@ func TestServeFromEnvironmentAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	env = append(env, "SLIPWAY_SERVER_ADDRESS="+addr, "SLIPWAY_STORE_PATH="+filepath.Join(dir, "slipway.db"))
+	env = append(env, "SLIPWAY_SERVER_ADDRESS="+addr, "SLIPWAY_SERVER_METRICS_ADDRESS=127.0.0.1:0", "SLIPWAY_STORE_PATH="+filepath.Join(dir, "slipway.db"))
 	p := startSlipway(t, env, "serve")
 	base := "http://" + addr
 	waitReady(t, base)

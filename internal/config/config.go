@@ -20,6 +20,7 @@ import (
 // Defaults, named so the documentation and the code cannot disagree.
 const (
 	DefaultAddress         = ":8080"
+	DefaultMetricsAddress  = ":9090"
 	DefaultWorkers         = 4
 	DefaultQueueSize       = 100
 	DefaultShutdownTimeout = 30 * time.Second
@@ -66,11 +67,17 @@ type Config struct {
 	// (/unlock ENV --force) in every repository, as repository admins may:
 	// logins and org/team, the platform team's escape hatch.
 	Unlockers []string `yaml:"unlockers"`
+	// Notify are the receivers told of applies, deploys, rollbacks and
+	// drift. Only the server config names them: no repository can add one.
+	Notify []Notify `yaml:"notify"`
 }
 
 // Server is the HTTP side and the webhook work queue.
 type Server struct {
-	Address         string   `yaml:"address"`
+	Address string `yaml:"address"`
+	// MetricsAddress serves /metrics apart from the webhook port, which
+	// an ingress exposes to the internet.
+	MetricsAddress  string   `yaml:"metrics_address"`
 	PublicURL       string   `yaml:"public_url"`
 	Workers         int      `yaml:"workers"`
 	QueueSize       int      `yaml:"queue_size"`
@@ -205,7 +212,13 @@ func Parse(file string, data []byte, environ []string) (*Config, error) {
 	if err := applyEnv(cfg, environ); err != nil {
 		return nil, err
 	}
-	if errs := cfg.validate(file, pos); len(errs) > 0 {
+	errs := cfg.validate(file, pos)
+	_, notifyErrs := cfg.notifyReceivers(getenvFrom(environ))
+	for _, e := range notifyErrs {
+		e.File, e.Line = file, pos.Line(e.Key)
+		errs = append(errs, e)
+	}
+	if len(errs) > 0 {
 		return nil, errs
 	}
 	return cfg, nil
@@ -216,6 +229,7 @@ func Defaults() *Config {
 	return &Config{
 		Server: Server{
 			Address:         DefaultAddress,
+			MetricsAddress:  DefaultMetricsAddress,
 			Workers:         DefaultWorkers,
 			QueueSize:       DefaultQueueSize,
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),

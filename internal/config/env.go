@@ -129,3 +129,15 @@ func yamlName(f reflect.StructField) string {
 	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 	return name
 }
+
+// getenvFrom looks variables up in environ ("KEY=value" pairs), the last
+// of a name winning as in the process environment.
+func getenvFrom(environ []string) func(string) string {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return func(k string) string { return env[k] }
+}

@@ -27,6 +27,12 @@ func (c *Config) validate(file string, pos strictyaml.Positions) strictyaml.Erro
 	if c.Server.Address == "" {
 		fail("server.address", "must not be empty (for example %q)", DefaultAddress)
 	}
+	switch {
+	case c.Server.MetricsAddress == "":
+		fail("server.metrics_address", "must not be empty (for example %q)", DefaultMetricsAddress)
+	case c.Server.MetricsAddress == c.Server.Address:
+		fail("server.metrics_address", "is server.address too; serve /metrics on a port of its own (for example %q), apart from the webhook port an ingress exposes", DefaultMetricsAddress)
+	}
 	if c.Server.PublicURL != "" {
 		if u, err := url.Parse(c.Server.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
 			fail("server.public_url", "must be an absolute URL like https://slipway.example.com, got %q", c.Server.PublicURL)

@@ -135,6 +135,7 @@ func (w *world) writeServerConfig(addr string) error {
 	}
 	w.environ = append(w.environ,
 		"SLIPWAY_SERVER_ADDRESS="+addr,
+		"SLIPWAY_SERVER_METRICS_ADDRESS=127.0.0.1:0",
 		"SLIPWAY_STORE_PATH="+filepath.Join(w.dir, "slipway.db"),
 		"SLIPWAY_CLUSTERS="+clusters,
 	)

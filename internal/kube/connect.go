@@ -6,8 +6,10 @@
 package kube
 
 import (
+	"context"
 	"fmt"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -86,6 +88,25 @@ func StoreCluster(cfg *config.Config) (*rest.Config, string, error) {
 		return nil, "", fmt.Errorf("store.cluster is empty, so the Leases live in the cluster slipway runs in, but %w; set store.cluster to a name from clusters", err)
 	}
 	return tune(rc), "the cluster slipway runs in", nil
+}
+
+// Reachable tells whether the server config's cluster name answers with
+// slipway's credentials: it asks for the API server's version, which any
+// authenticated identity may read, so a wrong token fails as well as a
+// wrong address.
+func Reachable(ctx context.Context, cfg *config.Config, name string) error {
+	rc, err := FromServerConfig(cfg, name)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("cluster %q: %w", name, err)
+	}
+	if err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
+		return fmt.Errorf("cluster %q at %s: %w", name, rc.Host, err)
+	}
+	return nil
 }
 
 func tune(rc *rest.Config) *rest.Config {

@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/klog/v2"
+
+	"github.com/slipwayhq/slipway/internal/logging"
 )
 
 // LeaseName is the Lease the replicas compete for.
@@ -83,7 +85,7 @@ func (e *Lease) term(ctx context.Context, fn func(ctx context.Context)) error {
 	// The election outlives ctx until fn has returned, so that releasing
 	// the Lease (ReleaseOnCancel) never lets another replica lead while
 	// this one's fn still runs.
-	electCtx, stopElection := context.WithCancel(klog.NewContext(context.WithoutCancel(ctx), newLogr(e.log)))
+	electCtx, stopElection := context.WithCancel(klog.NewContext(context.WithoutCancel(ctx), logging.Logr(e.log)))
 	defer stopElection()
 	var (
 		mu       sync.Mutex

@@ -39,6 +39,11 @@ type Metrics struct {
 	// Panics counts panics recovered, by where they happened (handler: a
 	// webhook handler; job: queued work; loop: a resync or drift pass).
 	Panics *prometheus.CounterVec
+	// Jobs are the metrics about plans, applies, drift, locks and deploys.
+	Jobs *Jobs
+	// Notifications counts notifications by receiver kind and result
+	// (sent, failed, dropped).
+	Notifications *prometheus.CounterVec
 }
 
 // New registers every metric on a fresh registry.
@@ -87,14 +92,20 @@ func New() *Metrics {
 			Name: "slipway_panics_total",
 			Help: "Panics recovered, by where they happened (handler, job, loop).",
 		}, []string{"where"}),
+		Jobs: newJobs(MaxEnvironments),
+		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipway_notifications_total",
+			Help: "Notifications to the receivers of the notify list, by receiver kind and result (sent, failed, dropped).",
+		}, []string{"kind", "result"}),
 	}
 	reg.MustRegister(
 		m.Deliveries, m.QueueDepth, m.Running, m.HandlerDuration,
 		m.GitHubRequests, m.GitHubRateLimited, m.GitHubRetries, m.GitHubCached,
-		m.DuplicateDeliveries, m.Panics,
+		m.DuplicateDeliveries, m.Panics, m.Notifications,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	reg.MustRegister(m.Jobs.collectors()...)
 	return m
 }
 

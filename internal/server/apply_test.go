@@ -186,7 +186,8 @@ func (w *world) noSecretSent(value string) {
 }
 
 func TestApplyBeforeMerge(t *testing.T) {
-	w := newWorldWith(t, 4, (*world).beforeMergeFiles)
+	recv := newNotifyReceiver(t)
+	w := newWorldWith(t, 4, (*world).beforeMergeFiles, recv.configure, recv.withDownReceiver)
 	w.patience = 2 * time.Minute
 
 	pr := w.openPR("first", "alice", map[string]string{"deploy/staging/extra.yaml": configMapYAML("extra", "x")})
@@ -323,6 +324,7 @@ func TestApplyBeforeMerge(t *testing.T) {
 
 	w.sim.Flush()
 	w.noSecretSent(secretValue)
+	w.operatedAsTold(recv)
 }
 
 // onMergeFiles is a repository where merges deploy staging, then production.

@@ -137,6 +137,7 @@ func newSimWorld(t *testing.T) *world {
 func (w *world) serverConfig(workers int) *config.Config {
 	cfg := w.github.ServerConfig()
 	cfg.Server.Workers = workers
+	cfg.Server.MetricsAddress = "127.0.0.1:0"
 	cfg.Server.QueueSize = 1000
 	cfg.Server.ShutdownTimeout = config.Duration(30 * time.Second)
 	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: w.kubeconf, Context: "testenv", Repos: config.AnyNamespace("acme/*")}}

@@ -228,7 +228,7 @@ func TestBrokenInputsFailChecksReadably(t *testing.T) {
 	if code := get(w.sim.URL()); code == 0 {
 		t.Log("sim reachable")
 	}
-	if !w.srv.ready.Load() {
+	if !w.srv.ready.serving.Load() {
 		t.Error("server stopped serving")
 	}
 }

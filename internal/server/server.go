@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/leader"
 	"github.com/slipwayhq/slipway/internal/metrics"
+	"github.com/slipwayhq/slipway/internal/notify"
 	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/runqueue"
 	"github.com/slipwayhq/slipway/internal/throttle"
@@ -51,7 +54,15 @@ type Server struct {
 	metrics *metrics.Metrics
 	sched   *scheduler.Scheduler
 	handler http.Handler
-	ready   atomic.Bool
+	// metricsHandler serves /metrics on server.metrics_address, apart
+	// from the webhook port.
+	metricsHandler http.Handler
+	metricsAddr    atomic.Value // the address /metrics is served on, once listening
+	ready          readiness
+	// probes are what /readyz waits for at start.
+	probes []probe
+	// notifier tells the notify list's receivers; nil with none.
+	notifier *notify.Notifier
 	// queue runs pull-request work after the webhook handler returns.
 	queue   *runqueue.Queue
 	closers []func() error
@@ -85,11 +96,18 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 		return nil, err
 	}
 	targets := kube.NewClusters(cfg, bounds)
+	receivers, err := cfg.NotifyReceivers(os.Getenv)
+	if err != nil {
+		state.locks.Close()
+		return nil, err
+	}
 	var (
-		queue *runqueue.Queue
-		deps  *handler.Deps
+		queue    *runqueue.Queue
+		deps     *handler.Deps
+		notifier *notify.Notifier
 	)
 	s, err := build(cfg, log, func(clients githubapp.ClientCreator, slug *gh.AppSlug, m *metrics.Metrics) []githubapp.EventHandler {
+		notifier = notify.New(receivers, log, notify.Options{Count: func(kind, result string) { m.Notifications.WithLabelValues(kind, result).Inc() }})
 		queue = runqueue.New(cfg.Server.Workers, runqueue.WithPanicHandler(func(key string, p *recovery.Panic) {
 			m.Panics.WithLabelValues("job").Inc()
 			log.Error().Str("key", key).Str("panic", p.Error()).Str("stack", string(p.Stack)).Msg("internal error: a queued job panicked")
@@ -100,7 +118,8 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 			Queue:   queue,
 			Runner: &workflow.Runner{
 				AppID:   cfg.GitHub.App.IntegrationID,
-				Targets: targets.ForRepo, Locks: state.locks, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits),
+				Targets: targets.ForRepo, Locks: countedLocks{state.locks, m.Jobs}, Runs: state.runs, Rendered: workflow.NewFilesCache(renderedCommits),
+				Observer:  observer{jobs: m.Jobs, notify: notifier, webURL: strings.TrimSuffix(cfg.GitHub.WebURL, "/")},
 				Unlockers: cfg.Unlockers,
 				Outsiders: throttle.New(workflow.OutsiderReplyWindow, workflow.OutsiderReplyKeys),
 				Options:   workflow.PlanOptions{Limits: cfg.RenderLimits()},
@@ -119,8 +138,10 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 	})
 	if err != nil {
 		state.locks.Close()
+		_ = notifier.Close(context.Background())
 		return nil, err
 	}
+	s.notifier = notifier
 	s.queue, s.closers, s.deps = queue, append(s.closers, state.locks.Close), deps
 	s.identity, s.elector = state.identity, state.elector
 	return s, nil
@@ -168,50 +189,67 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /readyz", s.ready.serveHTTP)
 	s.handler = mux
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", m.Handler())
+	s.metricsHandler = metricsMux
+	s.probes = probes(cfg, clients)
 	return s, nil
 }
 
-// Handler is every route, for tests that serve it themselves.
+// Handler is every route of the webhook port, for tests that serve it themselves.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler is the metrics port's route, /metrics.
+func (s *Server) MetricsHandler() http.Handler { return s.metricsHandler }
+
+// MetricsAddr is the address /metrics is served on, "" until Serve listens.
+func (s *Server) MetricsAddr() string {
+	a, _ := s.metricsAddr.Load().(string)
+	return a
+}
 
 // Metrics exposes the registry, for tests.
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
-// Serve answers on ln until ctx ends, then shuts down gracefully: it stops
-// accepting connections, finishes the requests being answered, and drains
-// queued and running handlers within server.shutdown_timeout.
+// Serve answers webhooks on ln and /metrics on server.metrics_address
+// until ctx ends, then shuts down gracefully: it stops accepting
+// connections, finishes the requests being answered, and drains queued and
+// running handlers and notifications within server.shutdown_timeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		BaseContext:       func(net.Listener) context.Context { return s.log.WithContext(context.Background()) },
+	mln, err := net.Listen("tcp", s.cfg.Server.MetricsAddress)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("server.metrics_address: %w", err)
 	}
-	errc := make(chan error, 1)
+	s.metricsAddr.Store(mln.Addr().String())
+	srv, msrv := s.httpServer(s.handler), s.httpServer(s.metricsHandler)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- msrv.Serve(mln) }()
 	loops, stopLoops := context.WithCancel(s.log.WithContext(context.Background()))
 	defer stopLoops()
+	go s.ready.watch(loops, s.probes, s.log)
 	led := make(chan struct{})
 	go func() {
 		defer close(led)
 		s.elector.Run(loops, s.runLoops)
 	}()
-	s.ready.Store(true)
-	s.log.Info().Str("address", ln.Addr().String()).Msg("serving")
+	s.ready.serving.Store(true)
+	s.log.Info().Str("address", ln.Addr().String()).Str("metrics_address", mln.Addr().String()).Msg("serving")
 
 	select {
 	case err := <-errc:
-		s.ready.Store(false)
+		s.ready.serving.Store(false)
+		stopLoops()
+		srv.Close()
+		msrv.Close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 
-	s.ready.Store(false)
+	s.ready.serving.Store(false)
 	stopLoops()
 	bound := time.Duration(s.cfg.Server.ShutdownTimeout)
 	s.log.Info().Dur("bound", bound).Msg("shutting down: no new webhooks, draining work")
@@ -228,10 +266,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.queue != nil {
 		queueErr = s.queue.Drain(shutdownCtx)
 	}
+	// Last: the work drained above may still have had something to tell.
+	notifyErr := s.notifier.Close(shutdownCtx)
+	metricsErr := msrv.Shutdown(shutdownCtx)
 	for _, c := range s.closers {
 		_ = c()
 	}
-	if err := errors.Join(httpErr, drainErr, queueErr); err != nil {
+	if err := errors.Join(httpErr, drainErr, queueErr, notifyErr, metricsErr); err != nil {
 		s.log.Error().Err(err).Msg("shutdown incomplete")
 		return err
 	}
@@ -239,12 +280,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	if !s.ready.Load() {
-		http.Error(w, "not ready\n", http.StatusServiceUnavailable)
-		return
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return s.log.WithContext(context.Background()) },
 	}
-	_, _ = w.Write([]byte("ok\n"))
 }
 
 // clientOptions are the limits the GitHub clients keep to, from the server

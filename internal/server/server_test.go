@@ -44,6 +44,7 @@ func testConfig(t *testing.T) *config.Config {
 	cfg.GitHub.App.WebhookSecret = secret
 	cfg.GitHub.App.PrivateKey = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	cfg.Server.Workers = 1
+	cfg.Server.MetricsAddress = "127.0.0.1:0"
 	cfg.Server.QueueSize = 1
 	cfg.Server.ShutdownTimeout = config.Duration(5 * time.Second)
 	return cfg
@@ -180,6 +181,7 @@ func TestQueueFullAnswers503(t *testing.T) {
 func TestGracefulShutdownDrainsWork(t *testing.T) {
 	b := newBlocking("push")
 	s := buildWith(t, testConfig(t), b)
+	s.probes = nil // its GitHub is nowhere; readiness has tests of its own
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +208,7 @@ func TestGracefulShutdownDrainsWork(t *testing.T) {
 	<-b.started
 
 	cancel() // SIGTERM
-	waitFor(t, func() bool { return !s.ready.Load() })
+	waitFor(t, func() bool { return !s.ready.serving.Load() })
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		t.Error("still accepting connections after shutdown began")
 	}
@@ -284,8 +286,14 @@ func TestMetricsEndpoint(t *testing.T) {
 	body := []byte(`{}`)
 	deliver(t, s.Handler(), "ping", body, sign(body))
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	out, _ := io.ReadAll(rec.Body)
+	// Not on the webhook port, which an ingress exposes.
+	onWebhookPort := httptest.NewRecorder()
+	s.Handler().ServeHTTP(onWebhookPort, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if onWebhookPort.Code != http.StatusNotFound {
+		t.Errorf("/metrics on the webhook port: %d, want 404", onWebhookPort.Code)
+	}
 	for _, want := range []string{
 		`slipway_webhook_deliveries_total{event="ping",result="accepted"} 1`,
 		"slipway_queue_depth 0",

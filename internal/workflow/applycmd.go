@@ -105,7 +105,7 @@ func (s *Session) ApplyPR(ctx context.Context, req CommentRequest, named []strin
 			results = append(results, rolled{env: name, skipped: "an earlier environment failed"})
 			continue
 		}
-		r := s.roll(ctx, cfg.Config, tree, rollout{env: env, commit: pr.HeadSHA, number: pr.Number, reviewed: reviewed[name]})
+		r := s.roll(ctx, cfg.Config, tree, rollout{kind: KindApply, env: env, commit: pr.HeadSHA, number: pr.Number, reviewed: reviewed[name]})
 		if errors.Is(r.refused, ErrPlanChanged) {
 			r.refused = planChanged(reviewedUnder[name], r.plan)
 		}

@@ -152,10 +152,13 @@ func (s *Session) Converge(ctx context.Context, merged int) error {
 		h := historyOf(recs, s.Bot)
 		switch nextStep(h, head) {
 		case stepNone:
+			s.undeployed(name, false)
 		case stepFailed:
 			blocked[name] = fmt.Sprintf("its deploy of %s failed", short(head))
+			s.undeployed(name, true)
 		case stepBusy:
 			blocked[name] = fmt.Sprintf("its deploy of %s is still running", short(head))
+			s.undeployed(name, true)
 		case stepCompare:
 			cmp, err := s.GitHub.Compare(ctx, s.Repo, h.lastOK.Ref, head)
 			if err != nil {
@@ -165,6 +168,7 @@ func (s *Session) Converge(ctx context.Context, merged int) error {
 				// The head is an ancestor of what is deployed (the
 				// branch was reset): going back takes a reviewed rollback.
 				log.Warn().Str("env", name).Str("deployed", h.lastOK.Ref).Msg("default branch is behind the deployed commit; not going back")
+				s.undeployed(name, false)
 				continue
 			}
 			deploy = append(deploy, name)
@@ -190,9 +194,14 @@ func (s *Session) Converge(ctx context.Context, merged int) error {
 		return err
 	}
 	defer clean()
+	candidates := deploy
 	deploy, err = s.changedSince(ctx, cfg.Config, tree, head, deploy, bases)
 	if err != nil {
 		return err
+	}
+	for _, name := range candidates {
+		// The commits since its last deploy do not touch it: it is current.
+		s.undeployed(name, slices.Contains(deploy, name))
 	}
 
 	headPR, err := s.GitHub.MergedPullRequest(ctx, s.Repo, head)
@@ -213,6 +222,9 @@ func (s *Session) Converge(ctx context.Context, merged int) error {
 	}
 	log.Info().Strs("envs", deploy).Msg("converge on the default branch")
 	results := s.deployChain(ctx, cfg.Config, tree, head, number, deploy, blocked, true)
+	for _, r := range results {
+		s.undeployed(r.env, !r.ok() && !errors.Is(r.refused, ErrAlreadyThere))
+	}
 	results = slices.DeleteFunc(results, func(r rolled) bool { return errors.Is(r.refused, ErrAlreadyThere) })
 	for _, r := range results {
 		s.recordRefusal(ctx, r, head, number)

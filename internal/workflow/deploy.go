@@ -116,7 +116,7 @@ func (s *Session) deployChain(ctx context.Context, cfg *repoconfig.Config, tree,
 			failed[name] = "not started"
 			continue
 		}
-		r := s.roll(ctx, cfg, tree, rollout{env: env, commit: commit, number: number, cause: "direct push", guarded: guarded})
+		r := s.roll(ctx, cfg, tree, rollout{kind: KindDeploy, env: env, commit: commit, number: number, cause: "direct push", guarded: guarded})
 		results = append(results, r)
 		if !r.ok() {
 			failed[name] = "failed"

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -60,6 +61,7 @@ func (s *Session) Drift(ctx context.Context) error {
 // the environment asks for that and nothing holds it.
 func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string, env *repoconfig.Environment, runs []gh.CheckRunState) {
 	log := zerolog.Ctx(ctx).With().Str("env", env.Name).Str("sha", sha).Logger()
+	began := time.Now()
 	p, _ := PlanEnvironment(ctx, tree, cfg.Config, env.Name, sha, s.Targets(s.Repo.String()), s.planOptions())
 	run := gh.CheckRun{Name: checkDriftPrefix + env.Name, HeadSHA: sha, Status: "completed", Conclusion: "success", ExternalID: p.Digest}
 	body := report.MarkdownSingle([]*plan.Plan{p}, report.MarkdownOptions{MaxLen: gh.CheckRunLimit - 2000, FullReport: report.FullReportHint("")})
@@ -79,7 +81,7 @@ func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string
 		case holder != nil:
 			body = report.DriftHeldByLock(holder.PR, env.Name) + body
 		default:
-			r := s.roll(ctx, cfg.Config, tree, rollout{env: env, commit: sha, reviewed: p.Digest, cause: "drift reconcile"})
+			r := s.roll(ctx, cfg.Config, tree, rollout{kind: KindReconcile, env: env, commit: sha, reviewed: p.Digest, cause: "drift reconcile"})
 			run.Title = "Drift reconciled: " + r.summary()
 			if !r.ok() {
 				run.Title = "Drift not reconciled: " + r.summary()
@@ -90,8 +92,24 @@ func (s *Session) driftOf(ctx context.Context, cfg *repoConfig, tree, sha string
 		}
 	}
 	run.Summary = body
+	checked := Event{Kind: KindDrift, Env: env.Name, Outcome: driftOutcome(p), Took: time.Since(began), Commit: sha, Summary: report.Summary(p)}
+	if old, ok := latestRun(runs, run.Name); ok {
+		checked.Repeat, checked.CheckURL = old.Title == run.Title, old.URL
+	}
 	if err := s.editOrCreateRun(ctx, runs, run); err != nil {
 		log.Error().Err(err).Msg("publish drift check")
 	}
+	s.observe(checked)
 	log.Info().Str("result", run.Title).Msg("drift")
+}
+
+// driftOutcome classifies a drift check's plan.
+func driftOutcome(p *plan.Plan) string {
+	switch planOutcome(p) {
+	case OutcomeError:
+		return OutcomeError
+	case OutcomeChanges:
+		return OutcomeDrifted
+	}
+	return OutcomeInSync
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -58,6 +59,9 @@ type Runner struct {
 	// Outsiders limits replies to users without write permission (see
 	// OutsiderReplyWindow); nil limits nothing.
 	Outsiders *throttle.Limiter
+	// Observer hears what plans, rollouts and drift checks came to
+	// (metrics, notifications); nil hears nothing.
+	Observer Observer
 }
 
 // Session binds the runner to one installation and repository.
@@ -238,7 +242,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 	log := zerolog.Ctx(ctx).With().Str("env", name).Str("sha", pr.HeadSHA).Logger()
 	run := gh.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…",
 		Summary: withPusher("slipway is asking the cluster what would change.", pusher)}
-	id, _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
+	id, runURL, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
 	if err != nil {
 		log.Error().Err(err).Msg("create check run")
 	}
@@ -253,8 +257,12 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 		}
 	}()
 
+	began := time.Now()
 	p, cause := PlanEnvironment(ctx, head, cfg, name, pr.HeadSHA, s.Targets(s.Repo.String()), s.planOptions())
+	planned := Event{Kind: KindPlan, Env: name, Outcome: planOutcome(p), Took: time.Since(began), Commit: pr.HeadSHA, PR: pr.Number, Summary: report.Summary(p), CheckURL: runURL}
 	if ctx.Err() != nil {
+		planned.Outcome = OutcomeCancelled
+		s.observe(planned)
 		// Superseded or shutting down: never leave the check run spinning.
 		done := gh.CheckRun{Name: run.Name, Status: "completed", Conclusion: "cancelled",
 			Title: "Cancelled", Summary: withPusher(fmt.Sprintf("This plan stopped early: %v.", context.Cause(ctx)), pusher)}
@@ -289,6 +297,7 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 	} else if _, _, err := s.GitHub.CreateCheckRun(ctx, s.Repo, done); err != nil {
 		log.Error().Err(err).Msg("create completed check run")
 	}
+	s.observe(planned)
 	log.Info().Str("summary", report.Summary(p)).Msg("planned")
 	return p
 }

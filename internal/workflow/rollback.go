@@ -114,7 +114,7 @@ func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref st
 		return no(report.RollbackPolicy(name, unmet(res)))
 	}
 
-	r := s.roll(ctx, cfg.Config, tree, rollout{env: env, commit: target, number: pr.Number, reviewed: p.Digest, cause: "rollback", rollbackOf: rules.SHA})
+	r := s.roll(ctx, cfg.Config, tree, rollout{kind: KindRollback, env: env, commit: target, number: pr.Number, reviewed: p.Digest, cause: "rollback", rollbackOf: rules.SHA})
 	if errors.Is(r.refused, ErrPlanChanged) {
 		r.refused = errors.New(report.RollbackPlanChanged(name, short(target)))
 	}

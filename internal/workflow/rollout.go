@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -18,6 +19,7 @@ import (
 // rollout is one environment made to match one commit, with its records:
 // a slipway/apply check run on the commit and a GitHub Deployment.
 type rollout struct {
+	kind     string // KindApply, KindDeploy, KindRollback or KindReconcile
 	env      *repoconfig.Environment
 	commit   string // the pull request's head (/apply) or the merge commit
 	number   int    // the pull request; 0 for a direct push
@@ -53,6 +55,12 @@ func (r rolled) ok() bool {
 func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string, ro rollout) rolled {
 	log := zerolog.Ctx(ctx).With().Str("env", ro.env.Name).Str("sha", ro.commit).Logger()
 	out := rolled{env: ro.env.Name}
+	began := time.Now()
+	defer func() {
+		if !errors.Is(out.refused, ErrAlreadyThere) { // not an attempt: nothing to do
+			s.observe(ro.event(out, time.Since(began)))
+		}
+	}()
 	// One apply of an environment at a time, across replicas.
 	ctx, end, err := s.Runs.Begin(ctx, lockKey(s.Repo, ro.env.Name), ro.what())
 	if err != nil {
@@ -68,6 +76,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 			return out
 		}
 	}
+
 	var checkID, deployID int64
 	started := func(p *plan.Plan) error {
 		var err error
@@ -115,6 +124,15 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 	s.finishDeployment(ctx, ro, deployID, out)
 	log.Info().Bool("ok", out.ok()).Str("summary", out.summary()).Msg("applied")
 	return out
+}
+
+// event is what r comes to, for the Observer.
+func (ro rollout) event(r rolled, took time.Duration) Event {
+	e := Event{Kind: ro.kind, Env: ro.env.Name, Outcome: r.outcome(), Took: took, Commit: ro.commit, PR: ro.number, CheckURL: r.logURL}
+	if r.result != nil {
+		e.Summary, e.Objects = r.result.Summary(), r.result.Counts()
+	}
+	return e
 }
 
 // deploymentTool marks slipway's Deployments among other tools' records.

@@ -106,9 +106,10 @@ func (c *creator) forInstallation(id int64) githubapp.ClientCreator {
 	g := c.gates.get(id)
 	return githubapp.NewClientCreator(c.cfg.V3APIURL, c.cfg.V4APIURL, c.cfg.App.IntegrationID, []byte(c.cfg.App.PrivateKey),
 		githubapp.WithClientUserAgent("slipway/"+version.Version),
-		// Always revalidate: GitHub's max-age=60 would otherwise serve a
-		// pull request's head or comments a minute stale.
-		githubapp.WithClientCaching(true, c.cache.forClient),
+		// Innermost, below the token: every read is revalidated (GitHub's
+		// max-age=60 would otherwise serve a pull request's head or
+		// comments a minute stale), and a token's rotation keeps the hits.
+		githubapp.WithTransport(conditional{next: http.DefaultTransport, cache: c.cache, scope: "installation " + strconv.FormatInt(id, 10)}),
 		githubapp.WithClientMiddleware(
 			retrying(c.opts, g, c.m),
 			g.middleware(),

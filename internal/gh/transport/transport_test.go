@@ -28,7 +28,13 @@ type simWorld struct {
 // does by default (Cache-Control max-age=60), with a pull request open.
 func newSimWorld(t *testing.T, opts transport.Options) *simWorld {
 	t.Helper()
-	w := world.New(t, world.Options{Files: map[string]string{"a": "b"}, GitHubCaching: true})
+	return newSimWorldWith(t, world.Options{Files: map[string]string{"a": "b"}, GitHubCaching: true}, opts)
+}
+
+// newSimWorldWith is newSimWorld in a world made with wopts.
+func newSimWorldWith(t *testing.T, wopts world.Options, opts transport.Options) *simWorld {
+	t.Helper()
+	w := world.New(t, wopts)
 	pr := w.OpenPR(t, "change", "alice", map[string]string{"a": "c"})
 	m := metrics.New()
 	return &simWorld{sim: w.Sim, m: m, client: w.Client(t, opts, m), pr: pr}

@@ -139,11 +139,16 @@ func (s *Sim) jwtProblem(raw string) string {
 	return ""
 }
 
-// issueToken mints an installation access token valid for an hour; repos
+// issueToken mints an installation access token valid for an hour (or
+// Options.TokenTTL); repos
 // restricts it to some repositories (nil: all of the installation's).
 func (s *Sim) issueToken(inst *installation, repos map[string]bool) (string, time.Time) {
 	t := "ghs_" + randomHex(18)
-	exp := now().Add(time.Hour)
+	ttl := s.opts.TokenTTL
+	if ttl <= 0 {
+		ttl = time.Hour
+	}
+	exp := now().Add(ttl)
 	s.st.tokens[t] = &token{installationID: inst.id, expires: exp, repos: repos}
 	return t, exp
 }

@@ -134,6 +134,16 @@ func TestConditionalRequestsAndRateHeaders(t *testing.T) {
 	if resp := get(`W/"stale"`); resp.StatusCode != http.StatusOK {
 		t.Errorf("stale ETag: %d", resp.StatusCode)
 	}
+	// As on GitHub, the ETag varies with the token: another token's tag
+	// for the same answer is another, and the old one no longer matches.
+	tok, _, err = f.sim.Token(f.inst)
+	must(t, err)
+	if second := get(""); second.Header.Get("ETag") == etag {
+		t.Error("the ETag did not change with the token")
+	}
+	if resp := get(etag); resp.StatusCode != http.StatusOK {
+		t.Errorf("the previous token's ETag: %d, want 200", resp.StatusCode)
+	}
 }
 
 func TestPermissionsAndTeams(t *testing.T) {

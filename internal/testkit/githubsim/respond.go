@@ -46,8 +46,7 @@ func (c *call) json(status int, v any) {
 	h := c.w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	if c.r.Method == http.MethodGet && status == http.StatusOK {
-		sum := sha256.Sum256(body)
-		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+		etag := ETag(c.r.Header, body)
 		h.Set("ETag", etag)
 		h.Set("Cache-Control", c.s.opts.CacheControl)
 		h.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
@@ -58,6 +57,22 @@ func (c *call) json(status int, v any) {
 	}
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(body)
+}
+
+// ETag is the entity tag GitHub gives an answer: the SHA-256 of the
+// values of the request's Accept, Authorization and Cookie headers (those
+// present, each followed by a colon) and then the body. It varies with the
+// token, so a client's cached ETags stop matching when its token rotates
+// unless it computes the tag for the new token itself.
+func ETag(request http.Header, body []byte) string {
+	h := sha256.New()
+	for _, name := range []string{"Accept", "Authorization", "Cookie"} {
+		if v := request.Get(name); v != "" {
+			h.Write([]byte(v + ":"))
+		}
+	}
+	h.Write(body)
+	return `W/"` + hex.EncodeToString(h.Sum(nil)) + `"`
 }
 
 func etagMatches(header, etag string) bool {

@@ -32,6 +32,11 @@ type Options struct {
 	// staleness shows up in tests as it would in production. Set "no-cache"
 	// to force caching clients to revalidate every time.
 	CacheControl string
+	// TokenTTL is how long installation access tokens live; GitHub's
+	// hour when zero. Clients renew a token a minute before it expires,
+	// so a TTL of a minute or less gives every request a fresh token: a
+	// token rotation at each call.
+	TokenTTL time.Duration
 }
 
 // Sim is a running simulator. All methods are safe for concurrent use.

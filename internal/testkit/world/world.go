@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -37,6 +38,9 @@ type Options struct {
 	// 60) instead of no-cache, for tests of slipway's revalidation and
 	// for runs that should see what production sees.
 	GitHubCaching bool
+	// TokenTTL is how long installation tokens live (githubsim's default
+	// when zero), for tests of token rotation.
+	TokenTTL time.Duration
 }
 
 // World is a running simulator and what was made in it.
@@ -61,7 +65,7 @@ func Start(opts Options) (*World, error) {
 	if opts.Secret == "" {
 		opts.Secret = DefaultSecret
 	}
-	sim := githubsim.Options{WebhookSecret: opts.Secret, Dir: opts.Dir, CacheControl: "no-cache"}
+	sim := githubsim.Options{WebhookSecret: opts.Secret, Dir: opts.Dir, CacheControl: "no-cache", TokenTTL: opts.TokenTTL}
 	if opts.GitHubCaching {
 		sim.CacheControl = ""
 	}

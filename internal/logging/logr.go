@@ -1,19 +1,34 @@
-package leader
+package logging
 
 import (
 	"github.com/go-logr/logr"
 	"github.com/rs/zerolog"
+	"k8s.io/klog/v2"
 )
 
-// zerologSink lets client-go's leader election, which logs through the
-// logr logger in its context, log to slipway's zerolog logger instead of
-// klog's unstructured stderr. Its V(1) and above are debug.
+// ComponentClientGo is the component field of what client-go logs.
+const ComponentClientGo = "client-go"
+
+// FieldComponent names the library a log line comes from.
+const FieldComponent = "component"
+
+// RouteKlog sends everything client-go logs through klog (its global
+// logger: reflectors, token refreshes, throttling, warnings) to log as
+// JSON with component "client-go", instead of plain text on stderr.
+func RouteKlog(log zerolog.Logger) {
+	klog.SetLogger(Logr(log.With().Str(FieldComponent, ComponentClientGo).Logger()))
+}
+
+// zerologSink lets libraries that log through logr (client-go's klog,
+// its leader election) log to slipway's zerolog logger instead of klog's
+// unstructured stderr. Its V(1) and above are debug.
 type zerologSink struct {
 	log  zerolog.Logger
 	name string
 }
 
-func newLogr(log zerolog.Logger) logr.Logger { return logr.New(&zerologSink{log: log}) }
+// Logr is log as a logr.Logger.
+func Logr(log zerolog.Logger) logr.Logger { return logr.New(&zerologSink{log: log}) }
 
 func (s *zerologSink) Init(logr.RuntimeInfo) {}
 
