@@ -25,7 +25,7 @@ func newValidate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			failed, violated := 0, 0
+			failed, violated, charts := 0, 0, 0
 			for i := range cfg.Environments {
 				env := &cfg.Environments[i]
 				// In process, not in renderproc's bounded child: validate
@@ -38,6 +38,9 @@ func newValidate() *cobra.Command {
 					failed++
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", env.Name, err)
 					continue
+				}
+				if res.Kind == render.KindHelm {
+					charts++
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s, %d objects", env.Name, res.Kind, len(res.Objects))
 				if len(res.Skipped) > 0 {
@@ -58,6 +61,11 @@ func newValidate() *cobra.Command {
 						fmt.Fprintf(cmd.ErrOrStderr(), "  %s: %s\n", v.Object, v.Message)
 					}
 				}
+			}
+			if charts > 0 {
+				// Without a cluster, .Capabilities are Helm's guesses: a chart
+				// that branches on them may render otherwise in a plan.
+				fmt.Fprintf(cmd.OutOrStdout(), "note: %s; slipway plan renders with the target cluster's.\n", render.DefaultCapabilitiesNote())
 			}
 			if failed > 0 {
 				return fmt.Errorf("%d of %d environments failed to render", failed, len(cfg.Environments))

@@ -56,6 +56,9 @@ type Options struct {
 	// the environment's namespace and for catching unknown kinds. Nil
 	// leaves namespaces as rendered.
 	Scope Scoper
+	// Capabilities are the target cluster's, for a Helm chart's
+	// .Capabilities; nil renders with Helm's defaults.
+	Capabilities *Capabilities
 }
 
 // Error is a render failure located in the repository.

@@ -58,7 +58,7 @@ func runChild(version string) int {
 		return exitBadInput
 	}
 	bound(req)
-	res, err := render.Render(context.Background(), req.Root, req.Env, render.Options{AllowRemoteBases: req.AllowRemoteBases})
+	res, err := render.Render(context.Background(), req.Root, req.Env, render.Options{AllowRemoteBases: req.AllowRemoteBases, Capabilities: req.Capabilities})
 	resp, err := answer(res, err, req.MaxObjects)
 	if err != nil {
 		resp = &response{Error: &failure{Msg: fmt.Sprintf("render %s: %v", req.Env.Name, err)}}
