@@ -19,7 +19,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
-	"github.com/slipwayhq/slipway/internal/testenv"
+	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
 // hookChart is a chart with a pre-upgrade migration Job (deleted once it
