@@ -44,7 +44,7 @@ func newValidate() *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s, %d objects", env.Name, res.Kind, len(res.Objects))
 				if len(res.Skipped) > 0 {
-					fmt.Fprintf(cmd.OutOrStdout(), " (%d Helm hooks skipped)", len(res.Skipped))
+					fmt.Fprintf(cmd.OutOrStdout(), " (%d Helm hooks)", len(res.Skipped))
 				}
 				fmt.Fprintln(cmd.OutOrStdout())
 				objs := make([]*unstructured.Unstructured, len(res.Objects))

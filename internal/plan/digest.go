@@ -29,8 +29,8 @@ const absent = "absent"
 // changes the digest.
 const keptAction Action = "kept"
 
-// skippedAction stands in the digest for a rendered Helm hook, which is
-// listed but never applied.
+// skippedAction stands in the digest for a rendered Helm hook the apply
+// does not run: listed, never applied.
 const skippedAction Action = "skipped"
 
 // digestAction is the action a change stands for in the digest: an object
