@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/render"
 )
@@ -47,9 +49,16 @@ func newValidate() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), " (%d Helm hooks)", len(res.Skipped))
 				}
 				fmt.Fprintln(cmd.OutOrStdout())
-				objs := make([]*unstructured.Unstructured, len(res.Objects))
-				for i, o := range res.Objects {
-					objs[i] = o.Object
+				// Hooks an apply may run are weighed too, as the server weighs them.
+				hooks, err := plan.RunnableHooks(res.Skipped)
+				if err != nil {
+					failed++
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", env.Name, err)
+					continue
+				}
+				objs := make([]*unstructured.Unstructured, 0, len(res.Objects)+len(hooks))
+				for _, o := range append(slices.Clip(res.Objects), hooks...) {
+					objs = append(objs, o.Object)
 				}
 				for _, it := range policy.CheckRules(cmd.Context(), rules.For(env.Name), objs) {
 					if it.Met {

@@ -85,21 +85,9 @@ func (e *Engine) planHooks(objects []render.Object, rendered []render.Object, in
 	if len(objects) == 0 {
 		return out, nil
 	}
-	files := make(map[string]string, len(objects))
-	for i, o := range objects {
-		b, err := yaml.Marshal(o.Object.Object)
-		if err != nil {
-			return nil, fmt.Errorf("encode hook %s: %w", refOf(o.Object), err)
-		}
-		files[hookPath(i)] = string(b)
-	}
-	hooks, _, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	hooks, byIndex, err := readHooks(objects)
 	if err != nil {
-		return nil, fmt.Errorf("read the Helm hooks: %w", err)
-	}
-	byIndex := make(map[int]*release.Hook, len(hooks))
-	for _, h := range hooks {
-		byIndex[indexOf(h)] = h
+		return nil, err
 	}
 	releaseObjects := make(map[objectKey]bool, len(rendered))
 	for _, o := range rendered {
@@ -178,6 +166,48 @@ func (e *Engine) planHooks(objects []render.Object, rendered []render.Object, in
 		}
 	}
 	sort.SliceStable(out.skipped, func(i, j int) bool { return refLess(out.skipped[i].change.Ref, out.skipped[j].change.Ref) })
+	return out, nil
+}
+
+// readHooks reads the rendered hooks with Helm's own parser: hooks in
+// Helm's kind order, and each by its index in objects (none for a hook of
+// an unknown type, which helm drops).
+func readHooks(objects []render.Object) ([]*release.Hook, map[int]*release.Hook, error) {
+	files := make(map[string]string, len(objects))
+	for i, o := range objects {
+		b, err := yaml.Marshal(o.Object.Object)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode hook %s: %w", refOf(o.Object), err)
+		}
+		files[hookPath(i)] = string(b)
+	}
+	hooks, _, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the Helm hooks: %w", err)
+	}
+	byIndex := make(map[int]*release.Hook, len(hooks))
+	for _, h := range hooks {
+		byIndex[indexOf(h)] = h
+	}
+	return hooks, byIndex, nil
+}
+
+// RunnableHooks are the hooks among a render's that an install or an
+// upgrade runs: objects that reach the cluster, so policy rules weigh them
+// like the release's own (a rule cannot be slipped past in a hook).
+func RunnableHooks(objects []render.Object) ([]render.Object, error) {
+	_, byIndex, err := readHooks(objects)
+	if err != nil {
+		return nil, err
+	}
+	var out []render.Object
+	for i, o := range objects {
+		h := byIndex[i]
+		if h != nil && (hasEvent(h, release.HookPreInstall) || hasEvent(h, release.HookPostInstall) ||
+			hasEvent(h, release.HookPreUpgrade) || hasEvent(h, release.HookPostUpgrade)) {
+			out = append(out, o)
+		}
+	}
 	return out, nil
 }
 
