@@ -97,6 +97,14 @@ func (e *Engine) planHooks(objects []render.Object, rendered []render.Object, in
 	if install {
 		pre, post = release.HookPreInstall, release.HookPostInstall
 	}
+	// Two running hooks of one identity would be one object in the
+	// cluster, and apply could send only one of them: neither runs.
+	runningKeys := map[objectKey]int{}
+	for i, o := range objects {
+		if h := byIndex[i]; h != nil && (hasEvent(h, pre) || hasEvent(h, post)) {
+			runningKeys[keyOf(o.Object)]++
+		}
+	}
 	for i, o := range objects {
 		msg := ""
 		switch h := byIndex[i]; {
@@ -126,6 +134,8 @@ func (e *Engine) planHooks(objects []render.Object, rendered []render.Object, in
 		switch {
 		case releaseObjects[keyOf(o.Object)]:
 			why = "it has the identity of an object of the release; give the hook its own name"
+		case runningKeys[keyOf(o.Object)] > 1:
+			why = "another hook that runs has the same kind, namespace and name; give each hook its own name"
 		case e.admit != nil:
 			if err := e.admit(ref); err != nil {
 				why = err.Error()
@@ -224,6 +234,12 @@ func indexOf(h *release.Hook) int {
 
 func (e *Engine) hookEntry(o render.Object, h *release.Hook, phase HookPhase, event release.HookEvent) (hookEntry, error) {
 	payload := o.Object.DeepCopy()
+	// A hook is no inventory member: a part-of label the chart gave it
+	// would make some inventory's next plan take it for one of its own.
+	unstructured.RemoveNestedField(payload.Object, "metadata", "labels", applySetPartOfLabel)
+	if len(payload.GetLabels()) == 0 {
+		unstructured.RemoveNestedField(payload.Object, "metadata", "labels")
+	}
 	after, err := normalized(payload, nil)
 	if err != nil {
 		return hookEntry{}, err

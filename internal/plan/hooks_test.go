@@ -190,14 +190,46 @@ apiVersion: v1
 kind: Pod
 metadata: {name: test-only, namespace: kube-system, annotations: {helm.sh/hook: test}}
 spec: {containers: [{name: t, image: example.invalid/t:1}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: twin, namespace: NS, annotations: {helm.sh/hook: pre-install}}
+data: {which: first}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: twin, namespace: NS, annotations: {helm.sh/hook: post-install}}
+data: {which: second}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: labelled
+  namespace: NS
+  annotations: {helm.sh/hook: pre-install}
+  labels: {applyset.kubernetes.io/part-of: applyset-someone-elses}
 `)
 	release := f.objects("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: NS}\n")
 	p, objs, err := f.engine.ComputeWithObjects(f.ctx(), f.env, Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Objects: release, Skipped: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Hooks) != 0 {
-		t.Errorf("hooks to run: %q", hookNames(p.Hooks))
+	if got := hookNames(p.Hooks); !slices.Equal(got, []string{"pre-install ConfigMap/labelled 0 before-hook-creation"}) {
+		t.Errorf("hooks to run: %q", got)
+	}
+	for _, u := range objs {
+		if u.GetName() == "labelled" && len(u.GetLabels()) != 0 {
+			t.Errorf("hook sent with labels %v: an inventory would take it for a member", u.GetLabels())
+		}
+	}
+	twins := 0
+	for _, ch := range p.Changes {
+		if ch.Ref.Name == "twin" && ch.Action == Error && strings.Contains(ch.Message, "another hook that runs has the same kind, namespace and name") {
+			twins++
+		}
+	}
+	if twins != 2 {
+		t.Errorf("two hooks of one identity are not both refused: %v", summary(p))
 	}
 	sneaky := change(t, p, "Job", "sneaky")
 	wantAction(t, sneaky, Error)

@@ -40,8 +40,10 @@ const (
 	// deadlineGrace is how long past the parent's timeout the child waits
 	// before it ends itself: the parent normally kills it first.
 	deadlineGrace = 5 * time.Second
-	// maxRequest bounds the request the child reads.
-	maxRequest = 1 << 20
+	// maxRequest bounds the request the child reads: the environment and
+	// the cluster's capabilities, whose API versions run to a few hundred
+	// KiB on a cluster with thousands of CRDs.
+	maxRequest = 16 << 20
 )
 
 func runChild(version string) int {
