@@ -32,7 +32,14 @@ type Capabilities struct {
 	mu   sync.Mutex
 	caps *render.Capabilities
 	at   time.Time
+	// uncachedUntil: after Forget, every Get asks the cluster until then,
+	// since discovery may show a new CRD's kinds a little after it is
+	// established, and a lagging answer must not be kept for a TTL.
+	uncachedUntil time.Time
 }
+
+// forgetWindow is how long after Forget capabilities are not cached.
+const forgetWindow = 10 * time.Second
 
 // NewCapabilities returns the capabilities of the cluster behind rc, which
 // are discovered on first use. Discovery is open to every authenticated
@@ -56,7 +63,7 @@ func newCapabilities(dc discovery.DiscoveryInterface) *Capabilities {
 func (c *Capabilities) Get(ctx context.Context) (*render.Capabilities, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.caps != nil && c.now().Sub(c.at) < c.ttl {
+	if now := c.now(); c.caps != nil && now.Sub(c.at) < c.ttl && !now.Before(c.uncachedUntil) {
 		return c.caps, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -70,11 +77,12 @@ func (c *Capabilities) Get(ctx context.Context) (*render.Capabilities, error) {
 	return caps, nil
 }
 
-// Forget drops the cached capabilities, so the next Get asks the cluster:
-// an apply that created a CRD calls it, so the next render sees the kind.
+// Forget drops the cached capabilities, so that Gets ask the cluster again
+// (for forgetWindow, each of them): an apply that created a CRD calls it,
+// so the next render sees the kind.
 func (c *Capabilities) Forget() {
 	c.mu.Lock()
-	c.caps = nil
+	c.caps, c.uncachedUntil = nil, c.now().Add(forgetWindow)
 	c.mu.Unlock()
 }
 

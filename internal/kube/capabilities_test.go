@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/discovery/fake"
 	kubetesting "k8s.io/client-go/testing"
 
+	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -53,8 +54,9 @@ spec:
 
 // A chart that branches on .Capabilities.APIVersions renders on the test
 // cluster what it would render when installed there: without the CRD no
-// ServiceMonitor, with it one, through the bounded render child (which is
-// handed the capabilities and never talks to the cluster).
+// ServiceMonitor; once an apply has created the CRD, one, at once rather
+// than after the capabilities' TTL. It renders through the bounded render
+// child, which is handed the capabilities and never talks to the cluster.
 func TestChartRendersWithClusterCapabilities(t *testing.T) {
 	kube := testenv.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -88,11 +90,11 @@ func TestChartRendersWithClusterCapabilities(t *testing.T) {
 		return kinds
 	}
 
-	caps, err := NewCapabilities(kube.Config())
+	target, err := NewClusterTarget(kube.Config(), plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := caps.Get(ctx)
+	before, err := target.Capabilities(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,14 +109,27 @@ func TestChartRendersWithClusterCapabilities(t *testing.T) {
 		t.Errorf("without the CRD: %q, want only the ConfigMap", got)
 	}
 
-	installCRD(ctx, t, kube)
-	if cached, _ := caps.Get(ctx); !slices.Equal(cached.APIVersions, before.APIVersions) {
-		t.Error("capabilities were discovered again within their TTL")
+	// An apply that creates the CRD makes the next render see it, well
+	// within the capabilities' TTL.
+	crd := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(serviceMonitorCRD), &crd.Object); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+		_ = kube.Dynamic().Resource(gvr).Delete(context.Background(), crd.GetName(), metav1.DeleteOptions{})
+	})
+	crdEnv := &repoconfig.Environment{Name: "crds", Namespace: testenv.NewNamespace(t, kube)}
+	p, objs, err := target.ComputeWithObjects(ctx, crdEnv, plan.Basis{Repository: "acme/shop", Commit: "c0ffee"}, &render.Result{Objects: []render.Object{{Object: crd}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := target.Apply(ctx, crdEnv, p, objs); res.Failed() {
+		t.Fatalf("apply the CRD: %s", res.Err)
 	}
 	var after *render.Capabilities
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		caps.Forget() // as an apply that sends a CRD does
-		if after, err = caps.Get(ctx); err != nil {
+	for deadline := time.Now().Add(forgetWindow); ; time.Sleep(200 * time.Millisecond) {
+		if after, err = target.Capabilities(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if slices.Contains(after.APIVersions, "monitoring.coreos.com/v1") || time.Now().After(deadline) {
@@ -122,21 +137,8 @@ func TestChartRendersWithClusterCapabilities(t *testing.T) {
 		}
 	}
 	if got := renderKinds(after); !slices.Equal(got, []string{"ConfigMap", "ServiceMonitor"}) {
-		t.Errorf("with the CRD: %q, want the ConfigMap and the ServiceMonitor", got)
+		t.Errorf("after an apply created the CRD: %q, want the ConfigMap and the ServiceMonitor", got)
 	}
-}
-
-func installCRD(ctx context.Context, t *testing.T, kube *testenv.Env) {
-	t.Helper()
-	u := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(serviceMonitorCRD), &u.Object); err != nil {
-		t.Fatal(err)
-	}
-	crds := kube.Dynamic().Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	if _, err := crds.Create(ctx, u, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = crds.Delete(context.Background(), u.GetName(), metav1.DeleteOptions{}) })
 }
 
 // Capabilities are discovered once per TTL, again after Forget, and a
@@ -168,8 +170,16 @@ func TestCapabilitiesCache(t *testing.T) {
 		t.Errorf("after Forget: %q", got)
 	}
 	dc.Resources = dc.Resources[:1]
-	now = now.Add(CapabilitiesTTL)
 	if got := versions(); len(got) != 3 {
+		t.Errorf("just after Forget: %q, want a fresh discovery each time (discovery may lag a new CRD)", got)
+	}
+	dc.Resources = append(dc.Resources, &metav1.APIResourceList{GroupVersion: "monitoring.coreos.com/v1", APIResources: []metav1.APIResource{{Name: "servicemonitors", Kind: "ServiceMonitor"}}})
+	now = now.Add(forgetWindow)
+	if got := versions(); len(got) != 3 {
+		t.Errorf("after the forget window: %q, want the last answer cached again", got)
+	}
+	now = now.Add(CapabilitiesTTL)
+	if got := versions(); len(got) != 5 {
 		t.Errorf("past the TTL: %q, want a fresh discovery", got)
 	}
 }
