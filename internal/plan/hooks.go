@@ -223,7 +223,9 @@ func RunnableHooks(objects []render.Object) ([]render.Object, error) {
 
 const hookPathPrefix = "hook/"
 
-func hookPath(i int) string { return fmt.Sprintf("%s%d", hookPathPrefix, i) }
+// hookPath names hook i's file for SortManifests, which reads files in
+// name order: zero-padded, that is the render's order.
+func hookPath(i int) string { return fmt.Sprintf("%s%06d", hookPathPrefix, i) }
 
 // indexOf is the index in the rendered hooks of a hook SortManifests read
 // from hookPath(index); each file holds one object.
