@@ -57,9 +57,9 @@ const (
 //     object to become ready.
 //
 // The plan's Helm hooks run around these steps, as helm install and
-// upgrade run them: its pre hooks after step 1, before any other object is
-// applied, and its post hooks after step 6, once everything else is
-// applied and healthy (see hooks.go). A hook that fails stops the run.
+// upgrade run them: its pre hooks before step 1 (once the inventory's
+// namespace exists), its post hooks after step 6, once everything else
+// is applied and healthy (see hooks.go). A hook that fails stops the run.
 //
 // A step that fails stops the run (a failed deletion does not: the rest are
 // still deleted, the inventory still written, health still awaited). Run
@@ -202,12 +202,15 @@ func (r *run) execute(ctx context.Context) {
 	if !r.inventoryNamespaceFirst(ctx) {
 		return
 	}
+	// Hooks are no inventory members, so pre hooks may run before the
+	// inventory is first written: a failed pre-install hook leaves none,
+	// and the next apply installs again rather than upgrading.
+	if !r.runHooks(ctx, plan.HookPre) {
+		return
+	}
 	repo := r.p.Repository
 	if err := r.e.WriteInventory(ctx, repo, r.env, r.refsWhere(func(int) bool { return true })); err != nil {
 		r.stopAt(ctx, "recording the inventory failed", "record the inventory before applying: %v", err)
-		return
-	}
-	if !r.runHooks(ctx, plan.HookPre) {
 		return
 	}
 	if !r.applyStaged(ctx) {

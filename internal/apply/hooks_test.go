@@ -281,3 +281,42 @@ func relevant(seen, want []string) []string {
 	}
 	return out
 }
+
+// A pre-install hook that fails leaves the environment as it found it: no
+// object applied and no inventory recorded, so the next apply is an
+// install again and runs the pre-install hook again.
+func TestFailedPreInstallHookLeavesNoInventory(t *testing.T) {
+	f := newFixture(t)
+	hook := f.objects(`
+apiVersion: batch/v1
+kind: Job
+metadata: {name: bootstrap, namespace: NS, annotations: {helm.sh/hook: pre-install}}
+spec:
+  backoffLimit: 0
+  template:
+    metadata: {labels: {"` + testenv.CrashLoopLabel + `": "true"}}
+    spec: {restartPolicy: Never, containers: [{name: b, image: example.invalid/b:1}]}
+`)
+	rendered := &render.Result{Objects: f.objects("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: NS}\n"), Skipped: hook}
+	res := func() (*plan.Plan, *Result) {
+		t.Helper()
+		p, objs, err := f.engine.ComputeWithObjects(f.ctx(), f.env, plan.Basis{Repository: f.repo, Commit: "c0ffee"}, rendered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, Run(f.ctx(), f.engine, f.env, p, objs)
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		p, r := res()
+		if len(p.Hooks) != 1 || p.Hooks[0].Event != "pre-install" {
+			t.Fatalf("attempt %d: hooks %+v, want the pre-install hook", attempt, p.Hooks)
+		}
+		if !r.Failed() || !strings.Contains(r.Err, "Helm pre-install hook Job.batch/"+f.ns+"/bootstrap failed") {
+			t.Fatalf("attempt %d: %q", attempt, r.Err)
+		}
+		wantOutcome(t, r, "ConfigMap", "app", NotApplied)
+		if inv, err := f.engine.Inventory(f.ctx(), f.repo, f.env); err != nil || len(inv) != 0 {
+			t.Errorf("attempt %d: inventory %v (%v), want none", attempt, inv, err)
+		}
+	}
+}
