@@ -67,7 +67,7 @@ func TestApplyResultListsHooks(t *testing.T) {
 	last := -1
 	for _, row := range rows {
 		i := strings.Index(md, row)
-		if i < last {
+		if i < 0 || i < last {
 			t.Errorf("row %q missing or out of order in:\n%s", row, md)
 		}
 		last = i
