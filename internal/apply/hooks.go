@@ -74,7 +74,7 @@ func (r *run) runHooks(ctx context.Context, phase plan.HookPhase) bool {
 	}
 	for n := len(ran) - 1; n >= 0; n-- {
 		i := ran[n]
-		if !r.p.Hooks[i].HasDeletePolicy(string(release.HookSucceeded)) {
+		if !r.p.Hooks[i].HasDeletePolicy(string(release.HookSucceeded)) || isCRD(r.p.Hooks[i].Ref) {
 			continue
 		}
 		if err := r.deleteHook(ctx, i); err != nil {
@@ -101,7 +101,7 @@ func (r *run) runHook(ctx context.Context, i int) bool {
 			return false
 		}
 		msg := fmt.Sprintf("%s: %v", what, err)
-		if h.HasDeletePolicy(string(release.HookFailed)) {
+		if h.HasDeletePolicy(string(release.HookFailed)) && !isCRD(h.Ref) {
 			if derr := r.deleteHook(ctx, i); derr != nil {
 				msg += fmt.Sprintf("; deleting it (hook-failed) failed: %v", derr)
 			} else {
@@ -113,7 +113,8 @@ func (r *run) runHook(ctx context.Context, i int) bool {
 			"Helm %s hook %s failed, so nothing after it was applied: %s", h.Event, h.Ref, msg)
 		return false
 	}
-	// helm never deletes a CRD hook: the cascade would take its objects.
+	// helm never deletes a CRD hook, whatever its policy: the cascade
+	// would take every object of its kinds.
 	if h.HasDeletePolicy(string(release.HookBeforeHookCreation)) && !isCRD(h.Ref) {
 		if err := r.deleteHook(ctx, i); err != nil {
 			return failed("delete its previous object (before-hook-creation)", err)
