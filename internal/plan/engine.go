@@ -201,6 +201,9 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
+	if err := e.dryRunHooks(ctx, hooks); err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
 	if len(hooks.refused) > 0 {
 		entries = append(entries, hooks.refused...)
 		sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })

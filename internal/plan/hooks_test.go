@@ -29,7 +29,7 @@ metadata: {name: seed, annotations: {helm.sh/hook: pre-install, helm.sh/hook-wei
 apiVersion: batch/v1
 kind: Job
 metadata: {name: notify, annotations: {helm.sh/hook: "post-install,post-upgrade"}}
-spec: {template: {spec: {restartPolicy: Never, containers: [{name: n, image: example.invalid/n:1}]}}}
+spec: {template: {spec: {restartPolicy: Never, containers: [{name: notify, image: example.invalid/n:1}]}}}
 ---
 apiVersion: v1
 kind: Pod
@@ -252,5 +252,48 @@ metadata:
 	}
 	if got := skippedNames(p); len(got) != 1 || !strings.HasPrefix(got[0], "test-only: ") {
 		t.Errorf("skipped %q", got)
+	}
+}
+
+// A hook the cluster would refuse is an Error change at plan time (a
+// dry-run create, as the engine's identity), not a surprise half-way
+// through an apply; a hook the dry-run cannot judge yet (its namespace
+// does not exist before the apply) is left to the apply.
+func TestHooksDryRun(t *testing.T) {
+	f := newFixture(t)
+	hooks := f.objects(`
+apiVersion: batch/v1
+kind: Job
+metadata: {name: invalid, namespace: NS, annotations: {helm.sh/hook: "pre-install,post-install"}}
+spec: {template: {spec: {restartPolicy: Always, containers: [{name: m, image: example.invalid/m:1}]}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: fine, namespace: NS, annotations: {helm.sh/hook: pre-install}}
+spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: example.invalid/m:1}]}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: later, namespace: NS-new, annotations: {helm.sh/hook: post-install}}
+`)
+	p, objs, err := f.engine.ComputeWithObjects(f.ctx(), f.env, Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Skipped: hooks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hookNames(p.Hooks), []string{"pre-install Job/fine 0 before-hook-creation", "post-install ConfigMap/later 0 before-hook-creation"}; !slices.Equal(got, want) {
+		t.Errorf("hooks %q, want %q", got, want)
+	}
+	invalid := change(t, p, "Job", "invalid")
+	wantAction(t, invalid, Error)
+	if !strings.Contains(invalid.Message, "Helm pre-install hook: the cluster refuses it (dry-run)") || !strings.Contains(invalid.Message, "restartPolicy") {
+		t.Errorf("message %q", invalid.Message)
+	}
+	for _, u := range objs {
+		if u.GetName() == "invalid" {
+			t.Error("the refused hook is among the objects to send")
+		}
+	}
+	if n := len(summary(p)); n != 1 {
+		t.Errorf("changes %v, want the refused hook once", summary(p))
 	}
 }
