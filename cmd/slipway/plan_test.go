@@ -140,8 +140,22 @@ func TestValidateCommand(t *testing.T) {
 	if code := p.wait(t, time.Minute); code != 0 {
 		t.Fatalf("exit %d: %s", code, p.stderr)
 	}
-	if !strings.Contains(p.stdout.String(), "dev: plain, 2 objects") {
+	if !strings.Contains(p.stdout.String(), "dev: plain, 2 objects") || strings.Contains(p.stdout.String(), "capabilities") {
 		t.Errorf("output %q", p.stdout)
+	}
+	// Without a cluster a chart's .Capabilities are Helm's defaults, and
+	// validate says so.
+	chart := writeRepo(t, map[string]string{
+		".slipway.yaml":           "version: 1\nenvironments:\n  - {name: dev, path: chart, cluster: c}\n",
+		"chart/Chart.yaml":        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+		"chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: k}\ndata: {v: {{ .Capabilities.KubeVersion.Version | quote }}}\n",
+	})
+	p = startSlipway(t, nil, "validate", "--repo", chart)
+	if code := p.wait(t, time.Minute); code != 0 {
+		t.Fatalf("exit %d: %s", code, p.stderr)
+	}
+	if out := p.stdout.String(); !strings.Contains(out, "dev: helm, 1 objects") || !strings.Contains(out, "Helm's default capabilities (Kubernetes v1.20.0") {
+		t.Errorf("output %q does not say the chart was rendered with Helm's default capabilities", out)
 	}
 
 	tests := []struct {

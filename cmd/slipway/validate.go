@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/render"
 )
@@ -25,7 +27,7 @@ func newValidate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			failed, violated := 0, 0
+			failed, violated, charts := 0, 0, 0
 			for i := range cfg.Environments {
 				env := &cfg.Environments[i]
 				// In process, not in renderproc's bounded child: validate
@@ -39,14 +41,24 @@ func newValidate() *cobra.Command {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", env.Name, err)
 					continue
 				}
+				if res.Kind == render.KindHelm {
+					charts++
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s, %d objects", env.Name, res.Kind, len(res.Objects))
 				if len(res.Skipped) > 0 {
-					fmt.Fprintf(cmd.OutOrStdout(), " (%d Helm hooks skipped)", len(res.Skipped))
+					fmt.Fprintf(cmd.OutOrStdout(), " (%d Helm hooks)", len(res.Skipped))
 				}
 				fmt.Fprintln(cmd.OutOrStdout())
-				objs := make([]*unstructured.Unstructured, len(res.Objects))
-				for i, o := range res.Objects {
-					objs[i] = o.Object
+				// Hooks an apply may run are weighed too, as the server weighs them.
+				hooks, err := plan.RunnableHooks(res.Skipped)
+				if err != nil {
+					failed++
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", env.Name, err)
+					continue
+				}
+				objs := make([]*unstructured.Unstructured, 0, len(res.Objects)+len(hooks))
+				for _, o := range append(slices.Clip(res.Objects), hooks...) {
+					objs = append(objs, o.Object)
 				}
 				for _, it := range policy.CheckRules(cmd.Context(), rules.For(env.Name), objs) {
 					if it.Met {
@@ -58,6 +70,11 @@ func newValidate() *cobra.Command {
 						fmt.Fprintf(cmd.ErrOrStderr(), "  %s: %s\n", v.Object, v.Message)
 					}
 				}
+			}
+			if charts > 0 {
+				// Without a cluster, .Capabilities are Helm's guesses: a chart
+				// that branches on them may render otherwise in a plan.
+				fmt.Fprintf(cmd.OutOrStdout(), "note: %s; slipway plan renders with the target cluster's.\n", render.DefaultCapabilitiesNote())
 			}
 			if failed > 0 {
 				return fmt.Errorf("%d of %d environments failed to render", failed, len(cfg.Environments))

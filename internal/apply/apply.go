@@ -56,6 +56,11 @@ const (
 //  6. when env.WaitTimeout() > 0, wait with kstatus for every applied
 //     object to become ready.
 //
+// The plan's Helm hooks run around these steps, as helm install and
+// upgrade run them: its pre hooks before step 1 (once the inventory's
+// namespace exists), its post hooks after step 6, once everything else
+// is applied and healthy (see hooks.go). A hook that fails stops the run.
+//
 // A step that fails stops the run (a failed deletion does not: the rest are
 // still deleted, the inventory still written, health still awaited). Run
 // never panics and always returns a Result saying what reached the cluster;
@@ -92,6 +97,9 @@ type run struct {
 	planned  []plan.Change                // the plan's change per slot
 	payload  []*unstructured.Unstructured // what to send per slot; nil for deletions, kept and errors
 	mismatch string                       // objects do not match the plan: refuse
+	// hookPayload is what to send for each of the plan's hooks, by
+	// identity (a hook of both phases is sent by each).
+	hookPayload map[key]*unstructured.Unstructured
 
 	// stopped says why objects still not applied at the end were not,
 	// for their message.
@@ -110,11 +118,16 @@ func keyOf(u *unstructured.Unstructured) key {
 
 func newRun(e *plan.Engine, env *repoconfig.Environment, p *plan.Plan, objects []*unstructured.Unstructured, res *Result) *run {
 	r := &run{e: e, m: e.ResourceManager(), fieldManager: e.FieldManager(), env: env, p: p, res: res,
-		index:   make(map[key]int, len(p.Changes)),
-		planned: make([]plan.Change, len(p.Changes)),
-		payload: make([]*unstructured.Unstructured, len(p.Changes)),
+		index:       make(map[key]int, len(p.Changes)),
+		planned:     make([]plan.Change, len(p.Changes)),
+		payload:     make([]*unstructured.Unstructured, len(p.Changes)),
+		hookPayload: make(map[key]*unstructured.Unstructured, len(p.Hooks)),
 	}
 	res.Objects = make([]ObjectResult, len(p.Changes))
+	res.Hooks = make([]HookResult, len(p.Hooks))
+	for i, h := range p.Hooks {
+		res.Hooks[i] = HookResult{ObjectResult: ObjectResult{Ref: h.Ref, Outcome: NotApplied}, Event: h.Event}
+	}
 	for i, ch := range p.Changes {
 		r.planned[i] = ch
 		r.index[keyOfRef(ch.Ref)] = i
@@ -128,11 +141,18 @@ func newRun(e *plan.Engine, env *repoconfig.Environment, p *plan.Plan, objects [
 			continue
 		}
 		i, ok := r.index[keyOf(u)]
-		if !ok || !carries(r.planned[i]) || r.payload[i] != nil {
-			r.mismatch = fmt.Sprintf("%s is not an object of the plan to apply", refOf(u))
+		if ok && carries(r.planned[i]) && r.payload[i] == nil {
+			r.payload[i] = u
 			continue
 		}
-		r.payload[i] = u
+		if !r.takeHook(u) {
+			r.mismatch = fmt.Sprintf("%s is not an object of the plan to apply", refOf(u))
+		}
+	}
+	for _, h := range p.Hooks {
+		if r.hookPayload[keyOfRef(h.Ref)] == nil && r.mismatch == "" {
+			r.mismatch = fmt.Sprintf("the plan's %s hook %s is missing from the objects to apply", h.Event, h.Ref)
+		}
 	}
 	for i, ch := range r.planned {
 		if carries(ch) && r.payload[i] == nil && r.mismatch == "" {
@@ -182,6 +202,12 @@ func (r *run) execute(ctx context.Context) {
 	if !r.inventoryNamespaceFirst(ctx) {
 		return
 	}
+	// Hooks are no inventory members, so pre hooks may run before the
+	// inventory is first written: a failed pre-install hook leaves none,
+	// and the next apply installs again rather than upgrading.
+	if !r.runHooks(ctx, plan.HookPre) {
+		return
+	}
 	repo := r.p.Repository
 	if err := r.e.WriteInventory(ctx, repo, r.env, r.refsWhere(func(int) bool { return true })); err != nil {
 		r.stopAt(ctx, "recording the inventory failed", "record the inventory before applying: %v", err)
@@ -200,6 +226,11 @@ func (r *run) execute(ctx context.Context) {
 	}
 	r.retireLegacy(ctx)
 	r.wait(ctx)
+	if r.res.Err != "" {
+		r.stopped = "the release's objects did not become healthy"
+		return
+	}
+	r.runHooks(ctx, plan.HookPost)
 }
 
 // inventoryNamespaceFirst creates the namespace the inventory is recorded
@@ -282,11 +313,23 @@ func (r *run) finish() {
 			secrets = append(secrets, u)
 		}
 	}
+	for _, u := range r.hookPayload {
+		if u != nil {
+			secrets = append(secrets, u)
+		}
+	}
 	scrub := r.e.SecretScrubber(secrets)
 	for i := range r.res.Objects {
 		o := &r.res.Objects[i]
 		if o.Outcome == NotApplied && o.Message == "" && r.stopped != "" {
 			o.Message = "not applied: " + r.stopped
+		}
+		o.Message = scrub(o.Message)
+	}
+	for i := range r.res.Hooks {
+		o := &r.res.Hooks[i].ObjectResult
+		if o.Outcome == NotApplied && o.Message == "" && r.stopped != "" {
+			o.Message = r.res.Hooks[i].Event + " hook: not run: " + r.stopped
 		}
 		o.Message = scrub(o.Message)
 	}

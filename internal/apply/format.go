@@ -17,6 +17,11 @@ func (r *Result) Listed() []ObjectResult {
 				out = append(out, obj)
 			}
 		}
+		for _, h := range r.Hooks { // their messages name their event
+			if h.Outcome == o {
+				out = append(out, h.ObjectResult)
+			}
+		}
 	}
 	return out
 }

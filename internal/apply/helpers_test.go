@@ -153,6 +153,7 @@ var resources = map[string]schema.GroupVersionResource{
 	"Secret":     {Version: "v1", Resource: "secrets"},
 	"Namespace":  {Version: "v1", Resource: "namespaces"},
 	"Deployment": {Group: "apps", Version: "v1", Resource: "deployments"},
+	"Pod":        {Version: "v1", Resource: "pods"},
 }
 
 // honest checks that the result claims an object reached the cluster

@@ -28,6 +28,8 @@ const (
 	// NotApplied objects were never sent: an earlier step failed, or the
 	// run was cancelled first.
 	NotApplied Outcome = "not-applied"
+	// Succeeded hooks ran: a Job or Pod completed, another kind was applied.
+	Succeeded Outcome = "succeeded"
 )
 
 // outcomeOrder is Summary's order, and the order the reports list objects
@@ -36,7 +38,7 @@ var outcomeOrder = []Outcome{Created, Configured, Deleted, Unchanged, Kept, Unhe
 
 // reportOrder lists what a reader must see first: failures, then what was
 // destroyed, then the rest.
-var reportOrder = []Outcome{Failed, Unhealthy, NotApplied, Deleted, Created, Configured, Kept}
+var reportOrder = []Outcome{Failed, Unhealthy, NotApplied, Deleted, Created, Configured, Kept, Succeeded}
 
 // Result is what one apply of one environment did.
 type Result struct {
@@ -47,9 +49,18 @@ type Result struct {
 	// Objects holds every object the plan named (touched, or meant to be),
 	// in plan order.
 	Objects []ObjectResult `json:"objects"`
+	// Hooks are the plan's Helm hooks, in the order they run (or were to).
+	Hooks []HookResult `json:"hooks,omitempty"`
 	// Err is the first failure of the whole run, naming the objects it
 	// concerns; "" on success.
 	Err string `json:"error,omitempty"`
+}
+
+// HookResult is what became of one of the plan's Helm hooks.
+type HookResult struct {
+	ObjectResult
+	// Event is the Helm event it ran for ("pre-upgrade").
+	Event string `json:"event"`
 }
 
 // ObjectResult is one object's part of a Result.
@@ -82,6 +93,15 @@ func (r *Result) Summary() string {
 	for _, o := range outcomeOrder {
 		if n := c[o]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
+		}
+	}
+	hooks := map[Outcome]int{}
+	for _, h := range r.Hooks {
+		hooks[h.Outcome]++
+	}
+	for _, o := range []Outcome{Succeeded, Failed, NotApplied} {
+		if n := hooks[o]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s %s", n, plural(n, "hook", "hooks"), o))
 		}
 	}
 	if len(parts) == 0 {

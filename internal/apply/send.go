@@ -215,9 +215,14 @@ const (
 
 // send applies the object in slot i.
 func (r *run) send(ctx context.Context, i int) error {
+	return r.sendObject(ctx, r.payload[i])
+}
+
+// sendObject applies u as the engine's field manager, forcing conflicts.
+func (r *run) sendObject(ctx context.Context, u *unstructured.Unstructured) error {
 	deadline := time.Now().Add(kindDiscoveryWait)
 	for {
-		obj := r.payload[i].DeepCopy() // the response is decoded into it
+		obj := u.DeepCopy() // the response is decoded into it
 		err := r.m.Client().Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
 			client.ForceOwnership, client.FieldOwner(r.fieldManager))
 		if !meta.IsNoMatchError(err) || time.Now().After(deadline) {

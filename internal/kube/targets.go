@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -21,6 +22,13 @@ type Target interface {
 	// Compute plans environment env of repository basis.Repository
 	// (owner/name): the repository decides whose inventory the plan reads.
 	Compute(ctx context.Context, env *repoconfig.Environment, basis plan.Basis, rendered *render.Result) (*plan.Plan, error)
+}
+
+// Capable is a Target that knows its cluster's capabilities (version, API
+// versions) for Helm's .Capabilities. A Target that is not renders charts
+// with Helm's defaults.
+type Capable interface {
+	Capabilities(ctx context.Context) (*render.Capabilities, error)
 }
 
 // TargetKey is a cluster and who slipway is on it: itself, or the service
@@ -65,10 +73,18 @@ type Applier interface {
 type ClusterTarget struct {
 	*plan.Engine
 	scope render.Scoper
+	caps  *Capabilities
 }
 
 // NewClusterTarget connects to the cluster behind cfg.
 func NewClusterTarget(cfg *rest.Config, opts plan.Options) (*ClusterTarget, error) {
+	return NewClusterTargetWith(cfg, opts, nil)
+}
+
+// NewClusterTargetWith is NewClusterTarget with the cluster's capabilities
+// shared by its targets (one per identity); nil discovers them with cfg
+// for this target alone.
+func NewClusterTargetWith(cfg *rest.Config, opts plan.Options, caps *Capabilities) (*ClusterTarget, error) {
 	engine, err := plan.NewEngine(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -77,7 +93,12 @@ func NewClusterTarget(cfg *rest.Config, opts plan.Options) (*ClusterTarget, erro
 	if err != nil {
 		return nil, err
 	}
-	return &ClusterTarget{Engine: engine, scope: scope}, nil
+	if caps == nil {
+		if caps, err = NewCapabilities(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &ClusterTarget{Engine: engine, scope: scope, caps: caps}, nil
 }
 
 var _ Applier = (*ClusterTarget)(nil)
@@ -90,16 +111,36 @@ type Confinable interface {
 // Confined is t planning and applying only what admit allows (see
 // plan.Engine.Confined), sharing t's connection and discovery.
 func (t *ClusterTarget) Confined(admit plan.Admit) Target {
-	return &ClusterTarget{Engine: t.Engine.Confined(admit), scope: t.scope}
+	return &ClusterTarget{Engine: t.Engine.Confined(admit), scope: t.scope, caps: t.caps}
 }
 
 // Scope implements Target.
 func (t *ClusterTarget) Scope() render.Scoper { return t.scope }
 
+// Capabilities implements Capable.
+func (t *ClusterTarget) Capabilities(ctx context.Context) (*render.Capabilities, error) {
+	return t.caps.Get(ctx)
+}
+
 // Apply implements Applier: it applies p, which this target's engine
-// computed, sending objects.
+// computed, sending objects. An apply that sent a CRD makes the cluster's
+// capabilities be discovered again, so the next render sees its kinds.
 func (t *ClusterTarget) Apply(ctx context.Context, env *repoconfig.Environment, p *plan.Plan, objects []*unstructured.Unstructured) *apply.Result {
-	return apply.Run(ctx, t.Engine, env, p, objects)
+	res := apply.Run(ctx, t.Engine, env, p, objects)
+	if sentCRD(res) {
+		t.caps.Forget()
+	}
+	return res
+}
+
+// sentCRD reports whether an apply created or changed a CRD.
+func sentCRD(res *apply.Result) bool {
+	for _, o := range res.Objects {
+		if o.Ref.Kind == "CustomResourceDefinition" && o.Ref.Group == "apiextensions.k8s.io" && (o.Outcome == apply.Created || o.Outcome == apply.Configured) {
+			return true
+		}
+	}
+	return false
 }
 
 // Connect turns a cluster's name into its client configuration.
@@ -125,16 +166,41 @@ func KubeconfigContexts(path, context string) Connect {
 // Connected resolves a key to a live ClusterTarget: connect's cluster, as
 // the key's service account when it names one, so a plan shows what the
 // environment's account may do and not what slipway's own identity may.
+//
+// The cluster's capabilities (Helm's .Capabilities) are discovered with
+// connect's own identity and shared by every identity's target: discovery
+// says the same to all of them.
 func Connected(connect Connect, opts plan.Options) func(context.Context, TargetKey) (Target, error) {
+	var (
+		mu   sync.Mutex
+		caps = map[string]*Capabilities{}
+	)
+	capabilitiesOf := func(cluster string, rc *rest.Config) (*Capabilities, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := caps[cluster]; ok {
+			return c, nil
+		}
+		c, err := NewCapabilities(rc)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %q: %w", cluster, err)
+		}
+		caps[cluster] = c
+		return c, nil
+	}
 	return func(_ context.Context, key TargetKey) (Target, error) {
 		rc, err := connect(key.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		c, err := capabilitiesOf(key.Cluster, rc)
 		if err != nil {
 			return nil, err
 		}
 		if !key.ServiceAccount.IsZero() {
 			rc = Impersonating(rc, key.ServiceAccount.User())
 		}
-		return NewClusterTarget(rc, opts)
+		return NewClusterTargetWith(rc, opts, c)
 	}
 }
 

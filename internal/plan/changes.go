@@ -9,12 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
-
-// hookNote marks rendered objects that are listed but never applied.
-const hookNote = "Helm hook: rendered, not applied"
 
 // entry is one change with what the digest and apply need from it.
 type entry struct {
@@ -23,7 +19,7 @@ type entry struct {
 	// made of, Secret values still in the clear; nil for a side not shown
 	// (both, for unchanged objects and errors).
 	before, after *unstructured.Unstructured
-	skipped       bool                       // a Helm hook: listed, never applied
+	skipped       bool                       // a Helm hook this apply does not run: listed, never applied
 	payload       *unstructured.Unstructured // what apply sends; nil for errors and deletions
 }
 
@@ -227,24 +223,4 @@ func errorMessage(m masker, it *item) string {
 		msg = m.scrubSecrets(msg, it.src.Object, it.desired)
 	}
 	return msg
-}
-
-// skippedEntries lists Helm hooks: rendered, shown, never applied. Their
-// content is digested as rendered (normalised), so an edited hook changes
-// the digest although apply never sends it.
-func skippedEntries(objects []render.Object) ([]entry, error) {
-	entries := make([]entry, 0, len(objects))
-	for _, o := range objects {
-		n, err := normalized(o.Object, nil)
-		if err != nil {
-			return nil, err
-		}
-		entries = append(entries, entry{
-			change:  Change{Ref: refOf(o.Object), Action: Unchanged, File: o.File, Line: o.Line, Message: hookNote},
-			after:   n,
-			skipped: true,
-		})
-	}
-	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
-	return entries, nil
 }

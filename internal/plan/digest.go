@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -14,7 +15,7 @@ import (
 // Versions of the digests: a change to what they cover changes the version,
 // so a digest of one version never equals a digest of another.
 const (
-	digestVersion = "slipway plan v3"
+	digestVersion = "slipway plan v4"
 	rulesVersion  = "slipway rules v1"
 )
 
@@ -28,8 +29,8 @@ const absent = "absent"
 // changes the digest.
 const keptAction Action = "kept"
 
-// skippedAction stands in the digest for a rendered Helm hook, which is
-// listed but never applied.
+// skippedAction stands in the digest for a rendered Helm hook the apply
+// does not run: listed, never applied.
 const skippedAction Action = "skipped"
 
 // digestAction is the action a change stands for in the digest: an object
@@ -112,7 +113,7 @@ func (d *digester) sum() string {
 // saw. Secret values enter only as their masks: the digest is published,
 // and a hash over a clear value would let anyone who reads it test guesses
 // offline. h is the hash to feed (sha256.New() but in tests).
-func planDigest(h hash.Hash, mask masker, env string, b Basis, entries, skipped []entry) (string, error) {
+func planDigest(h hash.Hash, mask masker, env string, b Basis, entries, skipped []entry, hooks []hookEntry) (string, error) {
 	d := newDigester(h, digestVersion)
 	d.field(env)
 	d.field(b.Repository)
@@ -126,7 +127,31 @@ func planDigest(h hash.Hash, mask masker, env string, b Basis, entries, skipped 
 			}
 		}
 	}
+	d.field(fmt.Sprint(len(hooks)))
+	for _, en := range hooks {
+		if err := d.hook(mask, en); err != nil {
+			return "", err
+		}
+	}
 	return d.sum(), nil
+}
+
+// hook feeds a hook the apply runs: when (phase, event, weight, in run
+// order), how it is cleaned up (delete policies) and what is sent, so a
+// reviewed plan's hooks are the hooks /apply runs.
+func (d *digester) hook(mask masker, en hookEntry) error {
+	h := en.hook
+	d.field(h.Ref.String())
+	d.field(string(h.Phase))
+	d.field(h.Event)
+	d.field(fmt.Sprint(h.Weight))
+	d.field(strings.Join(h.DeletePolicies, ","))
+	b, err := canonicalJSON(mask.masked(en.after))
+	if err != nil {
+		return err
+	}
+	d.bytes(b)
+	return nil
 }
 
 func (d *digester) entry(mask masker, en entry) error {

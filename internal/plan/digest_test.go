@@ -63,7 +63,7 @@ func digestOf(t *testing.T, h hash.Hash, mask masker, env string, b Basis, live,
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := planDigest(h, mask, env, b, []entry{en}, nil)
+	d, err := planDigest(h, mask, env, b, []entry{en}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestDigestMarksAdoption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := planDigest(sha256.New(), testMask, "production", testBasis, []entry{en}, nil)
+		d, err := planDigest(sha256.New(), testMask, "production", testBasis, []entry{en}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

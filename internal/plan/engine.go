@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash"
+	"sort"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -195,10 +196,19 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
 	e.refuseDeletions(entries)
-	skipped, err := skippedEntries(rendered.Skipped)
+	// An environment without an inventory is installed, one with it upgraded.
+	hooks, err := e.planHooks(rendered.Skipped, rendered.Objects, !parent.exists && parent.legacy == nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
+	if err := e.dryRunHooks(ctx, hooks); err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
+	if len(hooks.refused) > 0 {
+		entries = append(entries, hooks.refused...)
+		sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
+	}
+	skipped := hooks.skipped
 	p := &Plan{Repository: basis.Repository, Environment: env.Name, Commit: basis.Commit, Rules: basis.RulesDigest(), Changes: make([]Change, len(entries))}
 	var objects []*unstructured.Unstructured
 	for i, en := range entries {
@@ -210,7 +220,15 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	for _, en := range skipped {
 		p.Skipped = append(p.Skipped, en.change)
 	}
-	if p.Digest, err = planDigest(e.newHash(), e.mask, env.Name, basis, entries, skipped); err != nil {
+	sent := map[objectKey]bool{} // a hook of both phases is sent once
+	for _, h := range hooks.run {
+		p.Hooks = append(p.Hooks, h.hook)
+		if k := keyOf(h.payload); !sent[k] {
+			sent[k] = true
+			objects = append(objects, h.payload)
+		}
+	}
+	if p.Digest, err = planDigest(e.newHash(), e.mask, env.Name, basis, entries, skipped, hooks.run); err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
 	return p, objects, nil

@@ -3,8 +3,6 @@ package plan
 import (
 	"strings"
 	"testing"
-
-	"github.com/slipwayhq/slipway/internal/render"
 )
 
 func TestCreateUpdateUnchanged(t *testing.T) {
@@ -96,25 +94,6 @@ spec:
 	wantAction(t, up, Update)
 	if !strings.Contains(up.Before, "replicas: 1") || !strings.Contains(up.After, "replicas: 3") {
 		t.Errorf("update:\n%s\n%s", up.Before, up.After)
-	}
-}
-
-func TestHelmHooksAreListedNotApplied(t *testing.T) {
-	f := newFixture(t)
-	hooks := f.objects(`
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: hook, annotations: {helm.sh/hook: pre-install}}
-`)
-	p, err := f.engine.Compute(f.ctx(), f.env, Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Skipped: hooks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Changes) != 0 || len(p.Skipped) != 1 {
-		t.Fatalf("changes %v, skipped %+v", summary(p), p.Skipped)
-	}
-	if s := p.Skipped[0]; s.Action != Unchanged || s.Message != hookNote || s.Ref.Name != "hook" {
-		t.Errorf("skipped %+v", s)
 	}
 }
 

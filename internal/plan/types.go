@@ -80,8 +80,13 @@ type Plan struct {
 	// Changes in stable order (kind order, namespace, name), unchanged
 	// objects included so they can be counted.
 	Changes []Change `json:"changes"`
-	// Skipped lists rendered objects never applied (Helm hooks).
+	// Skipped lists rendered Helm hooks this apply does not run (test,
+	// delete and rollback hooks; install hooks of an upgrade, upgrade hooks
+	// of an install), each Message saying why.
 	Skipped []Change `json:"skipped,omitempty"`
+	// Hooks are the Helm hooks the apply runs, in the order it runs them:
+	// pre hooks before the other objects, post hooks after them.
+	Hooks []Hook `json:"hooks,omitempty"`
 	// Notes are short remarks for the reviewer shown under the
 	// environment's heading, such as "locked by #12". They are markdown
 	// written by slipway itself, never text from a repository.

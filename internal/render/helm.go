@@ -23,6 +23,8 @@ const defaultHelmNamespace = "default"
 // renderHelm renders a chart the way `helm template` does, without a
 // cluster: lookup returns nothing, getHostByName returns "", and
 // dependencies come only from the chart's vendored charts/ directory.
+// .Capabilities are the cluster's when Options.Capabilities holds them
+// (see capabilities.go), Helm's defaults otherwise.
 func renderHelm(src *source) (*rendered, error) {
 	chartFile := src.entry
 	ch, err := loadChart(src)
@@ -42,7 +44,10 @@ func renderHelm(src *source) (*rendered, error) {
 	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
 		return nil, &Error{File: chartFile, Msg: err.Error()}
 	}
-	caps := chartutil.DefaultCapabilities.Copy()
+	caps, err := src.opts.Capabilities.helmCapabilities(ch)
+	if err != nil {
+		return nil, &Error{File: chartFile, Msg: err.Error()}
+	}
 	if kv := ch.Metadata.KubeVersion; kv != "" && !chartutil.IsCompatibleRange(kv, caps.KubeVersion.String()) {
 		return nil, &Error{File: chartFile, Msg: fmt.Sprintf("chart requires kubeVersion %s, which does not include %s", kv, caps.KubeVersion.String())}
 	}

@@ -40,7 +40,7 @@ type Object struct {
 type Result struct {
 	Kind    string   // KindKustomize, KindHelm or KindPlain
 	Objects []Object // sorted (see order.go): the same tree gives the same result
-	Skipped []Object // Helm hooks: rendered and listed, never applied
+	Skipped []Object // Helm hooks: never applied as objects of the release; the plan says which run, and when
 	// Files are the repo-relative files the render read, sorted: a change to
 	// any of them may change the result.
 	Files []string
@@ -56,6 +56,9 @@ type Options struct {
 	// the environment's namespace and for catching unknown kinds. Nil
 	// leaves namespaces as rendered.
 	Scope Scoper
+	// Capabilities are the target cluster's, for a Helm chart's
+	// .Capabilities; nil renders with Helm's defaults.
+	Capabilities *Capabilities
 }
 
 // Error is a render failure located in the repository.
@@ -135,6 +138,7 @@ func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 		if err := setNamespaces(out.objects, env.Namespace, opts.Scope); err != nil {
 			return nil, err
 		}
+		placeHooks(out.skipped, env.Namespace, opts.Scope)
 	}
 	if err := checkDuplicates(out.objects); err != nil {
 		return nil, err
@@ -153,10 +157,12 @@ func Place(res *Result, namespace string, scope Scoper) error {
 	if err := setNamespaces(res.Objects, namespace, scope); err != nil {
 		return err
 	}
+	placeHooks(res.Skipped, namespace, scope)
 	if err := checkDuplicates(res.Objects); err != nil {
 		return err
 	}
 	sortObjects(res.Objects)
+	sortObjects(res.Skipped)
 	return nil
 }
 

@@ -40,8 +40,10 @@ const (
 	// deadlineGrace is how long past the parent's timeout the child waits
 	// before it ends itself: the parent normally kills it first.
 	deadlineGrace = 5 * time.Second
-	// maxRequest bounds the request the child reads.
-	maxRequest = 1 << 20
+	// maxRequest bounds the request the child reads: the environment and
+	// the cluster's capabilities, whose API versions run to a few hundred
+	// KiB on a cluster with thousands of CRDs.
+	maxRequest = 16 << 20
 )
 
 func runChild(version string) int {
@@ -58,7 +60,7 @@ func runChild(version string) int {
 		return exitBadInput
 	}
 	bound(req)
-	res, err := render.Render(context.Background(), req.Root, req.Env, render.Options{AllowRemoteBases: req.AllowRemoteBases})
+	res, err := render.Render(context.Background(), req.Root, req.Env, render.Options{AllowRemoteBases: req.AllowRemoteBases, Capabilities: req.Capabilities})
 	resp, err := answer(res, err, req.MaxObjects)
 	if err != nil {
 		resp = &response{Error: &failure{Msg: fmt.Sprintf("render %s: %v", req.Env.Name, err)}}

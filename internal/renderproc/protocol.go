@@ -23,8 +23,11 @@ type request struct {
 	Root             string                  `json:"root"` // absolute
 	Env              *repoconfig.Environment `json:"env"`
 	AllowRemoteBases bool                    `json:"allow_remote_bases,omitempty"`
-	MaxMemory        int64                   `json:"max_memory"`
-	MaxObjects       int                     `json:"max_objects"`
+	// Capabilities are the cluster's, discovered by the parent: the child
+	// never talks to the cluster.
+	Capabilities *render.Capabilities `json:"capabilities,omitempty"`
+	MaxMemory    int64                `json:"max_memory"`
+	MaxObjects   int                  `json:"max_objects"`
 	// Timeout lets the child end itself a little after the parent should
 	// have killed it, should the parent be gone.
 	Timeout time.Duration `json:"timeout"`

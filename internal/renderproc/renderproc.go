@@ -93,7 +93,7 @@ func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	if err != nil {
 		return nil, fmt.Errorf("render %s: repository root %s: %w", env.Name, repoRoot, err)
 	}
-	req := request{Root: root, Env: env, AllowRemoteBases: opts.AllowRemoteBases, MaxMemory: limits.MaxMemory, MaxObjects: limits.MaxObjects, Timeout: limits.Timeout}
+	req := request{Root: root, Env: env, AllowRemoteBases: opts.AllowRemoteBases, Capabilities: opts.Capabilities, MaxMemory: limits.MaxMemory, MaxObjects: limits.MaxObjects, Timeout: limits.Timeout}
 	res, err := run(ctx, req, limits)
 	var le *LimitError
 	if errors.As(err, &le) {

@@ -43,3 +43,36 @@ func TestApplyResultEscapesUntrustedText(t *testing.T) {
 func applyCM(name string, o apply.Outcome, msg string) apply.ObjectResult {
 	return apply.ObjectResult{Ref: plan.Ref{Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: name}, Outcome: o, Message: msg}
 }
+
+// An apply's hooks are listed with the objects, failures first, each saying
+// for which event it ran, and the summary counts them.
+func TestApplyResultListsHooks(t *testing.T) {
+	job := func(name string, o apply.Outcome, event, msg string) apply.HookResult {
+		return apply.HookResult{ObjectResult: apply.ObjectResult{Ref: plan.Ref{Group: "batch", Version: "v1", Kind: "Job", Namespace: "shop", Name: name}, Outcome: o, Message: msg}, Event: event}
+	}
+	r := &apply.Result{Env: "staging", Err: "Helm pre-upgrade hook Job.batch/shop/migrate failed, so nothing after it was applied: it did not complete",
+		Objects: []apply.ObjectResult{applyCM("web", apply.NotApplied, "not applied: the Helm pre-upgrade hook Job.batch/shop/migrate failed")},
+		Hooks: []apply.HookResult{
+			job("seed", apply.Succeeded, "pre-upgrade", "pre-upgrade hook: completed; deleted (hook-succeeded)"),
+			job("migrate", apply.Failed, "pre-upgrade", "pre-upgrade hook: it did not complete: the Job failed: BackoffLimitExceeded"),
+			job("notify", apply.NotApplied, "post-upgrade", "post-upgrade hook: not run: the Helm pre-upgrade hook Job.batch/shop/migrate failed"),
+		}}
+	md := ApplyResult(r)
+	rows := []string{
+		`| failed | Job | <code>shop/migrate</code> | pre-upgrade hook\: it did not complete`,
+		`| not-applied | ConfigMap | <code>shop/web</code> |`,
+		`| not-applied | Job | <code>shop/notify</code> | post-upgrade hook\: not run`,
+		`| succeeded | Job | <code>shop/seed</code> | pre-upgrade hook\: completed; deleted \(hook-succeeded\) |`,
+	}
+	last := -1
+	for _, row := range rows {
+		i := strings.Index(md, row)
+		if i < 0 || i < last {
+			t.Errorf("row %q missing or out of order in:\n%s", row, md)
+		}
+		last = i
+	}
+	if !strings.Contains(md, "1 not-applied, 1 hook succeeded, 1 hook failed, 1 hook not-applied") {
+		t.Errorf("summary: %s", r.Summary())
+	}
+}

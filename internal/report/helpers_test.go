@@ -96,7 +96,14 @@ func smallPlans() []*plan.Plan {
 				Message: `admission webhook "validate.nginx.ingress.kubernetes.io" denied the request: host "shop.example.com" and path "/" is already defined in ingress shop/storefront`},
 		},
 		Skipped: []plan.Change{
-			{Ref: plan.Ref{Group: "batch", Version: "v1", Kind: "Job", Namespace: "shop", Name: "db-migrate"}, Action: plan.Unchanged, File: "deploy/staging/migrate.yaml", Line: 1},
+			{Ref: plan.Ref{Version: "v1", Kind: "Pod", Namespace: "shop", Name: "smoke-test"}, Action: plan.Unchanged, File: "deploy/staging/smoke.yaml", Line: 1,
+				Message: "Helm test hook: slipway never runs test hooks"},
+		},
+		Hooks: []plan.Hook{
+			{Ref: plan.Ref{Group: "batch", Version: "v1", Kind: "Job", Namespace: "shop", Name: "db-migrate"}, File: "deploy/staging/migrate.yaml",
+				Phase: plan.HookPre, Event: "pre-upgrade", Weight: -5, DeletePolicies: []string{"before-hook-creation", "hook-succeeded"}},
+			{Ref: plan.Ref{Group: "batch", Version: "v1", Kind: "Job", Namespace: "shop", Name: "notify"}, File: "deploy/staging/notify.yaml",
+				Phase: plan.HookPost, Event: "post-upgrade", DeletePolicies: []string{"before-hook-creation"}},
 		},
 	}
 	production := &plan.Plan{

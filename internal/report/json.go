@@ -21,7 +21,9 @@ import (
 //	    "diff": "<unified diff: @@ hunks for updates, all + for creates, all - for deletes>",
 //	    "message": "<error, or a note for the reviewer>"
 //	  }],
-//	  "skipped": [{"ref": {…}, "file": "…", "line": 0, "message": "…"}],
+//	  "hooks": [{"ref": {…}, "file": "…", "phase": "pre" | "post", "event": "pre-upgrade",
+//	             "weight": 0, "delete_policies": ["before-hook-creation"]}],   // in run order
+//	  "skipped": [{"ref": {…}, "file": "…", "line": 0, "message": "<why the hook does not run>"}],
 //	  "error": "<plan-level failure, or empty>"
 //	}]}
 //
@@ -53,6 +55,7 @@ type jsonPlan struct {
 	Digest      string        `json:"digest"`
 	Summary     jsonSummary   `json:"summary"`
 	Changes     []jsonChange  `json:"changes"`
+	Hooks       []jsonHook    `json:"hooks"`
 	Skipped     []jsonSkipped `json:"skipped"`
 	Error       string        `json:"error"`
 }
@@ -82,6 +85,15 @@ type jsonChange struct {
 	Message string  `json:"message"`
 }
 
+type jsonHook struct {
+	Ref            jsonRef  `json:"ref"`
+	File           string   `json:"file"`
+	Phase          string   `json:"phase"`
+	Event          string   `json:"event"`
+	Weight         int      `json:"weight"`
+	DeletePolicies []string `json:"delete_policies"`
+}
+
 type jsonSkipped struct {
 	Ref     jsonRef `json:"ref"`
 	File    string  `json:"file"`
@@ -97,6 +109,7 @@ func newJSONPlan(p *plan.Plan) jsonPlan {
 		Digest:      p.Digest,
 		Summary:     jsonSummary(c),
 		Changes:     []jsonChange{},
+		Hooks:       []jsonHook{},
 		Skipped:     []jsonSkipped{},
 		Error:       p.Err,
 	}
@@ -112,6 +125,9 @@ func newJSONPlan(p *plan.Plan) jsonPlan {
 			Diff:    unifiedDiff(ch),
 			Message: ch.Message,
 		})
+	}
+	for _, h := range p.Hooks {
+		out.Hooks = append(out.Hooks, jsonHook{Ref: jsonRef(h.Ref), File: h.File, Phase: string(h.Phase), Event: h.Event, Weight: h.Weight, DeletePolicies: h.DeletePolicies})
 	}
 	for _, sk := range p.Skipped {
 		out.Skipped = append(out.Skipped, jsonSkipped{Ref: jsonRef(sk.Ref), File: sk.File, Line: sk.Line, Message: sk.Message})

@@ -26,7 +26,7 @@ func TestJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKeys := map[string][]string{
-		"plan":    {"changes", "commit", "digest", "environment", "error", "skipped", "summary"},
+		"plan":    {"changes", "commit", "digest", "environment", "error", "hooks", "skipped", "summary"},
 		"change":  {"action", "diff", "file", "line", "message", "ref"},
 		"summary": {"create", "delete", "error", "unchanged", "update"},
 		"ref":     {"group", "kind", "name", "namespace", "version"},
@@ -49,7 +49,7 @@ func TestJSON(t *testing.T) {
 		json.Unmarshal(p["summary"], &summary)
 		json.Unmarshal(p["changes"], &changes)
 		checkKeys("summary", summary)
-		if string(p["changes"]) == "null" || string(p["skipped"]) == "null" {
+		if string(p["changes"]) == "null" || string(p["skipped"]) == "null" || string(p["hooks"]) == "null" {
 			t.Errorf("changes and skipped must be arrays, even when empty")
 		}
 		for _, ch := range changes {

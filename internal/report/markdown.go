@@ -132,6 +132,8 @@ type tailView struct {
 	Skipped      []string
 	SkippedTotal int
 	SkippedMore  int
+	Hooks        []hookView // Helm hooks the apply runs, in order
+	HooksMore    int
 	Unchanged    int
 	Digest       string
 	Commit       string
@@ -180,6 +182,7 @@ func newDocument(plans []*plan.Plan, opts MarkdownOptions) *document {
 			Commit:       shortSHA(p.Commit),
 		}
 		s.tail.Skipped, s.tail.SkippedMore = skippedList(p.Skipped)
+		s.tail.Hooks, s.tail.HooksMore = hookList(p.Hooks)
 		d.envs = append(d.envs, s)
 	}
 	return d

@@ -45,6 +45,7 @@ type textEnv struct {
 	Digest  string
 	Err     []string
 	Objects []textObject
+	Hooks   []string
 	Skipped []string
 }
 
@@ -82,6 +83,7 @@ func newTextEnv(p *plan.Plan) textEnv {
 		}
 		e.Objects = append(e.Objects, o)
 	}
+	e.Hooks = hookLines(p.Hooks)
 	for _, sk := range p.Skipped {
 		e.Skipped = append(e.Skipped, terminalSafe(sk.Ref.Kind+" "+objectName(sk.Ref)))
 	}

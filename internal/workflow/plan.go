@@ -99,6 +99,11 @@ func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 	}
 	ropts := opts.Render
 	ropts.Scope = target.Scope()
+	if c, ok := target.(kube.Capable); ok {
+		if ropts.Capabilities, err = c.Capabilities(ctx); err != nil {
+			return nil, key, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
+		}
+	}
 	rendered, err := renderproc.Render(ctx, tree, env, ropts, opts.Limits)
 	if err != nil {
 		return nil, key, nil, renderError(err)

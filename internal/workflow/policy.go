@@ -11,6 +11,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/source"
+	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
@@ -194,9 +195,14 @@ func (s *Session) renderObjects(ctx context.Context, tree string, cfg *repoconfi
 	if err != nil {
 		return nil, err
 	}
-	objs := make([]*unstructured.Unstructured, len(rendered.Objects))
-	for i, o := range rendered.Objects {
-		objs[i] = o.Object
+	// Hooks an apply may run reach the cluster too: rules weigh them.
+	hooks, err := plan.RunnableHooks(rendered.Skipped)
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]*unstructured.Unstructured, 0, len(rendered.Objects)+len(hooks))
+	for _, o := range append(slices.Clip(rendered.Objects), hooks...) {
+		objs = append(objs, o.Object)
 	}
 	return objs, nil
 }
