@@ -19,6 +19,13 @@ type source struct {
 	path   string // without a trailing slash
 }
 
+// CheckSource returns what is wrong with an allow-list entry's URL, for
+// the config to report at its line.
+func CheckSource(s Source) error {
+	_, err := parseSource(s)
+	return err
+}
+
 func parseSource(s Source) (*source, error) {
 	u, err := url.Parse(s.URL)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
