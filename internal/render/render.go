@@ -44,6 +44,9 @@ type Result struct {
 	// Files are the repo-relative files the render read, sorted: a change to
 	// any of them may change the result.
 	Files []string
+	// Charts are the charts from outside the repository rendered:
+	// reference, version and digest.
+	Charts []string
 }
 
 // Options tune a render.
@@ -56,6 +59,12 @@ type Options struct {
 	// the environment's namespace and for catching unknown kinds. Nil
 	// leaves namespaces as rendered.
 	Scope Scoper
+	// Charts are charts from outside the repository, fetched for this
+	// render. One it needs and is not given stops it with *NeedCharts.
+	Charts []FetchedChart
+	// Fetch, when set, fetches what a render needs (see WithCharts); nil
+	// fetches nothing.
+	Fetch FetchFunc
 }
 
 // Error is a render failure located in the repository.
@@ -96,7 +105,23 @@ type renderer func(*source) (*rendered, error)
 
 // Render renders env's directory in the checkout at repoRoot. Failures a user
 // can fix are *Error values naming the file (and line, where known).
+//
+// Charts from outside the repository come from opts.Charts and opts.Fetch;
+// a chart it needs and cannot get is an *Error at the file that names it.
 func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options) (*Result, error) {
+	res, err := WithCharts(ctx, env, opts, func(o Options) (*Result, error) { return RenderOnce(ctx, repoRoot, env, o) })
+	var need *NeedCharts
+	if errors.As(err, &need) {
+		return nil, need.located()
+	}
+	return res, err
+}
+
+// RenderOnce is Render with the charts opts.Charts holds and no fetching:
+// a chart it needs and is not given stops it with a *NeedCharts, for a
+// caller that fetches elsewhere (renderproc's parent) to fetch and call
+// again.
+func RenderOnce(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options) (*Result, error) {
 	return render(ctx, repoRoot, env, opts, nil)
 }
 
@@ -141,7 +166,7 @@ func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	}
 	sortObjects(out.objects)
 	sortObjects(out.skipped)
-	return &Result{Kind: kind, Objects: out.objects, Skipped: out.skipped, Files: j.files()}, nil
+	return &Result{Kind: kind, Objects: out.objects, Skipped: out.skipped, Files: j.files(), Charts: chartSources(opts)}, nil
 }
 
 // Place finishes a result rendered without a Scope as Render finishes one
@@ -195,6 +220,9 @@ func detect(src *source) (string, error) {
 			src.entry = path.Join(src.rel, name)
 			break
 		}
+	}
+	if src.env.Helm != nil && src.env.Helm.Chart != nil {
+		return detectRemote(src, kind)
 	}
 	if src.env.Helm != nil && kind != KindHelm {
 		return "", &Error{File: src.rel, Msg: fmt.Sprintf("environment %s has helm settings but %s has no Chart.yaml; remove helm: from %s or point path at the chart", src.env.Name, src.rel, repoconfig.FileName)}
