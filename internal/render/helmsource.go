@@ -83,20 +83,19 @@ const maxFetchRounds = 3
 
 // WithCharts runs attempt (a render) with the charts opts.Charts holds,
 // fetching with opts.Fetch, between attempts, the ones each attempt says it
-// needs. The environment's own helm.chart is fetched before the first
-// attempt. A fetch failure is located at the file that names the chart.
-func WithCharts(ctx context.Context, env *repoconfig.Environment, opts Options, attempt func(Options) (*Result, error)) (*Result, error) {
+// needs. A fetch failure is located at the file that names the chart.
+func WithCharts(ctx context.Context, opts Options, attempt func(Options) (*Result, error)) (*Result, error) {
 	if opts.Fetch == nil {
 		return attempt(opts)
 	}
+	// Nothing is fetched before a render asks: it checks first what a
+	// fetch would be wasted on (a Chart.lock out of step, a path holding
+	// a chart as well as naming one).
 	var pending []Need
-	if env != nil && env.Helm != nil && env.Helm.Chart != nil {
-		pending = []Need{{ChartRef: envChart(env), File: repoconfig.FileName}}
-	}
 	for round := 0; ; round++ {
 		for _, n := range pending {
 			if _, ok := opts.chart(n.ChartRef); ok {
-				return nil, fmt.Errorf("render %s: asked again for %s, which it was given; this is a bug in slipway, please report it", env.Name, n.ChartRef)
+				return nil, fmt.Errorf("render: asked again for %s, which it was given; this is a bug in slipway, please report it", n.ChartRef)
 			}
 			fc, err := opts.Fetch(ctx, n.ChartRef)
 			if err != nil {

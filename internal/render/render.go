@@ -109,7 +109,7 @@ type renderer func(*source) (*rendered, error)
 // Charts from outside the repository come from opts.Charts and opts.Fetch;
 // a chart it needs and cannot get is an *Error at the file that names it.
 func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options) (*Result, error) {
-	res, err := WithCharts(ctx, env, opts, func(o Options) (*Result, error) { return RenderOnce(ctx, repoRoot, env, o) })
+	res, err := WithCharts(ctx, opts, func(o Options) (*Result, error) { return RenderOnce(ctx, repoRoot, env, o) })
 	var need *NeedCharts
 	if errors.As(err, &need) {
 		return nil, need.located()
