@@ -112,10 +112,14 @@ func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	res, err := WithCharts(ctx, opts, func(o Options) (*Result, error) { return RenderOnce(ctx, repoRoot, env, o) })
 	var need *NeedCharts
 	if errors.As(err, &need) {
-		return nil, need.located()
+		return nil, Locate(need)
 	}
 	return res, err
 }
+
+// Locate is the error of a render that stopped needing charts it could
+// not get: an *Error at the first file that names one.
+func Locate(need *NeedCharts) error { return need.located() }
 
 // RenderOnce is Render with the charts opts.Charts holds and no fetching:
 // a chart it needs and is not given stops it with a *NeedCharts, for a
