@@ -38,7 +38,9 @@ const (
 
 // Defaults of the server config.
 const (
-	DefaultMaxCacheSize = 1 << 30
+	// DefaultMaxCacheSize holds hundreds of typical charts and fits the
+	// deployment's /tmp (deploy/: 1Gi) beside the checkouts.
+	DefaultMaxCacheSize = 256 << 20
 	DefaultMaxDownload  = 32 << 20
 )
 
@@ -102,6 +104,9 @@ func New(opts Options) (*Fetcher, error) {
 	}
 	if f.transport == nil {
 		f.transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if len(f.sources) == 0 {
+		return f, nil // nothing can be fetched: no cache to keep
 	}
 	dir, size := opts.CacheDir, opts.MaxCacheSize
 	if dir == "" {

@@ -22,7 +22,7 @@ func TestHelmRepositories(t *testing.T) {
 		want    chartsrc.Options
 		wantErr []string
 	}{
-		{name: "defaults: nothing allowed", yaml: good, want: chartsrc.Options{MaxCacheSize: 1 << 30, MaxDownload: 32 << 20}},
+		{name: "defaults: nothing allowed", yaml: good, want: chartsrc.Options{MaxCacheSize: 256 << 20, MaxDownload: 32 << 20}},
 		{name: "sources and credentials", yaml: good + "helm:\n  cache_dir: /var/cache/charts\n  cache_max_size: 2Gi\n  max_download: 8Mi\n  repositories:\n" +
 			"    - url: https://charts.example.com\n" +
 			"    - url: oci://registry.example.com/charts\n      username_env: REG_USER\n      password_env: REG_PW\n" +
@@ -36,7 +36,7 @@ func TestHelmRepositories(t *testing.T) {
 				{URL: "oci://127.0.0.1:5000/charts", PlainHTTP: true},
 			}}},
 		{name: "from the environment", yaml: good, env: []string{"SLIPWAY_HELM_REPOSITORIES=[{url: https://charts.example.com}]", "SLIPWAY_HELM_CACHE_DIR=/c"},
-			want: chartsrc.Options{CacheDir: "/c", MaxCacheSize: 1 << 30, MaxDownload: 32 << 20, Sources: []chartsrc.Source{{URL: "https://charts.example.com"}}}},
+			want: chartsrc.Options{CacheDir: "/c", MaxCacheSize: 256 << 20, MaxDownload: 32 << 20, Sources: []chartsrc.Source{{URL: "https://charts.example.com"}}}},
 		{name: "bad entries", yaml: good + "helm:\n  cache_max_size: 1Ki\n  max_download: 10\n  repositories:\n" +
 			"    - url: git://example.com/charts\n" +
 			"    - url: https://a.example.com\n      username: bot\n" +

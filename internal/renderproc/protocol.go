@@ -24,9 +24,9 @@ type request struct {
 	Env              *repoconfig.Environment `json:"env"`
 	AllowRemoteBases bool                    `json:"allow_remote_bases,omitempty"`
 	// Charts are archives the parent fetched (render.Options.Charts).
-	Charts []render.FetchedChart `json:"charts,omitempty"`
-	MaxMemory        int64                   `json:"max_memory"`
-	MaxObjects       int                     `json:"max_objects"`
+	Charts     []render.FetchedChart `json:"charts,omitempty"`
+	MaxMemory  int64                 `json:"max_memory"`
+	MaxObjects int                   `json:"max_objects"`
 	// Timeout lets the child end itself a little after the parent should
 	// have killed it, should the parent be gone.
 	Timeout time.Duration `json:"timeout"`
