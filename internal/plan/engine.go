@@ -199,7 +199,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
-	p := &Plan{Repository: basis.Repository, Environment: env.Name, Commit: basis.Commit, Rules: basis.RulesDigest(), Changes: make([]Change, len(entries))}
+	p := &Plan{Repository: basis.Repository, Environment: env.Name, Commit: basis.Commit, Rules: basis.RulesDigest(), Changes: make([]Change, len(entries)), Charts: rendered.Charts}
 	var objects []*unstructured.Unstructured
 	for i, en := range entries {
 		p.Changes[i] = en.change

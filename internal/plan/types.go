@@ -82,6 +82,9 @@ type Plan struct {
 	Changes []Change `json:"changes"`
 	// Skipped lists rendered objects never applied (Helm hooks).
 	Skipped []Change `json:"skipped,omitempty"`
+	// Charts are the Helm charts from outside the repository rendered:
+	// reference, version and digest (render.Result.Charts).
+	Charts []string `json:"charts,omitempty"`
 	// Notes are short remarks for the reviewer shown under the
 	// environment's heading, such as "locked by #12". They are markdown
 	// written by slipway itself, never text from a repository.

@@ -46,6 +46,7 @@ type textEnv struct {
 	Err     []string
 	Objects []textObject
 	Skipped []string
+	Charts  []string
 }
 
 type textObject struct {
@@ -65,6 +66,9 @@ func newTextEnv(p *plan.Plan) textEnv {
 	}
 	if p.Err != "" {
 		e.Err = lines(terminalSafe(p.Err))
+	}
+	for _, c := range p.Charts {
+		e.Charts = append(e.Charts, terminalSafe(c))
 	}
 	for _, ch := range reviewOrder(p.Changes) {
 		o := textObject{
