@@ -95,10 +95,13 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s is not a chart source the server config allows (%s: %s); use one of those, or ask whoever runs slipway to add it", e.URL, AllowListKey, allowed)
 }
 
-// lookup finds the entry that allows repo, the most specific one first.
+// lookup finds the entry that allows repo, the most specific one first. A
+// path that is not plainly itself (dot segments, escapes, empty segments)
+// is refused: a server would resolve "/stable/../private" out of the
+// entry's path.
 func (f *Fetcher) lookup(repo string) (*source, *url.URL, error) {
 	u, err := url.Parse(repo)
-	if err != nil || u.Host == "" || u.User != nil {
+	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" || !plainPath(u) {
 		return nil, nil, &RefusedError{URL: repo, Allowed: f.allowed()}
 	}
 	var best *source
@@ -111,6 +114,22 @@ func (f *Fetcher) lookup(repo string) (*source, *url.URL, error) {
 		return nil, nil, &RefusedError{URL: repo, Allowed: f.allowed()}
 	}
 	return best, u, nil
+}
+
+func plainPath(u *url.URL) bool {
+	if u.RawPath != "" {
+		return false // percent-escapes in the path
+	}
+	p := strings.TrimSuffix(u.Path, "/")
+	if p == "" {
+		return true
+	}
+	for _, seg := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return strings.HasPrefix(p, "/")
 }
 
 func (f *Fetcher) allowed() []string {

@@ -132,6 +132,9 @@ func (f *Fetcher) Fetch(ctx context.Context, repoURL, name, version string) (Cha
 	if err != nil {
 		return Chart{}, err
 	}
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\?#%:@ ") {
+		return Chart{}, fmt.Errorf("chart name %q is not a bare chart name", name)
+	}
 	key := strings.TrimSuffix(u.String(), "/")
 	if c, ok := f.cache.lookup(key, name, version); ok {
 		return c, nil

@@ -130,6 +130,10 @@ func TestRefusedSourcesAreNeverContacted(t *testing.T) {
 		reg.URL + "/teams",                       // a prefix, not a path below
 		"https://" + reg.Host + "/charts/team",   // the registry's host, as an HTTP repository
 		"file:///etc",
+		r.URL + "/stable/../private",     // out of the path by dot segments
+		r.URL + "/stable/%2e%2e/private", // or escaped ones
+		r.URL + "/stable//x",
+		reg.URL + "/team/../other",
 		"http://user:pw@" + strings.TrimPrefix(r.URL, "http://") + "/stable",
 	} {
 		_, err := f.Fetch(ctx(t), repoURL, "web", "1.4.2")
