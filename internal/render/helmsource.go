@@ -93,9 +93,13 @@ func WithCharts(ctx context.Context, opts Options, attempt func(Options) (*Resul
 	// a chart as well as naming one).
 	var pending []Need
 	for round := 0; ; round++ {
+		given := opts
 		for _, n := range pending {
-			if _, ok := opts.chart(n.ChartRef); ok {
+			if _, ok := given.chart(n.ChartRef); ok {
 				return nil, fmt.Errorf("render: asked again for %s, which it was given; this is a bug in slipway, please report it", n.ChartRef)
+			}
+			if _, ok := opts.chart(n.ChartRef); ok {
+				continue // asked twice in one round (one chart under two aliases)
 			}
 			fc, err := opts.Fetch(ctx, n.ChartRef)
 			if err != nil {

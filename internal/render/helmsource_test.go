@@ -299,3 +299,25 @@ func TestHashReqIsHelms(t *testing.T) {
 		t.Errorf("hashReq = %s, %v", got, err)
 	}
 }
+
+// One chart under two aliases is fetched once and rendered under each.
+func TestDependencyAliases(t *testing.T) {
+	r := chartsrctest.NewRepo(t, chartsrctest.Chart{Name: "db", Version: "2.0.0", Templates: map[string]string{
+		"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Chart.Name }}\n",
+	}})
+	s := newSources(t, chartsrc.Source{URL: r.URL})
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"deploy/shop/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.1.0\ndependencies:\n" +
+		"  - {name: db, version: 2.0.0, repository: " + r.URL + ", alias: primary}\n" +
+		"  - {name: db, version: 2.0.0, repository: " + r.URL + ", alias: replica}\n"})
+	res, err := Render(context.Background(), root, env("deploy/shop", "shop"), s.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refs(res.Objects); !slices.Equal(got, []string{"ConfigMap /primary", "ConfigMap /replica"}) {
+		t.Errorf("objects %q", got)
+	}
+	if n := r.Count(".tgz"); n != 1 {
+		t.Errorf("downloaded %d times", n)
+	}
+}
