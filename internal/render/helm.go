@@ -174,7 +174,7 @@ func readValues(src *source) (map[string]any, error) {
 		case err != nil:
 			return nil, src.jail.errorAt(file, err)
 		case fi == nil:
-			return nil, &Error{File: file, Msg: fmt.Sprintf("values file %q listed for environment %s does not exist (values paths are relative to the chart)", v, src.env.Name)}
+			return nil, &Error{File: file, Msg: fmt.Sprintf("values file %q listed for environment %s does not exist (values paths are relative to the chart, or to the environment's path when it names helm.chart)", v, src.env.Name)}
 		}
 		data, err := src.jail.readFile(p)
 		if err != nil {

@@ -3,6 +3,8 @@ package renderproc
 import (
 	"context"
 
+	"github.com/rs/zerolog"
+
 	"github.com/slipwayhq/slipway/internal/chartsrc"
 	"github.com/slipwayhq/slipway/internal/render"
 )
@@ -17,6 +19,8 @@ func Fetcher(f *chartsrc.Fetcher) render.FetchFunc {
 	return func(ctx context.Context, ref render.ChartRef) (render.FetchedChart, error) {
 		c, err := f.Fetch(ctx, ref.Repo, ref.Name, ref.Version)
 		if err != nil {
+			// The plan says it too; operators see which sources fail.
+			zerolog.Ctx(ctx).Warn().Str("chart", ref.String()).Err(err).Msg("chart fetch failed")
 			return render.FetchedChart{}, err
 		}
 		return render.FetchedChart{ChartRef: ref, Path: c.Path, Digest: c.Digest}, nil
