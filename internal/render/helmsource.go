@@ -103,7 +103,7 @@ func WithCharts(ctx context.Context, opts Options, attempt func(Options) (*Resul
 			}
 			fc, err := opts.Fetch(ctx, n.ChartRef)
 			if err != nil {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 					return nil, err // the caller tells a deadline from a failure
 				}
 				return nil, &Error{File: n.File, Msg: err.Error()}

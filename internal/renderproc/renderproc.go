@@ -107,8 +107,9 @@ func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 		return run(ctx, req, limits, left)
 	})
 	var le *LimitError
-	if err != nil && !errors.As(err, &le) && ctx.Err() == nil && errors.Is(context.Cause(fctx), errTimedOut) {
-		// A fetch that ran past the render's time.
+	if err != nil && !errors.As(err, &le) && ctx.Err() == nil && (errors.Is(context.Cause(fctx), errTimedOut) || errors.Is(err, context.DeadlineExceeded)) {
+		// A fetch that ran past the render's time (its own clock may
+		// tell first).
 		err = &LimitError{Env: env.Name, Limit: KeyTimeout, Allowed: formatDuration(limits.Timeout)}
 	}
 	var need *render.NeedCharts
