@@ -67,11 +67,11 @@ func (e *NeedCharts) located() *Error {
 			refs = append(refs, n.ChartRef.String())
 		}
 	}
-	what := "chart " + strings.Join(refs, ", ")
+	const how = " can only be fetched by slipway's server (or `slipway plan --config`), from the sources its helm.repositories allow; this render fetches nothing"
 	if path.Base(first) == "Chart.yaml" {
-		what = fmt.Sprintf("dependencies %s are in Chart.yaml but not in charts/; %s", strings.Join(names, ", "), strings.Join(refs, ", "))
+		return &Error{File: first, Msg: fmt.Sprintf("dependencies %s are in Chart.yaml but not in charts/; %s%s (or vendor them with `helm dependency build`)", strings.Join(names, ", "), strings.Join(refs, ", "), how)}
 	}
-	return &Error{File: first, Msg: what + " can only be fetched by slipway's server, from the sources its helm.repositories allow; here nothing is fetched (vendor the chart with `helm dependency build` to render it without the server)"}
+	return &Error{File: first, Msg: "chart " + strings.Join(refs, ", ") + how}
 }
 
 // FetchFunc fetches a chart from outside the repository, or says why not.
