@@ -141,8 +141,8 @@ func (f *Fetcher) Fetch(ctx context.Context, repoURL, name, version string) (Cha
 	}
 	// The download is shared by whoever asks meanwhile, so it must not end
 	// with the first asker's cancellation; it keeps that asker's deadline.
-	shared, cancel := detached(ctx)
 	ch := f.flight.DoChan(key+"\x00"+name+"\x00"+version, func() (any, error) {
+		shared, cancel := detached(ctx)
 		defer cancel()
 		if c, ok := f.cache.lookup(key, name, version); ok {
 			return c, nil

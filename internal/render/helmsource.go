@@ -191,8 +191,8 @@ func chartSources(opts Options) []string {
 	return out
 }
 
-// remoteFile is the File of what a chart fetched from outside the
-// repository renders: no file of the repository.
+// isRemote reports whether the environment names its chart by reference:
+// what that chart renders comes from no file of the repository.
 func isRemote(src *source) bool { return src.env.Helm != nil && src.env.Helm.Chart != nil }
 
 // chartFileOf is the repo-relative Chart.yaml of a committed chart.
