@@ -54,7 +54,11 @@ func newApply() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := workflow.PlanOptions{Repository: full}
+			ropts, err := clusters.renderOptions()
+			if err != nil {
+				return err
+			}
+			opts := workflow.PlanOptions{Repository: full, Render: ropts}
 			prepared, err := workflow.PrepareApply(ctx, repo, cfg, name, commitOf(ctx, repo), targets, opts)
 			if werr := writePlan(out, prepared.Plan); werr != nil {
 				return werr

@@ -13,9 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipwayhq/slipway/internal/chartsrc"
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -66,7 +69,11 @@ func newPlan() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plans, err := workflow.PlanEnvironments(cmd.Context(), repo, cfg, names, commitOf(cmd.Context(), repo), targets, workflow.PlanOptions{Repository: full})
+			ropts, err := clusters.renderOptions()
+			if err != nil {
+				return err
+			}
+			plans, err := workflow.PlanEnvironments(cmd.Context(), repo, cfg, names, commitOf(cmd.Context(), repo), targets, workflow.PlanOptions{Repository: full, Render: ropts})
 			if err != nil {
 				return err
 			}
@@ -119,12 +126,27 @@ func selectEnvironments(cfg *repoconfig.Config, args []string) ([]string, error)
 // apply share them.
 type clusterFlags struct {
 	serverConfig, kubeconfig, context string
+	srv                               *config.Config // loaded by targets, with --config
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.serverConfig, "config", "c", "", "server config naming the clusters (default: kubeconfig contexts)")
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context to use for every environment (default: the context named like the environment's cluster)")
+}
+
+// renderOptions fetch charts as the server would, from the server
+// config's helm.repositories, when targets loaded one; without it charts
+// from outside the repository are not fetched.
+func (f *clusterFlags) renderOptions() (render.Options, error) {
+	if f.srv == nil {
+		return render.Options{}, nil
+	}
+	fetcher, err := chartsrc.New(f.srv.ChartOptions())
+	if err != nil {
+		return render.Options{}, err
+	}
+	return render.Options{Fetch: renderproc.Fetcher(fetcher)}, nil
 }
 
 // targets resolves clusters through the server config when given, else as
@@ -139,6 +161,7 @@ func (f *clusterFlags) targets() (kube.Targets, error) {
 		if srv, err = config.Load(f.serverConfig, os.Environ()); err != nil {
 			return nil, err
 		}
+		f.srv = srv
 	}
 	// With a server config the CLI masks Secret values as the server does.
 	// Without one it has no shared secret, so one random key serves this

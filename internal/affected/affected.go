@@ -52,11 +52,12 @@ func under(file, dir string) bool {
 }
 
 // Files renders every environment of cfg in the tree at dir, with
-// no cluster to consult, each in a child process held to limits, and
+// no cluster to consult, each in a child process held to limits (opts.Fetch
+// fetches the charts a render needs from outside the repository), and
 // returns the files each render read. An environment that fails to render
 // (or passes a limit) is in the second map instead, so one broken
 // environment does not hide what the others read.
-func Files(ctx context.Context, dir string, cfg *repoconfig.Config, limits renderproc.Limits) (map[string][]string, map[string]error) {
+func Files(ctx context.Context, dir string, cfg *repoconfig.Config, opts render.Options, limits renderproc.Limits) (map[string][]string, map[string]error) {
 	files := map[string][]string{}
 	errs := map[string]error{}
 	var mu sync.Mutex
@@ -66,7 +67,7 @@ func Files(ctx context.Context, dir string, cfg *repoconfig.Config, limits rende
 		env := &cfg.Environments[i]
 		wg.Go(func() {
 			defer caught.Recover()
-			res, err := renderproc.Render(ctx, dir, env, render.Options{}, limits)
+			res, err := renderproc.Render(ctx, dir, env, opts, limits)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

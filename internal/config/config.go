@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/slipwayhq/slipway/internal/chartsrc"
 	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
 )
@@ -63,6 +64,7 @@ type Config struct {
 	Clusters []Cluster `yaml:"clusters"`
 	Store    Store     `yaml:"store"`
 	Render   Render    `yaml:"render"`
+	Helm     Helm      `yaml:"helm"`
 	// Unlockers may release another pull request's environment lock
 	// (/unlock ENV --force) in every repository, as repository admins may:
 	// logins and org/team, the platform team's escape hatch.
@@ -218,6 +220,7 @@ func Parse(file string, data []byte, environ []string) (*Config, error) {
 		e.File, e.Line = file, pos.Line(e.Key)
 		errs = append(errs, e)
 	}
+	errs = append(errs, cfg.Helm.resolve(file, pos, environ)...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -256,6 +259,10 @@ func Defaults() *Config {
 			MaxMemory:  DefaultRenderMemory,
 			MaxObjects: DefaultRenderObjects,
 			MaxOutput:  DefaultRenderOutput,
+		},
+		Helm: Helm{
+			CacheMaxSize: chartsrc.DefaultMaxCacheSize,
+			MaxDownload:  chartsrc.DefaultMaxDownload,
 		},
 	}
 }

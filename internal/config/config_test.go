@@ -276,11 +276,12 @@ func TestExampleConfigLoads(t *testing.T) {
 	// The example points at files under /etc/slipway; swap in real ones.
 	text := strings.ReplaceAll(string(data), "/etc/slipway/private-key.pem", keyPath)
 	text = strings.ReplaceAll(text, "/etc/slipway/staging.kubeconfig", kubeconfig)
+	text = strings.ReplaceAll(text, "/etc/slipway/registry-password", kubeconfig) // any readable file
 	c, err := Parse("slipway.example.yaml", []byte(text), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GitHub.App.IntegrationID != 12345 || len(c.Clusters) != 2 || !c.Clusters[1].InCluster || len(c.Unlockers) != 1 {
+	if c.GitHub.App.IntegrationID != 12345 || len(c.Clusters) != 2 || !c.Clusters[1].InCluster || len(c.Unlockers) != 1 || len(c.Helm.Repositories) != 2 {
 		t.Errorf("example decoded to %+v", c)
 	}
 }

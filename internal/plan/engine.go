@@ -209,7 +209,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 		sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
 	}
 	skipped := hooks.skipped
-	p := &Plan{Repository: basis.Repository, Environment: env.Name, Commit: basis.Commit, Rules: basis.RulesDigest(), Changes: make([]Change, len(entries))}
+	p := &Plan{Repository: basis.Repository, Environment: env.Name, Commit: basis.Commit, Rules: basis.RulesDigest(), Changes: make([]Change, len(entries)), Charts: rendered.Charts}
 	var objects []*unstructured.Unstructured
 	for i, en := range entries {
 		p.Changes[i] = en.change

@@ -87,6 +87,9 @@ type Plan struct {
 	// Hooks are the Helm hooks the apply runs, in the order it runs them:
 	// pre hooks before the other objects, post hooks after them.
 	Hooks []Hook `json:"hooks,omitempty"`
+	// Charts are the Helm charts from outside the repository rendered:
+	// reference, version and digest (render.Result.Charts).
+	Charts []string `json:"charts,omitempty"`
 	// Notes are short remarks for the reviewer shown under the
 	// environment's heading, such as "locked by #12". They are markdown
 	// written by slipway itself, never text from a repository.

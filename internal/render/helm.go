@@ -22,12 +22,13 @@ const defaultHelmNamespace = "default"
 
 // renderHelm renders a chart the way `helm template` does, without a
 // cluster: lookup returns nothing, getHostByName returns "", and
-// dependencies come only from the chart's vendored charts/ directory.
+// dependencies come from the chart's charts/ directory or, as `helm
+// dependency build` would fetch them, through chartFor.
 // .Capabilities are the cluster's when Options.Capabilities holds them
 // (see capabilities.go), Helm's defaults otherwise.
 func renderHelm(src *source) (*rendered, error) {
 	chartFile := src.entry
-	ch, err := loadChart(src)
+	ch, err := chartFor(src)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +36,7 @@ func renderHelm(src *source) (*rendered, error) {
 		return nil, &Error{File: chartFile, Msg: "a library chart cannot be installed; point the environment at an application chart that depends on it"}
 	}
 	if missing := missingDependencies(ch); len(missing) > 0 {
-		return nil, &Error{File: chartFile, Msg: fmt.Sprintf("dependencies %s are in Chart.yaml but not in charts/; slipway never downloads charts: run `helm dependency build` and commit the charts/ directory", strings.Join(missing, ", "))}
+		return nil, &Error{File: chartFile, Msg: fmt.Sprintf("dependencies %s are in Chart.yaml but not in charts/ and name no repository: give each its repository (an https:// or oci:// URL the server allows, or file:// inside the repository), or run `helm dependency build` and commit the charts/ directory", strings.Join(missing, ", "))}
 	}
 	vals, err := readValues(src)
 	if err != nil {
@@ -135,6 +136,9 @@ func decodeRendered(content, file string) ([]Object, error) {
 // chartPath maps a name helm gives a chart file ("mychart/templates/x.yaml",
 // "mychart/charts/sub/crds/y.yaml") to its repo-relative path.
 func chartPath(src *source, name string) string {
+	if isRemote(src) {
+		return "" // no file of the repository
+	}
 	_, rest, _ := strings.Cut(filepath.ToSlash(name), "/")
 	return path.Join(src.rel, rest)
 }
@@ -175,7 +179,7 @@ func readValues(src *source) (map[string]any, error) {
 		case err != nil:
 			return nil, src.jail.errorAt(file, err)
 		case fi == nil:
-			return nil, &Error{File: file, Msg: fmt.Sprintf("values file %q listed for environment %s does not exist (values paths are relative to the chart)", v, src.env.Name)}
+			return nil, &Error{File: file, Msg: fmt.Sprintf("values file %q listed for environment %s does not exist (values paths are relative to the chart, or to the environment's path when it names helm.chart)", v, src.env.Name)}
 		}
 		data, err := src.jail.readFile(p)
 		if err != nil {

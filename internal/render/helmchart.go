@@ -25,22 +25,32 @@ const utf8BOM = "\xEF\xBB\xBF"
 // loader.LoadDir would read it: .helmignore honoured, symlinks followed (but
 // only inside the repository), irregular files refused.
 func chartFiles(src *source) ([]*loader.BufferedFile, error) {
+	return chartFilesAt(src, src.dir)
+}
+
+// chartFilesAt reads the chart directory dir (the environment's, or a
+// file:// dependency's) through the jail.
+func chartFilesAt(src *source, dir string) ([]*loader.BufferedFile, error) {
 	rules := ignore.Empty()
-	ignoreFile := filepath.Join(src.dir, ignore.HelmIgnore)
+	ignoreFile := filepath.Join(dir, ignore.HelmIgnore)
+	ignoreName := src.jail.show(ignoreFile)
+	if dir == src.dir {
+		ignoreName = path.Join(src.rel, ignore.HelmIgnore) // as the environment names it
+	}
 	if _, fi, err := src.jail.stat(ignoreFile); err != nil {
-		return nil, src.jail.errorAt(path.Join(src.rel, ignore.HelmIgnore), err)
+		return nil, src.jail.errorAt(ignoreName, err)
 	} else if fi != nil {
 		data, err := src.jail.readFile(ignoreFile)
 		if err != nil {
-			return nil, src.jail.errorAt(path.Join(src.rel, ignore.HelmIgnore), err)
+			return nil, src.jail.errorAt(ignoreName, err)
 		}
 		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
-			return nil, &Error{File: path.Join(src.rel, ignore.HelmIgnore), Msg: err.Error()}
+			return nil, &Error{File: ignoreName, Msg: err.Error()}
 		}
 	}
 	rules.AddDefaults()
 	w := &chartWalker{src: src, rules: rules, onPath: map[string]bool{}}
-	if err := w.walk(src.dir, ""); err != nil {
+	if err := w.walk(dir, ""); err != nil {
 		return nil, err
 	}
 	return w.files, nil

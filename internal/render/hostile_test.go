@@ -113,7 +113,7 @@ func TestHostileReferencesRefused(t *testing.T) {
 				return env("deploy/chart", "")
 			},
 			file: "deploy/chart/Chart.yaml",
-			want: "slipway never downloads charts",
+			want: "dependency outside: file://../../../outside/chart is outside the repository",
 		},
 		{
 			name: "helm dependency vendored as a symlink out of the repository",

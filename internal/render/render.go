@@ -44,6 +44,9 @@ type Result struct {
 	// Files are the repo-relative files the render read, sorted: a change to
 	// any of them may change the result.
 	Files []string
+	// Charts are the charts from outside the repository rendered:
+	// reference, version and digest.
+	Charts []string
 }
 
 // Options tune a render.
@@ -59,6 +62,12 @@ type Options struct {
 	// Capabilities are the target cluster's, for a Helm chart's
 	// .Capabilities; nil renders with Helm's defaults.
 	Capabilities *Capabilities
+	// Charts are charts from outside the repository, fetched for this
+	// render. One it needs and is not given stops it with *NeedCharts.
+	Charts []FetchedChart
+	// Fetch, when set, fetches what a render needs (see WithCharts); nil
+	// fetches nothing.
+	Fetch FetchFunc
 }
 
 // Error is a render failure located in the repository.
@@ -99,7 +108,27 @@ type renderer func(*source) (*rendered, error)
 
 // Render renders env's directory in the checkout at repoRoot. Failures a user
 // can fix are *Error values naming the file (and line, where known).
+//
+// Charts from outside the repository come from opts.Charts and opts.Fetch;
+// a chart it needs and cannot get is an *Error at the file that names it.
 func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options) (*Result, error) {
+	res, err := WithCharts(ctx, opts, func(o Options) (*Result, error) { return RenderOnce(ctx, repoRoot, env, o) })
+	var need *NeedCharts
+	if errors.As(err, &need) {
+		return nil, Locate(need)
+	}
+	return res, err
+}
+
+// Locate is the error of a render that stopped needing charts it could
+// not get: an *Error at the first file that names one.
+func Locate(need *NeedCharts) error { return need.located() }
+
+// RenderOnce is Render with the charts opts.Charts holds and no fetching:
+// a chart it needs and is not given stops it with a *NeedCharts, for a
+// caller that fetches elsewhere (renderproc's parent) to fetch and call
+// again.
+func RenderOnce(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options) (*Result, error) {
 	return render(ctx, repoRoot, env, opts, nil)
 }
 
@@ -145,7 +174,7 @@ func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	}
 	sortObjects(out.objects)
 	sortObjects(out.skipped)
-	return &Result{Kind: kind, Objects: out.objects, Skipped: out.skipped, Files: j.files()}, nil
+	return &Result{Kind: kind, Objects: out.objects, Skipped: out.skipped, Files: j.files(), Charts: chartSources(opts)}, nil
 }
 
 // Place finishes a result rendered without a Scope as Render finishes one
@@ -201,6 +230,9 @@ func detect(src *source) (string, error) {
 			src.entry = path.Join(src.rel, name)
 			break
 		}
+	}
+	if src.env.Helm != nil && src.env.Helm.Chart != nil {
+		return detectRemote(src, kind)
 	}
 	if src.env.Helm != nil && kind != KindHelm {
 		return "", &Error{File: src.rel, Msg: fmt.Sprintf("environment %s has helm settings but %s has no Chart.yaml; remove helm: from %s or point path at the chart", src.env.Name, src.rel, repoconfig.FileName)}

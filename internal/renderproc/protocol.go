@@ -26,8 +26,10 @@ type request struct {
 	// Capabilities are the cluster's, discovered by the parent: the child
 	// never talks to the cluster.
 	Capabilities *render.Capabilities `json:"capabilities,omitempty"`
-	MaxMemory    int64                `json:"max_memory"`
-	MaxObjects   int                  `json:"max_objects"`
+	// Charts are archives the parent fetched (render.Options.Charts).
+	Charts     []render.FetchedChart `json:"charts,omitempty"`
+	MaxMemory  int64                 `json:"max_memory"`
+	MaxObjects int                   `json:"max_objects"`
 	// Timeout lets the child end itself a little after the parent should
 	// have killed it, should the parent be gone.
 	Timeout time.Duration `json:"timeout"`
@@ -44,6 +46,7 @@ type result struct {
 	Objects []object `json:"objects"`
 	Skipped []object `json:"skipped,omitempty"`
 	Files   []string `json:"files"`
+	Charts  []string `json:"charts,omitempty"`
 }
 
 type object struct {
@@ -61,6 +64,8 @@ type failure struct {
 	Msg     string `json:"msg"`
 	// Objects is set when the render made more objects than max_objects.
 	Objects int `json:"objects,omitempty"`
+	// Needs are charts the render needs the parent to fetch.
+	Needs []render.Need `json:"needs,omitempty"`
 }
 
 // Exit codes of a child that cannot answer.
@@ -83,6 +88,10 @@ func encodeRequest(req request) ([]byte, error) {
 func answer(res *render.Result, err error, maxObjects int) (*response, error) {
 	if err != nil {
 		var located *render.Error
+		var need *render.NeedCharts
+		if errors.As(err, &need) {
+			return &response{Error: &failure{Needs: need.Needs, Msg: need.Error()}}, nil
+		}
 		if errors.As(err, &located) {
 			return &response{Error: &failure{Located: true, File: located.File, Line: located.Line, Msg: located.Msg}}, nil
 		}
@@ -99,7 +108,7 @@ func answer(res *render.Result, err error, maxObjects int) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &response{Result: &result{Kind: res.Kind, Objects: objects, Skipped: skipped, Files: res.Files}}, nil
+	return &response{Result: &result{Kind: res.Kind, Objects: objects, Skipped: skipped, Files: res.Files, Charts: res.Charts}}, nil
 }
 
 func encodeObjects(objs []render.Object) ([]object, error) {
@@ -125,6 +134,8 @@ func decodeResponse(env string, data []byte, limits Limits) (*render.Result, err
 		switch {
 		case f.Objects > 0:
 			return nil, &LimitError{Env: env, Limit: KeyMaxObjects, Allowed: fmt.Sprint(limits.MaxObjects), Objects: f.Objects}
+		case len(f.Needs) > 0:
+			return nil, &render.NeedCharts{Needs: f.Needs}
 		case f.Located:
 			return nil, &render.Error{File: f.File, Line: f.Line, Msg: f.Msg}
 		}
@@ -147,7 +158,7 @@ func decodeResponse(env string, data []byte, limits Limits) (*render.Result, err
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", env, err)
 	}
-	return &render.Result{Kind: r.Kind, Objects: objects, Skipped: skipped, Files: r.Files}, nil
+	return &render.Result{Kind: r.Kind, Objects: objects, Skipped: skipped, Files: r.Files, Charts: r.Charts}, nil
 }
 
 // decodeObjects decodes each object as the renderers do (utiljson: whole

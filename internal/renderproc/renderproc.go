@@ -93,9 +93,29 @@ func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	if err != nil {
 		return nil, fmt.Errorf("render %s: repository root %s: %w", env.Name, repoRoot, err)
 	}
-	req := request{Root: root, Env: env, AllowRemoteBases: opts.AllowRemoteBases, Capabilities: opts.Capabilities, MaxMemory: limits.MaxMemory, MaxObjects: limits.MaxObjects, Timeout: limits.Timeout}
-	res, err := run(ctx, req, limits)
+	// One deadline covers the charts fetched for the render and every run
+	// of the child: fetching is part of the render's time.
+	start := time.Now()
+	fctx, stop := context.WithTimeoutCause(ctx, limits.Timeout, errTimedOut)
+	defer stop()
+	res, err := render.WithCharts(fctx, opts, func(o render.Options) (*render.Result, error) {
+		left := limits.Timeout - time.Since(start)
+		if left <= 0 {
+			return nil, &LimitError{Env: env.Name, Limit: KeyTimeout, Allowed: formatDuration(limits.Timeout)}
+		}
+		req := request{Root: root, Env: env, AllowRemoteBases: o.AllowRemoteBases, Charts: o.Charts, Capabilities: o.Capabilities, MaxMemory: limits.MaxMemory, MaxObjects: limits.MaxObjects, Timeout: left}
+		return run(ctx, req, limits, left)
+	})
 	var le *LimitError
+	if err != nil && !errors.As(err, &le) && ctx.Err() == nil && (errors.Is(context.Cause(fctx), errTimedOut) || errors.Is(err, context.DeadlineExceeded)) {
+		// A fetch that ran past the render's time (its own clock may
+		// tell first).
+		err = &LimitError{Env: env.Name, Limit: KeyTimeout, Allowed: formatDuration(limits.Timeout)}
+	}
+	var need *render.NeedCharts
+	if errors.As(err, &need) {
+		return nil, render.Locate(need)
+	}
 	if errors.As(err, &le) {
 		// Operators see who keeps hitting which limit, without the plan.
 		zerolog.Ctx(ctx).Warn().Str("env", env.Name).Str("limit", le.Limit).Str("allowed", le.Allowed).Msg("render stopped at a limit")
@@ -117,7 +137,9 @@ var errTimedOut = errors.New("render timed out")
 // run starts the child, feeds it req and reads its answer, killing its
 // process group on any breach. It returns only once the child is reaped and
 // every goroutine it started has ended.
-func run(ctx context.Context, req request, limits Limits) (*render.Result, error) {
+//
+// budget is the time left of limits.Timeout, which messages name.
+func run(ctx context.Context, req request, limits Limits, budget time.Duration) (*render.Result, error) {
 	name := req.Env.Name
 	body, err := encodeRequest(req)
 	if err != nil {
@@ -129,7 +151,7 @@ func run(ctx context.Context, req request, limits Limits) (*render.Result, error
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cctx, stop := context.WithTimeoutCause(cctx, limits.Timeout, errTimedOut)
+	cctx, stop := context.WithTimeoutCause(cctx, budget, errTimedOut)
 	defer stop()
 
 	cmd := exec.CommandContext(cctx, exe)

@@ -78,10 +78,17 @@ type Environment struct {
 	ServiceAccount string `yaml:"service_account"`
 }
 
-// Helm says how to render a chart path.
+// Helm says how to render a chart: the one committed at the environment's
+// path, or the one Chart names.
 type Helm struct {
+	// Values are values files, later ones winning: relative to the chart
+	// directory, or to the environment's path when Chart is set.
 	Values  []string `yaml:"values"`
 	Release string   `yaml:"release"`
+	// Chart names a chart outside the repository; Version is then its
+	// exact version. Unset: the path holds a Chart.yaml.
+	Chart   *ChartRef `yaml:"chart"`
+	Version string    `yaml:"version"`
 }
 
 // Policy guards an environment: who approves, who applies, what must hold.

@@ -58,6 +58,7 @@ func (c *Config) validate() strictyaml.Errors {
 			fail(key+".wait", "must not be negative")
 		}
 		if e.Helm != nil {
+			validateHelmChart(fail, key+".helm", e.Helm)
 			for j, v := range e.Helm.Values {
 				// Relative to the chart; the renderer keeps it inside the repository.
 				if v == "" || path.IsAbs(v) {
@@ -119,6 +120,23 @@ func (c *Config) validate() strictyaml.Errors {
 		}
 	}
 	return errs
+}
+
+// validateHelmChart checks a chart reference and its version: a version
+// only with a reference, and then exactly one.
+func validateHelmChart(fail func(string, string, ...any), key string, h *Helm) {
+	if h.Chart == nil {
+		if h.Version != "" {
+			fail(key+".version", "is only for helm.chart; a committed chart's version is in its Chart.yaml")
+		}
+		return
+	}
+	if msg := h.Chart.check(); msg != "" {
+		fail(key+".chart", "%s", msg)
+	}
+	if msg := checkExactVersion(h.Version); msg != "" {
+		fail(key+".version", "%s", msg)
+	}
 }
 
 func oneOf(fail func(string, string, ...any), key, val string, allowed ...string) {

@@ -121,7 +121,8 @@ type headView struct {
 	Continued bool
 	Shown     int // objects listed below the heading
 	Notes     []string
-	Err       string // the plan error, possibly cut
+	Charts    []string // charts from outside the repository, each cut
+	Err       string   // the plan error, possibly cut
 	ErrFence  string
 	ErrCut    bool
 }
@@ -169,6 +170,9 @@ func newDocument(plans []*plan.Plan, opts MarkdownOptions) *document {
 		}
 		for _, n := range notes {
 			s.head.Notes = append(s.head.Notes, cutBytes(n, maxEnvNoteLen))
+		}
+		for _, c := range p.Charts {
+			s.head.Charts = append(s.head.Charts, cutBytes(c, maxEnvNoteLen))
 		}
 		if p.Err != "" {
 			msg := withFinalNewline(cutBytes(p.Err, errCap))

@@ -47,6 +47,7 @@ type textEnv struct {
 	Objects []textObject
 	Hooks   []string
 	Skipped []string
+	Charts  []string
 }
 
 type textObject struct {
@@ -66,6 +67,9 @@ func newTextEnv(p *plan.Plan) textEnv {
 	}
 	if p.Err != "" {
 		e.Err = lines(terminalSafe(p.Err))
+	}
+	for _, c := range p.Charts {
+		e.Charts = append(e.Charts, terminalSafe(c))
 	}
 	for _, ch := range reviewOrder(p.Changes) {
 		o := textObject{

@@ -16,6 +16,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/slipwayhq/slipway/internal/chartsrc"
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/scheduler"
@@ -26,6 +27,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/notify"
 	"github.com/slipwayhq/slipway/internal/recovery"
+	"github.com/slipwayhq/slipway/internal/render"
+	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/runqueue"
 	"github.com/slipwayhq/slipway/internal/throttle"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -101,6 +104,11 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 		state.locks.Close()
 		return nil, err
 	}
+	charts, err := chartsrc.New(cfg.ChartOptions())
+	if err != nil {
+		state.locks.Close()
+		return nil, err
+	}
 	var (
 		queue    *runqueue.Queue
 		deps     *handler.Deps
@@ -122,7 +130,7 @@ func newServer(cfg *config.Config, log zerolog.Logger, extra []githubapp.EventHa
 				Observer:  observer{jobs: m.Jobs, notify: notifier, webURL: strings.TrimSuffix(cfg.GitHub.WebURL, "/")},
 				Unlockers: cfg.Unlockers,
 				Outsiders: throttle.New(workflow.OutsiderReplyWindow, workflow.OutsiderReplyKeys),
-				Options:   workflow.PlanOptions{Limits: cfg.RenderLimits()},
+				Options:   workflow.PlanOptions{Limits: cfg.RenderLimits(), Render: render.Options{Fetch: renderproc.Fetcher(charts)}},
 			},
 			Panics: m.Panics.WithLabelValues("job"),
 		}

@@ -133,7 +133,7 @@ func (s *Session) affectedBetween(ctx context.Context, cfg *repoconfig.Config, b
 	if err != nil {
 		return nil, err
 	}
-	headFiles, _ := affected.Files(ctx, tree, cfg, s.Options.Limits)
+	headFiles, _ := affected.Files(ctx, tree, cfg, s.Options.Render, s.Options.Limits)
 	return affected.Environments(cfg, changed, baseFiles, headFiles), nil
 }
 

@@ -230,7 +230,7 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 		return nil, err
 	}
 	defer cleanBase()
-	files, _ := affected.Files(ctx, base, cfg, s.Options.Limits)
+	files, _ := affected.Files(ctx, base, cfg, s.Options.Render, s.Options.Limits)
 	s.Rendered.put(key, files)
 	return files, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/internal/affected"
+	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
@@ -54,7 +55,7 @@ func TestAffectedByPullRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseFiles, baseErrs := affected.Files(t.Context(), baseTree, cfg, renderproc.Limits{})
+	baseFiles, baseErrs := affected.Files(t.Context(), baseTree, cfg, render.Options{}, renderproc.Limits{})
 	if len(baseErrs) > 0 {
 		t.Fatalf("base renders failed: %v", baseErrs)
 	}
@@ -88,7 +89,7 @@ func TestAffectedByPullRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			headFiles, headErrs := affected.Files(t.Context(), w.tree(t, "acme/shop", head), cfg, renderproc.Limits{})
+			headFiles, headErrs := affected.Files(t.Context(), w.tree(t, "acme/shop", head), cfg, render.Options{}, renderproc.Limits{})
 			var failed []string
 			for _, name := range cfg.Names() {
 				if headErrs[name] != nil {
