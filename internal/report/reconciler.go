@@ -54,3 +54,13 @@ func RollbackReconciled(env, reconciler string) string {
 func ReconciledNote(reconciler, fieldManager string) string {
 	return fmt.Sprintf("Applied by %s after merge, not by slipway; this is its diff (dry-run as %s). On merge slipway asks it to reconcile and records the outcome as a Deployment.", reconciler, fieldManager)
 }
+
+// WaitingFor is the title of the apply check run, and the in-progress
+// Deployment status, while slipway follows object.
+func WaitingFor(object string) string { return "waiting for " + object }
+
+// ReconciledDeployment describes a Deployment that object applies: what
+// started it (a pull request, "direct push") and the commit.
+func ReconciledDeployment(what, commit, object string) string {
+	return fmt.Sprintf("slipway: %s at %s, applied by %s", what, commit, object)
+}

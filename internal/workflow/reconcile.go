@@ -60,19 +60,19 @@ func (s *Session) follow(ctx context.Context, ro rollout, out rolled) rolled {
 	var checkID, deployID int64
 	checkID, out.logURL, err = s.GitHub.CreateCheckRun(ctx, s.Repo, gh.CheckRun{
 		Name: checkApplyPrefix + ro.env.Name, HeadSHA: ro.commit, Status: "in_progress",
-		Title:   "Waiting for " + rec.Object(),
+		Title:   report.WaitingFor(rec.Object()),
 		Summary: report.Following(ro.env.Name, rec.Object(), ro.commit, followTimeout(ro.env).String()),
 	})
 	if err == nil {
 		deployID, err = s.GitHub.CreateDeployment(ctx, s.Repo, gh.Deployment{
 			Ref: ro.commit, Environment: ro.env.Name, Production: ro.env.Production,
-			Description: fmt.Sprintf("slipway: %s at %s, applied by %s", ro.whatFor(), short(ro.commit), rec.Object()),
+			Description: report.ReconciledDeployment(ro.whatFor(), short(ro.commit), rec.Object()),
 			Payload:     deploymentPayload{PullRequest: ro.number, Tool: deploymentTool, Reconciler: rec.Object()},
 		})
 	}
 	if err == nil {
 		err = s.GitHub.CreateDeploymentStatus(ctx, s.Repo, deployID, gh.DeploymentStatus{
-			State: "in_progress", Description: "waiting for " + rec.Object(), LogURL: out.logURL, EnvironmentURL: ro.env.URL,
+			State: "in_progress", Description: report.WaitingFor(rec.Object()), LogURL: out.logURL, EnvironmentURL: ro.env.URL,
 		})
 	}
 	outcome := reconciler.Outcome{State: "error", Message: fmt.Sprintf("recording the deploy failed: %v", err)}
