@@ -185,6 +185,13 @@ func TestUnitReconciledRefusals(t *testing.T) {
 		t.Errorf("production planned with marks %+v, want kustomize-controller's", *marks)
 	}
 	w.botSays(1, "Applied by Flux Kustomization flux-system/apps after merge, not by slipway")
+	// Policy and the lock are those of any environment.
+	if r, ok := w.runNamed(head1SHA, checkPolicyPrefix+"production"); !ok || r.Conclusion != "success" {
+		t.Errorf("production policy run %+v (found %v)", r, ok)
+	}
+	if h, err := w.locks.Holder(ctx, lockKey(unitRepo, "production")); err != nil || h == nil || h.PR != 1 {
+		t.Errorf("production's lock: %+v %v, want #1's", h, err)
+	}
 
 	cid := w.gh.AddComment(1, "alice", "/apply production")
 	if err := w.s.ApplyPR(ctx, CommentRequest{Number: 1, CommentID: cid, User: "alice", Body: "/apply production"}, []string{"production"}); err != nil {
