@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,9 +21,10 @@ import (
 // annotation when done); tracking-id is what Argo CD 3 marks each object it
 // applies with (application.resourceTrackingMethod: annotation, the default).
 const (
-	argoRefresh    = "argocd.argoproj.io/refresh"
-	argoTrackingID = "argocd.argoproj.io/tracking-id"
-	argoInitiator  = "slipway"
+	argoRefresh     = "argocd.argoproj.io/refresh"
+	argoTrackingID  = "argocd.argoproj.io/tracking-id"
+	argoSyncOptions = "argocd.argoproj.io/sync-options"
+	argoInitiator   = "slipway"
 )
 
 var applicationGVK = schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "Application"}
@@ -37,11 +40,43 @@ func (a *argoCD) Object() string {
 	return fmt.Sprintf("Argo CD Application %s/%s", a.ref.Namespace, a.ref.Application)
 }
 
-// PlanMarks is Marks: the deletions Argo CD's prune would make are not
-// read (status.resources), so its plans show none.
-func (a *argoCD) PlanMarks(context.Context) (plan.Marks, error) {
+// PlanMarks adds to Marks what the Application manages (status.resources)
+// and its prune rules: Argo CD deletes a managed object no longer rendered
+// only with automated sync and prune (a sync slipway starts does not
+// prune), and never one annotated with the sync option Prune=false.
+func (a *argoCD) PlanMarks(ctx context.Context) (plan.Marks, error) {
 	ref := a.ref
-	return Marks(&repoconfig.Environment{Reconciler: &repoconfig.Reconciler{ArgoCD: &ref}}), nil
+	marks := Marks(&repoconfig.Environment{Reconciler: &repoconfig.Reconciler{ArgoCD: &ref}})
+	app := &unstructured.Unstructured{}
+	app.SetGroupVersionKind(applicationGVK)
+	err := a.c.Get(ctx, client.ObjectKey{Namespace: a.ref.Namespace, Name: a.ref.Application}, app)
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return marks, nil
+	case err != nil:
+		return marks, fmt.Errorf("read %s for what it manages: %w (check that slipway may get it)", a.Object(), err)
+	}
+	resources, _, _ := unstructured.NestedSlice(app.Object, "status", "resources")
+	for _, r := range resources {
+		m, _ := r.(map[string]any)
+		str := func(k string) string { v, _ := m[k].(string); return v }
+		if str("kind") == "" || str("name") == "" || str("version") == "" {
+			continue
+		}
+		marks.Owned = append(marks.Owned, plan.Ref{Group: str("group"), Version: str("version"), Kind: str("kind"), Namespace: str("namespace"), Name: str("name")})
+	}
+	prune, _, _ := unstructured.NestedBool(app.Object, "spec", "syncPolicy", "automated", "prune")
+	prune = prune && automated(app)
+	marks.Kept = func(live *unstructured.Unstructured) string {
+		switch {
+		case strings.Contains(live.GetAnnotations()[argoSyncOptions], "Prune=false"):
+			return "kept: no longer rendered; annotated " + argoSyncOptions + ": Prune=false, so Argo CD leaves it in the cluster"
+		case !prune:
+			return "kept: no longer rendered; " + a.Object() + " does not prune automatically, so it stays (OutOfSync) until a sync with prune"
+		}
+		return ""
+	}
+	return marks, nil
 }
 
 func (a *argoCD) get(ctx context.Context) (*unstructured.Unstructured, error) {

@@ -2,11 +2,13 @@ package reconciler
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -135,6 +137,45 @@ conditions: [{type: ComparisonError, message: "repository not accessible"}]`,
 			}
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// What an Application manages (status.resources) is what a plan compares
+// with; without automated prune Argo CD keeps what is no longer rendered.
+func TestArgoCDPlanMarks(t *testing.T) {
+	for _, tt := range []struct {
+		name, app string
+		prunes    bool
+	}{
+		{"manual sync keeps", argoApplication, false},
+		{"automated without prune keeps", argoApplication + "  syncPolicy: {automated: {selfHeal: true}}\n", false},
+		{"automated prune deletes", argoApplication + "  syncPolicy: {automated: {prune: true}}\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := fakeCluster(t, tt.app)
+			setStatus(t, c, applicationGVK, "argocd", "shop-prod", `
+resources:
+- {group: apps, version: v1, kind: Deployment, namespace: shop, name: web, status: Synced}
+- {version: v1, kind: ConfigMap, namespace: shop, name: old, status: OutOfSync}
+- {kind: Broken}`)
+			r, _ := New(c, argoEnv(), "acme/shop")
+			m, err := r.PlanMarks(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []plan.Ref{{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}, {Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "old"}}
+			if !slices.Equal(m.Owned, want) || m.FieldManager != "argocd-controller" {
+				t.Errorf("owned %+v", m.Owned)
+			}
+			live := &unstructured.Unstructured{}
+			if kept := m.Kept(live); (kept == "") != tt.prunes {
+				t.Errorf("kept %q, want pruned %v", kept, tt.prunes)
+			}
+			live.SetAnnotations(map[string]string{"argocd.argoproj.io/sync-options": "Prune=false,ServerSideApply=true"})
+			if kept := m.Kept(live); !strings.Contains(kept, "Prune=false") {
+				t.Errorf("annotated: %q", kept)
 			}
 		})
 	}
