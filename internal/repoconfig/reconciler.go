@@ -20,8 +20,9 @@ const (
 // them applies dry-runs as that manager, so the diff shows what the
 // reconciler will do, not a fight over field ownership.
 const (
-	FluxFieldManager   = "kustomize-controller"
-	ArgoCDFieldManager = "argocd-controller"
+	FluxFieldManager     = "kustomize-controller"
+	FluxHelmFieldManager = "helm-controller"
+	ArgoCDFieldManager   = "argocd-controller"
 )
 
 // Reconciler names the in-cluster controller that applies an environment
@@ -56,6 +57,8 @@ func (e *Environment) FieldManager() string {
 	switch {
 	case e.Reconciler == nil:
 		return ""
+	case e.Reconciler.Flux != nil && e.Reconciler.Flux.Kind == FluxHelmRelease:
+		return FluxHelmFieldManager
 	case e.Reconciler.Flux != nil:
 		return FluxFieldManager
 	default:

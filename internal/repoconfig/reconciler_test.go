@@ -42,6 +42,15 @@ func TestParseReconciler(t *testing.T) {
 			},
 		},
 		{
+			name: "a HelmRelease is applied by helm-controller",
+			yaml: head + "    reconciler: {flux: {kind: HelmRelease, name: shop}}\n",
+			check: func(t *testing.T, e *Environment) {
+				if e.FieldManager() != FluxHelmFieldManager || e.Reconciler.String() != "Flux HelmRelease flux-system/shop" {
+					t.Errorf("field manager %q, %s", e.FieldManager(), e.Reconciler)
+				}
+			},
+		},
+		{
 			name: "no reconciler: slipway applies, drift report",
 			yaml: head,
 			check: func(t *testing.T, e *Environment) {
