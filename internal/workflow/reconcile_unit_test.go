@@ -96,19 +96,22 @@ func TestUnitReconciledMerge(t *testing.T) {
 		rec   *scriptedReconciler
 		state string // production's Deployment
 		says  string // in the merge's outcome comment
+		event string // the Observer's outcome of production's rollout
 	}{
 		{"applied", &scriptedReconciler{steps: []reconciler.Observation{{Applied: baseSHA}, {Applied: mergeSHA, Message: "Applied revision: main@sha1:" + mergeSHA}}},
-			"success", "Flux Kustomization flux-system/apps applied " + short(mergeSHA)},
+			"success", "Flux Kustomization flux-system/apps applied " + short(mergeSHA), OutcomeSuccess},
 		{"rejected", &scriptedReconciler{steps: []reconciler.Observation{{Applied: baseSHA, Attempted: mergeSHA, Failed: true, Message: "ConfigMap/shop/a dry-run failed: data too long"}}},
-			"failure", "failed: Flux Kustomization flux-system/apps failed at " + short(mergeSHA) + ": ConfigMap/shop/a dry-run failed: data too long"},
+			"failure", "failed: Flux Kustomization flux-system/apps failed at " + short(mergeSHA) + ": ConfigMap/shop/a dry-run failed: data too long", OutcomeFailure},
 		{"never there", &scriptedReconciler{steps: []reconciler.Observation{{Applied: baseSHA}}},
-			"error", "did not report " + short(mergeSHA) + " applied within 1s"},
+			"error", "did not report " + short(mergeSHA) + " applied within 1s", OutcomeError},
 		{"not this repository's", &scriptedReconciler{requestErr: errorString("Flux Kustomization flux-system/apps deploys from https://github.com/acme/payments, not from acme/shop"), steps: []reconciler.Observation{{}}},
-			"error", "not from acme/shop"},
+			"error", "not from acme/shop", OutcomeError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w, _ := newReconcilingWorld(t, tt.rec)
+			heard := &recorder{}
+			w.s.Observer = heard
 			ctx := context.Background()
 			base := unitFiles(fluxConfig)
 			changed := []string{"deploy/production/a.yaml", "deploy/staging/a.yaml"}
@@ -150,6 +153,15 @@ func TestUnitReconciledMerge(t *testing.T) {
 				t.Errorf("production apply run %+v (found %v), want %s", run, ok, want)
 			}
 			w.botSays(1, report.TableCell(tt.says))
+			var outcomes []string
+			for _, e := range heard.events {
+				if e.Env == "production" {
+					outcomes = append(outcomes, e.Outcome)
+				}
+			}
+			if !slices.Equal(outcomes, []string{tt.event}) {
+				t.Errorf("the Observer heard %v of production, want %s", outcomes, tt.event)
+			}
 		})
 	}
 }
