@@ -32,6 +32,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newPlan(), newApply(), newValidate(), newSetup(), newVersion())
+	root.AddCommand(newServe(), newPlan(), newApply(), newValidate(), newSetup(), newInit(), newVersion())
 	return root
 }

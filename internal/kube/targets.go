@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
+	"github.com/slipwayhq/slipway/internal/reconciler"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
@@ -112,6 +113,30 @@ type Confinable interface {
 // plan.Engine.Confined), sharing t's connection and discovery.
 func (t *ClusterTarget) Confined(admit plan.Admit) Target {
 	return &ClusterTarget{Engine: t.Engine.Confined(admit), scope: t.scope, caps: t.caps}
+}
+
+// Reconciling is a Target that reaches the reconcilers (Flux, Argo CD)
+// applying environments in slipway's stead on its cluster, as the identity
+// the target was resolved for.
+type Reconciling interface {
+	// ReconciledBy is the target planning as a reconciler that applies
+	// with marks (plan.Engine.ReconciledBy).
+	ReconciledBy(marks plan.Marks) Target
+	// Reconciler is env's reconciler, deploying repository repo.
+	Reconciler(env *repoconfig.Environment, repo string) (reconciler.Reconciler, error)
+}
+
+var _ Reconciling = (*ClusterTarget)(nil)
+
+// ReconciledBy implements Reconciling.
+func (t *ClusterTarget) ReconciledBy(marks plan.Marks) Target {
+	return &ClusterTarget{Engine: t.Engine.ReconciledBy(marks), scope: t.scope}
+}
+
+// Reconciler implements Reconciling: env's reconciler, read and patched as
+// this target's identity.
+func (t *ClusterTarget) Reconciler(env *repoconfig.Environment, repo string) (reconciler.Reconciler, error) {
+	return reconciler.New(t.Engine.Client(), env, repo)
 }
 
 // Scope implements Target.

@@ -31,7 +31,7 @@ const (
 
 // planEntries turns dry-run results into changes, adds the members no longer
 // rendered (deletions, or kept ones), and sorts them in plan order.
-func planEntries(m masker, env *repoconfig.Environment, p *parent, pl planned, items []*item, listed members) ([]entry, error) {
+func planEntries(m masker, env *repoconfig.Environment, kept func(*unstructured.Unstructured) string, p *parent, pl planned, items []*item, listed members) ([]entry, error) {
 	entries := make([]entry, 0, len(items))
 	rendered := make(map[objectKey]bool, len(items))
 	legacyID := ""
@@ -52,7 +52,7 @@ func planEntries(m masker, env *repoconfig.Environment, p *parent, pl planned, i
 		}
 		ref := refOf(live)
 		adopted := legacyID != "" && live.GetLabels()[applySetPartOfLabel] == legacyID
-		if msg := keptMessage(env, live); msg != "" {
+		if msg := kept(live); msg != "" {
 			entries = append(entries, entry{change: Change{Ref: ref, Action: Unchanged, Message: msg, Kept: true, Adopted: adopted}})
 			continue
 		}

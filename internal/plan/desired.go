@@ -114,12 +114,7 @@ func (e *Engine) prepare(env *repoconfig.Environment, objects []render.Object, p
 				it.prepErr, it.noKind = err, false
 			}
 		}
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[applySetPartOfLabel] = applySetID
-		u.SetLabels(labels)
+		e.mark(u, it.ref, applySetID)
 		utils.RemoveCABundleFromCRD(u)
 		if isSecret(u) {
 			foldStringData(u)

@@ -89,7 +89,8 @@ type Engine struct {
 	// newHash makes the hash a plan's digest is fed to; tests replace it to
 	// see what goes in.
 	newHash func() hash.Hash
-	admit   Admit // nil admits everything
+	admit   Admit  // nil admits everything
+	marks   *Marks // set: a reconciler applies what this engine plans (reconciled.go)
 }
 
 // Admit refuses an object the plan may not touch at all (the server
@@ -142,6 +143,11 @@ func NewEngine(cfg *rest.Config, opts Options) (*Engine, error) {
 // the way it was planned.
 func (e *Engine) ResourceManager() *ssa.ResourceManager { return e.manager }
 
+// Client is the engine's client of its cluster, as the identity the engine
+// was made for: the reconcilers of environments slipway does not apply are
+// read and asked to reconcile through it.
+func (e *Engine) Client() client.Client { return e.client }
+
 // FieldManager is the server-side apply field manager the engine plans as;
 // apply must send as the same one.
 func (e *Engine) FieldManager() string { return e.opts.FieldManager }
@@ -168,18 +174,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if env == nil || rendered == nil {
 		return nil, nil, fmt.Errorf("plan: no environment or render given")
 	}
-	inv, err := e.inventoryOf(basis.Repository, env)
-	if err != nil {
-		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
-	}
-	if err := e.admitInventory(inv); err != nil {
-		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
-	}
-	parent, err := e.readParents(ctx, inv)
-	if err != nil {
-		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
-	}
-	listed, err := e.listMembers(ctx, parent, parent.legacy)
+	parent, listed, err := e.inventoryFor(ctx, basis.Repository, env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
@@ -191,7 +186,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	}); err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
-	entries, err := planEntries(e.mask, env, parent, pl, items, listed)
+	entries, err := planEntries(e.mask, env, e.kept(env), parent, pl, items, listed)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
@@ -232,6 +227,32 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
 	return p, objects, nil
+}
+
+// inventoryFor reads what env of repository repo owns in the cluster: its
+// ApplySet parent and the live members. An environment a reconciler applies
+// has none of slipway's.
+func (e *Engine) inventoryFor(ctx context.Context, repo string, env *repoconfig.Environment) (*parent, members, error) {
+	if e.marks != nil {
+		owned, err := e.readOwned(ctx, e.marks.Owned)
+		return &parent{}, owned, err
+	}
+	inv, err := e.inventoryOf(repo, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.admitInventory(inv); err != nil {
+		return nil, nil, err
+	}
+	parent, err := e.readParents(ctx, inv)
+	if err != nil {
+		return nil, nil, err
+	}
+	listed, err := e.listMembers(ctx, parent, parent.legacy)
+	if err != nil {
+		return nil, nil, err
+	}
+	return parent, listed, nil
 }
 
 // parallel runs fn for 0..n-1 with at most Concurrency in flight, stopping

@@ -23,6 +23,10 @@ type jailFS struct {
 	// removable admits RemoveAll for kustomize's own clone directories,
 	// which it deletes when done.
 	removable func(path string) bool
+	// generated are files kustomize reads that slipway made, by cleaned
+	// absolute path: the kustomization kustomize-controller would generate
+	// for a directory without one (fluxgen.go).
+	generated map[string][]byte
 }
 
 var _ filesys.FileSystem = (*jailFS)(nil)
@@ -51,7 +55,16 @@ func (f *jailFS) RemoveAll(path string) error {
 	return errReadOnly
 }
 
+// made is the file slipway generated at path, if any.
+func (f *jailFS) made(path string) ([]byte, bool) {
+	data, ok := f.generated[filepath.Clean(path)]
+	return data, ok
+}
+
 func (f *jailFS) Open(path string) (filesys.File, error) {
+	if _, ok := f.made(path); ok {
+		return nil, errors.New("open " + filepath.Base(path) + ": a generated file can only be read whole")
+	}
 	real, err := f.resolve(path)
 	if err != nil {
 		return nil, err
@@ -65,9 +78,12 @@ func (f *jailFS) Open(path string) (filesys.File, error) {
 }
 
 func (f *jailFS) ReadFile(path string) ([]byte, error) {
-	data, err := f.jail.readFile(path)
-	if err != nil {
-		return nil, err
+	data, ok := f.made(path)
+	if !ok {
+		var err error
+		if data, err = f.jail.readFile(path); err != nil {
+			return nil, err
+		}
 	}
 	if f.inspect != nil {
 		if err := f.inspect(path, data); err != nil {
@@ -79,11 +95,17 @@ func (f *jailFS) ReadFile(path string) ([]byte, error) {
 }
 
 func (f *jailFS) IsDir(path string) bool {
+	if _, ok := f.made(path); ok {
+		return false
+	}
 	real, err := f.resolve(path)
 	return err == nil && f.disk.IsDir(real)
 }
 
 func (f *jailFS) Exists(path string) bool {
+	if _, ok := f.made(path); ok {
+		return true
+	}
 	real, err := f.resolve(path)
 	return err == nil && f.disk.Exists(real)
 }
@@ -97,6 +119,10 @@ func (f *jailFS) ReadDir(path string) ([]string, error) {
 }
 
 func (f *jailFS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
+	if _, ok := f.made(path); ok {
+		dir, _, err := f.CleanedAbs(filepath.Dir(path))
+		return dir, filepath.Base(path), err
+	}
 	real, err := f.resolve(path)
 	if err != nil {
 		return "", "", err

@@ -44,6 +44,15 @@ func renderKustomize(src *source) (*rendered, error) {
 		fsys.removable = func(p string) bool { r, ok := clones(p); return ok && r == p }
 	}
 
+	if src.generate {
+		data, err := fluxKustomization(src)
+		if err != nil {
+			return nil, err
+		}
+		kfile = generatedKustomization(src)
+		fsys.generated = map[string][]byte{filepath.Join(src.dir, konfig.DefaultKustomizationFileName()): data}
+	}
+
 	opts := krusty.MakeDefaultOptions()
 	opts.PluginConfig = types.DisabledPluginConfig() // built-ins only, statically linked
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly

@@ -95,7 +95,10 @@ type source struct {
 	dir   string // the environment's directory, resolved
 	rel   string // the same, repo-relative
 	entry string // repo-relative file that decided the kind: kustomization or Chart.yaml; "" for plain
-	opts  Options
+	// generate builds a directory without a kustomization the way Flux
+	// does, with the kustomization it would generate (fluxgen.go).
+	generate bool
+	opts     Options
 }
 
 // rendered is what a renderer returns, before Render's common checks.
@@ -148,6 +151,9 @@ func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	kind, err := detect(src) // sets src.entry
 	if err != nil {
 		return nil, err
+	}
+	if kind == KindPlain && fluxGenerates(src) {
+		kind, src.generate = KindKustomize, true
 	}
 	run := map[string]renderer{KindKustomize: renderKustomize, KindHelm: renderHelm, KindPlain: renderPlain}[kind]
 	if override != nil {

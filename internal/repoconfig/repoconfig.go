@@ -76,6 +76,10 @@ type Environment struct {
 	// ones a repository may name, and may set a default. Empty: that
 	// default, or slipway's own identity.
 	ServiceAccount string `yaml:"service_account"`
+	// Reconciler, when set, is the Flux or Argo CD object that applies
+	// this environment; slipway plans it, triggers and records it, and
+	// never applies it itself (see reconciler.go).
+	Reconciler *Reconciler `yaml:"reconciler"`
 }
 
 // Helm says how to render a chart: the one committed at the environment's
@@ -214,6 +218,7 @@ func Parse(source string, data []byte) (*Config, error) {
 func (c *Config) fillDefaults() {
 	for i := range c.Environments {
 		e := &c.Environments[i]
+		fillReconcilerDefaults(e)
 		if e.Mode == "" {
 			e.Mode = DefaultMode
 		}

@@ -52,6 +52,7 @@ func (c *Config) validate() strictyaml.Errors {
 			fail(key+".service_account", "%s", msg)
 		}
 		oneOf(fail, key+".mode", e.Mode, ModeOnMerge, ModeBeforeMerge)
+		validateReconciler(fail, key, &e)
 		oneOf(fail, key+".drift", e.Drift, DriftReport, DriftReconcile, DriftOff)
 		oneOf(fail, key+".lock", e.Lock, LockOnPlan, LockOnApply)
 		if e.Wait.Duration < 0 {

@@ -59,6 +59,9 @@ func PrepareApply(ctx context.Context, tree string, cfg *repoconfig.Config, name
 	if !ok {
 		return failed(fmt.Errorf("no environment %q in %s", name, cfg.Source()))
 	}
+	if why := notApplied(env); why != "" {
+		return failed(errors.New(why))
+	}
 	target, key, rendered, err := renderFor(ctx, tree, env, targets, opts)
 	if err != nil {
 		return failed(err)

@@ -154,6 +154,8 @@ func applyTargets(cfg *repoconfig.Config, planned, named []string) ([]string, re
 		switch {
 		case !ok:
 			no.add(report.NoSuchEnvironment(name))
+		case env.Reconciled():
+			no.add(notApplied(env))
 		case env.Mode != repoconfig.ModeBeforeMerge:
 			no.add(report.DeploysOnMerge(name, string(env.Mode)))
 		}

@@ -75,6 +75,14 @@ func (s *Session) Redeploy(ctx context.Context, req CommentRequest, pr *gh.PR, n
 		if env.Mode != repoconfig.ModeOnMerge && len(named) == 0 {
 			continue
 		}
+		if env.Reconciled() {
+			// Its reconciler applies what the default branch holds; a
+			// merge already asked it to.
+			if len(named) > 0 {
+				no.add(notApplied(env))
+			}
+			continue
+		}
 		if ok, reason, err := policy.MayApply(ctx, env, req.User, s.directory()); err != nil {
 			return err
 		} else if !ok {

@@ -93,6 +93,10 @@ func (r rolled) outcome() string {
 	switch {
 	case r.refused != nil:
 		return OutcomeRefused
+	case r.followed != nil && r.followed.State == "success":
+		return OutcomeSuccess
+	case r.followed != nil && r.followed.State == "failure":
+		return OutcomeFailure
 	case r.err != nil || r.result == nil:
 		return OutcomeError
 	case r.result.Failed():

@@ -15,6 +15,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/renderproc"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // PlanOptions tune PlanEnvironments.
@@ -76,6 +77,9 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 	if err != nil {
 		return failed(err)
 	}
+	if env.Reconciled() {
+		p.Notes = append(p.Notes, report.ReconciledNote(env.Reconciler.String(), env.FieldManager()))
+	}
 	return p, nil
 }
 
@@ -96,6 +100,9 @@ func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 			return nil, key, nil, fmt.Errorf("cluster %q as service account %s: %w", env.Cluster, key.ServiceAccount, err)
 		}
 		return nil, key, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
+	}
+	if target, err = reconciledTarget(ctx, target, env, opts.Repository); err != nil {
+		return nil, key, nil, err
 	}
 	ropts := opts.Render
 	ropts.Scope = target.Scope()

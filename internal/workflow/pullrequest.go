@@ -62,6 +62,9 @@ type Runner struct {
 	// Observer hears what plans, rollouts and drift checks came to
 	// (metrics, notifications); nil hears nothing.
 	Observer Observer
+	// FollowPoll is how often the status of a reconciler that applies an
+	// environment is read after a merge; 0: every 2s.
+	FollowPoll time.Duration
 }
 
 // Session binds the runner to one installation and repository.

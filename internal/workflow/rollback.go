@@ -48,6 +48,8 @@ func (s *Session) Rollback(ctx context.Context, req CommentRequest, name, ref st
 	switch {
 	case !ok:
 		return no(report.NoSuchEnvironment(name))
+	case env.Reconciled():
+		return no(report.RollbackReconciled(name, env.Reconciler.String()))
 	case env.Mode != repoconfig.ModeOnMerge:
 		return no(report.RollbackBeforeMerge(name, string(env.Mode)))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/reconciler"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
 )
@@ -36,16 +37,22 @@ type rollout struct {
 
 // rolled is what a rollout came to.
 type rolled struct {
-	env     string
-	plan    *plan.Plan
-	result  *apply.Result
-	refused error  // nothing was applied and nothing recorded (plan changed, plan errors)
-	err     error  // the rollout failed outside the apply itself (cluster, records)
-	skipped string // why it did not start (a dependency failed)
-	logURL  string
+	env    string
+	plan   *plan.Plan
+	result *apply.Result
+	// followed is how following the reconciler of an environment slipway
+	// does not apply ended (reconcile.go); nil for slipway's own applies.
+	followed *reconciler.Outcome
+	refused  error  // nothing was applied and nothing recorded (plan changed, plan errors)
+	err      error  // the rollout failed outside the apply itself (cluster, records)
+	skipped  string // why it did not start (a dependency failed)
+	logURL   string
 }
 
 func (r rolled) ok() bool {
+	if r.followed != nil {
+		return r.refused == nil && r.err == nil && r.skipped == "" && r.followed.State == "success"
+	}
 	return r.refused == nil && r.err == nil && r.skipped == "" && r.result != nil && !r.result.Failed()
 }
 
@@ -76,7 +83,10 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 			return out
 		}
 	}
-
+	if ro.env.Reconciled() {
+		out = s.follow(ctx, ro, out)
+		return out
+	}
 	var checkID, deployID int64
 	started := func(p *plan.Plan) error {
 		var err error
@@ -132,6 +142,9 @@ func (ro rollout) event(r rolled, took time.Duration) Event {
 	if r.result != nil {
 		e.Summary, e.Objects = r.result.Summary(), r.result.Counts()
 	}
+	if r.followed != nil {
+		e.Summary = r.followed.Message
+	}
 	return e
 }
 
@@ -147,6 +160,9 @@ type deploymentPayload struct {
 	// RollbackOf marks a reviewed rollback: the default branch's head it
 	// went back from.
 	RollbackOf string `json:"rollback_of,omitempty"`
+	// Reconciler names the Flux or Argo CD object that applied it, for an
+	// environment slipway does not apply itself.
+	Reconciler string `json:"reconciler,omitempty"`
 }
 
 // what names the rollout for a replica that finds it running.
@@ -157,11 +173,16 @@ func (ro rollout) what() string {
 	return "push at " + short(ro.commit)
 }
 
-func deploymentDescription(ro rollout, p *plan.Plan) string {
-	what := ro.cause
+// whatFor names what started the rollout: its pull request, or its cause.
+func (ro rollout) whatFor() string {
 	if ro.number != 0 {
-		what = fmt.Sprintf("#%d", ro.number)
+		return fmt.Sprintf("#%d", ro.number)
 	}
+	return ro.cause
+}
+
+func deploymentDescription(ro rollout, p *plan.Plan) string {
+	what := ro.whatFor()
 	if ro.rollbackOf != "" {
 		return fmt.Sprintf("slipway: rollback from %s to %s, reviewed on %s (%s)", short(ro.rollbackOf), short(ro.commit), what, report.Summary(p))
 	}
@@ -176,6 +197,10 @@ func (r rolled) summary() string {
 		return "refused: " + r.refused.Error()
 	case r.err != nil:
 		return "failed: " + r.err.Error()
+	case r.followed != nil && r.followed.State == "success":
+		return r.followed.Message
+	case r.followed != nil:
+		return "failed: " + r.followed.Message
 	case r.result == nil:
 		return "not applied"
 	case r.result.Failed():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test control plane binaries into a cache directory, once per
 # version set: kube-apiserver, kube-controller-manager, kube-scheduler, etcd,
-# kwok, plus kwok's "fast" stages. Everything comes from the Go module proxy.
+# kwok, plus kwok's "fast" stages, and Flux's source- and kustomize-controller
+# (flux.sh). Everything comes from the Go module proxy.
 #
 #   tools/testbin/build.sh [DIR]   (default: $SLIPWAY_TESTBIN or ~/.cache/slipway/testbin)
 set -euo pipefail
@@ -15,6 +16,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-${SLIPWAY_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/slipway/testbin}}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
+
+# Flux's controllers have their own stamp: adding them does not rebuild
+# the control plane, nor the other way round.
+"$here/flux.sh" "$out"
 
 if [[ -f "$out/STAMP" && "$(cat "$out/STAMP")" == "$STAMP" ]]; then
 	echo "testbin: up to date in $out ($STAMP)"

@@ -1,0 +1,250 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
+)
+
+// Flux's API groups and the annotation that asks a Flux object to reconcile
+// now (fluxcd/pkg/apis/meta ReconcileRequestAnnotation): the controller
+// records the value it handled in status.lastHandledReconcileAt.
+const (
+	kustomizeGroup       = "kustomize.toolkit.fluxcd.io"
+	helmGroup            = "helm.toolkit.fluxcd.io"
+	sourceGroup          = "source.toolkit.fluxcd.io"
+	fluxRequestedAt      = "reconcile.fluxcd.io/requestedAt"
+	fluxPruneAnnotation  = "kustomize.toolkit.fluxcd.io/prune"
+	fluxReadyCondition   = "Ready"
+	fluxGitRepositoryKey = "GitRepository"
+)
+
+var (
+	kustomizationGVK = schema.GroupVersionKind{Group: kustomizeGroup, Version: "v1", Kind: repoconfig.FluxKustomization}
+	helmReleaseGVK   = schema.GroupVersionKind{Group: helmGroup, Version: "v2", Kind: repoconfig.FluxHelmRelease}
+	gitRepositoryGVK = schema.GroupVersionKind{Group: sourceGroup, Version: "v1", Kind: fluxGitRepositoryKey}
+)
+
+// flux is a Flux Kustomization or HelmRelease and its GitRepository.
+type flux struct {
+	c          client.Client
+	ref        repoconfig.FluxRef
+	path, repo string
+}
+
+func (f *flux) Object() string {
+	return fmt.Sprintf("Flux %s %s/%s", f.ref.Kind, f.ref.Namespace, f.ref.Name)
+}
+
+// PlanMarks adds to Marks the Kustomization's inventory
+// (status.inventory.entries, ids NAMESPACE_NAME_GROUP_KIND) and its prune
+// rules: spec.prune, and the kustomize.toolkit.fluxcd.io/prune: disabled
+// annotation on an object. A HelmRelease's objects are Helm's to prune.
+func (f *flux) PlanMarks(ctx context.Context) (plan.Marks, error) {
+	marks := Marks(f.env())
+	if f.ref.Kind != repoconfig.FluxKustomization {
+		return marks, nil
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(kustomizationGVK)
+	err := f.c.Get(ctx, client.ObjectKey{Namespace: f.ref.Namespace, Name: f.ref.Name}, u)
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return marks, nil
+	case err != nil:
+		return marks, fmt.Errorf("read %s for its inventory: %w (check that slipway may get it)", f.Object(), err)
+	}
+	entries, _, _ := unstructured.NestedSlice(u.Object, "status", "inventory", "entries")
+	for _, e := range entries {
+		m, _ := e.(map[string]any)
+		id, _ := m["id"].(string)
+		v, _ := m["v"].(string)
+		parts := strings.Split(id, "_")
+		if len(parts) != 4 || v == "" {
+			continue
+		}
+		marks.Owned = append(marks.Owned, plan.Ref{Namespace: parts[0], Name: parts[1], Group: parts[2], Kind: parts[3], Version: v})
+	}
+	prune, _, _ := unstructured.NestedBool(u.Object, "spec", "prune")
+	marks.Kept = func(live *unstructured.Unstructured) string {
+		switch {
+		case live.GetAnnotations()[fluxPruneAnnotation] == "disabled":
+			return "kept: no longer rendered; annotated " + fluxPruneAnnotation + ": disabled, so Flux leaves it in the cluster"
+		case !prune:
+			return "kept: no longer rendered; " + f.Object() + " has prune: false, so Flux leaves it in the cluster"
+		}
+		return ""
+	}
+	return marks, nil
+}
+
+// env is the environment f stands for, as Marks reads it.
+func (f *flux) env() *repoconfig.Environment {
+	ref := f.ref
+	return &repoconfig.Environment{Path: f.path, Reconciler: &repoconfig.Reconciler{Flux: &ref}}
+}
+
+func (f *flux) gvk() schema.GroupVersionKind {
+	if f.ref.Kind == repoconfig.FluxHelmRelease {
+		return helmReleaseGVK
+	}
+	return kustomizationGVK
+}
+
+// Request annotates the GitRepository (so it fetches the new commit) and
+// then the Kustomization or HelmRelease with reconcile.fluxcd.io/requestedAt,
+// as `flux reconcile --with-source` does.
+func (f *flux) Request(ctx context.Context, commit string) (string, error) {
+	obj, err := get(ctx, f.c, f.gvk(), f.ref.Namespace, f.ref.Name, "Flux "+f.ref.Kind)
+	if err != nil {
+		return "", err
+	}
+	src, srcPath, err := f.sourceOf(obj)
+	if err != nil {
+		return "", err
+	}
+	repo, err := get(ctx, f.c, gitRepositoryGVK, src.Namespace, src.Name, "Flux GitRepository")
+	if err != nil {
+		return "", err
+	}
+	url, _, _ := unstructured.NestedString(repo.Object, "spec", "url")
+	if err := checkSource(f.Object(), url, f.repo, srcPath, f.path); err != nil {
+		return "", err
+	}
+	token := time.Now().UTC().Format(time.RFC3339Nano)
+	if err := annotate(ctx, f.c, repo, fluxRequestedAt, token); err != nil {
+		return "", err
+	}
+	if err := annotate(ctx, f.c, obj, fluxRequestedAt, token); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// sourceOf is the GitRepository obj takes its files from, and the path in
+// it obj applies.
+func (f *flux) sourceOf(obj *unstructured.Unstructured) (client.ObjectKey, string, error) {
+	refPath := []string{"spec", "sourceRef"}
+	var p string
+	if f.ref.Kind == repoconfig.FluxHelmRelease {
+		// A chart from a HelmRepository or OCIRepository renders through
+		// the Helm sources slipway does not read yet; a chart in the
+		// repository is spec.chart.spec.chart, a path.
+		refPath = []string{"spec", "chart", "spec", "sourceRef"}
+		p, _, _ = unstructured.NestedString(obj.Object, "spec", "chart", "spec", "chart")
+	} else {
+		p, _, _ = unstructured.NestedString(obj.Object, "spec", "path")
+	}
+	kind, _, _ := unstructured.NestedString(obj.Object, append(refPath, "kind")...)
+	name, _, _ := unstructured.NestedString(obj.Object, append(refPath, "name")...)
+	ns, _, _ := unstructured.NestedString(obj.Object, append(refPath, "namespace")...)
+	if kind != fluxGitRepositoryKey || name == "" {
+		return client.ObjectKey{}, "", fmt.Errorf("%s takes its source from %s %q, not a GitRepository: slipway follows Flux objects that deploy from this repository through a GitRepository", f.Object(), orNone(kind), name)
+	}
+	if ns == "" {
+		ns = obj.GetNamespace()
+	}
+	return client.ObjectKey{Namespace: ns, Name: name}, p, nil
+}
+
+// Observe reads the Kustomization's (or HelmRelease's) status as
+// kustomize-controller documents it: lastAppliedRevision and
+// lastAttemptedRevision ("main@sha1:<commit>"), and the Ready condition for
+// the current generation. A HelmRelease reports chart versions, not
+// commits, so for it the commit counts as applied once the release is
+// Ready after handling this request (lastHandledReconcileAt is the token).
+func (f *flux) Observe(ctx context.Context, token string) (Observation, error) {
+	obj, err := get(ctx, f.c, f.gvk(), f.ref.Namespace, f.ref.Name, "Flux "+f.ref.Kind)
+	if err != nil {
+		return Observation{}, err
+	}
+	ready, current := fluxReady(obj)
+	var o Observation
+	o.Message = ready.message
+	if !current {
+		o.Message = "waiting for the controller to see the latest spec"
+		return o, nil
+	}
+	if f.ref.Kind == repoconfig.FluxHelmRelease {
+		handled, _, _ := unstructured.NestedString(obj.Object, "status", "lastHandledReconcileAt")
+		if handled != token {
+			return o, nil
+		}
+		commit := f.requestedCommit(ctx, obj)
+		switch ready.status {
+		case "True":
+			o.Applied = commit
+		case "False":
+			o.Attempted, o.Failed = commit, true
+		}
+		return o, nil
+	}
+	applied, _, _ := unstructured.NestedString(obj.Object, "status", "lastAppliedRevision")
+	attempted, _, _ := unstructured.NestedString(obj.Object, "status", "lastAttemptedRevision")
+	o.Attempted = fluxCommit(attempted)
+	if ready.status == "True" {
+		o.Applied = fluxCommit(applied)
+	}
+	o.Failed = ready.status == "False"
+	return o, nil
+}
+
+// requestedCommit is the commit the HelmRelease's GitRepository has as its
+// artifact: what the release was just reconciled from.
+func (f *flux) requestedCommit(ctx context.Context, obj *unstructured.Unstructured) string {
+	src, _, err := f.sourceOf(obj)
+	if err != nil {
+		return ""
+	}
+	repo, err := get(ctx, f.c, gitRepositoryGVK, src.Namespace, src.Name, "Flux GitRepository")
+	if err != nil {
+		return ""
+	}
+	rev, _, _ := unstructured.NestedString(repo.Object, "status", "artifact", "revision")
+	return fluxCommit(rev)
+}
+
+// fluxCommit is the commit in a Flux revision: "main@sha1:<sha>" (Flux 2.x),
+// "sha1:<sha>" or "main/<sha>" (older); "" for none.
+func fluxCommit(rev string) string {
+	if i := strings.LastIndex(rev, "sha1:"); i >= 0 {
+		return rev[i+len("sha1:"):]
+	}
+	if i := strings.LastIndex(rev, "/"); i >= 0 {
+		return rev[i+1:]
+	}
+	return rev
+}
+
+type condition struct{ status, reason, message string }
+
+// fluxReady is obj's Ready condition, and whether obj's status speaks of
+// its current spec (status.observedGeneration, else the condition's own).
+func fluxReady(obj *unstructured.Unstructured) (condition, bool) {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	observed, found, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != fluxReadyCondition {
+			continue
+		}
+		s, _ := m["status"].(string)
+		r, _ := m["reason"].(string)
+		msg, _ := m["message"].(string)
+		if !found {
+			observed, _, _ = unstructured.NestedInt64(m, "observedGeneration")
+		}
+		return condition{status: s, reason: r, message: msg}, observed >= obj.GetGeneration()
+	}
+	return condition{status: "Unknown"}, observed >= obj.GetGeneration()
+}
