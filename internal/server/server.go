@@ -280,7 +280,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for _, c := range s.closers {
 		_ = c()
 	}
-	if err := errors.Join(httpErr, drainErr, queueErr, notifyErr, metricsErr); err != nil {
+	if err := errors.Join(named("webhook server", httpErr), named("webhook handlers", drainErr), named("queued work", queueErr),
+		notifyErr, named("metrics server", metricsErr)); err != nil {
 		s.log.Error().Err(err).Msg("shutdown incomplete")
 		return err
 	}
@@ -306,4 +307,12 @@ func clientOptions(cfg *config.Config) transport.Options {
 		MaxRetryWait:          time.Duration(cfg.GitHub.MaxRetryWait),
 		MaxConcurrentRequests: cfg.GitHub.MaxConcurrentRequests,
 	}
+}
+
+// named says which part of a shutdown err is about ("" when err is nil).
+func named(part string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", part, err)
 }
