@@ -87,25 +87,7 @@ func TestSlipwayAppliesTheChart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			prepared, err := workflow.PrepareApply(ctx, repo, cfg, tc.env, "test", targets, workflow.PlanOptions{Repository: "slipwayhq/slipway"})
-			if err != nil {
-				t.Fatalf("plan: %v", err)
-			}
-			for _, ch := range prepared.Plan.Changes {
-				if ch.Action == plan.Error {
-					t.Errorf("the API server refused %s %s/%s: %s", ch.Ref.Kind, ch.Ref.Namespace, ch.Ref.Name, ch.Message)
-				}
-			}
-			if t.Failed() {
-				t.FailNow()
-			}
-			res, err := prepared.Apply(ctx, prepared.Plan.Digest, nil)
-			if err != nil {
-				t.Fatalf("apply: %v", err)
-			}
-			if res.Failed() {
-				t.Fatalf("apply failed:\n%s", res.Text())
-			}
+			prepared := planAndApply(t, ctx, repo, cfg, tc.env, targets)
 			for _, ch := range prepared.Plan.Changes {
 				gvk := schema.GroupVersionKind{Group: ch.Ref.Group, Version: ch.Ref.Version, Kind: ch.Ref.Kind}
 				m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)

@@ -119,25 +119,7 @@ func TestSlipwayAppliesTheBase(t *testing.T) {
 	})
 
 	// As `slipway apply slipway --yes` does: plan, then apply what was shown.
-	prepared, err := workflow.PrepareApply(ctx, repo, cfg, "slipway", "test", targets, workflow.PlanOptions{Repository: "slipwayhq/slipway"})
-	if err != nil {
-		t.Fatalf("plan: %v", err)
-	}
-	for _, ch := range prepared.Plan.Changes {
-		if ch.Action == plan.Error {
-			t.Errorf("the API server refused %s %s/%s: %s", ch.Ref.Kind, ch.Ref.Namespace, ch.Ref.Name, ch.Message)
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-	res, err := prepared.Apply(ctx, prepared.Plan.Digest, nil)
-	if err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	if res.Failed() {
-		t.Fatalf("apply failed:\n%s", res.Text())
-	}
+	planAndApply(t, ctx, repo, cfg, "slipway", targets)
 
 	// Every rendered object is in the cluster.
 	dc, err := discovery.NewDiscoveryClientForConfig(env.Config())
@@ -393,4 +375,31 @@ func writeKey(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// planAndApply does what `slipway apply ENV --yes` does: plan the
+// environment env of the checkout at repo, fail on any object the API
+// server refuses, then apply exactly what was planned.
+func planAndApply(t *testing.T, ctx context.Context, repo string, cfg *repoconfig.Config, env string, targets kube.Targets) *workflow.PreparedApply {
+	t.Helper()
+	prepared, err := workflow.PrepareApply(ctx, repo, cfg, env, "test", targets, workflow.PlanOptions{Repository: "slipwayhq/slipway"})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	for _, ch := range prepared.Plan.Changes {
+		if ch.Action == plan.Error {
+			t.Errorf("the API server refused %s %s/%s: %s", ch.Ref.Kind, ch.Ref.Namespace, ch.Ref.Name, ch.Message)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	res, err := prepared.Apply(ctx, prepared.Plan.Digest, nil)
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if res.Failed() {
+		t.Fatalf("apply failed:\n%s", res.Text())
+	}
+	return prepared
 }
