@@ -108,6 +108,11 @@ func itemEntry(m masker, it *item, pl planned, applySetID, legacyID string) (ent
 	case it.live == nil:
 		ch.Action = Create
 		en.after, ch.After, err = shown(m, it.dryRun, it.ignored)
+	case it.local:
+		// The live object carries this ApplySet's label (the render sets
+		// it, and it equals the live one), so it is neither adopted nor
+		// taken over; an unchanged object shows and digests nothing more.
+		ch.Action = Unchanged
 	default:
 		owner := it.live.GetLabels()[applySetPartOfLabel]
 		ch.Adopted = legacyID != "" && owner == legacyID

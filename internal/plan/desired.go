@@ -30,6 +30,11 @@ type item struct {
 	prepErr error // no dry-run was possible
 	noKind  bool  // because the cluster has no such kind (yet)
 
+	// local is set when the object was decided unchanged from its listed
+	// live state, without a dry-run (see decideLocally); live is then set
+	// and dryRun is nil.
+	local bool
+
 	// Filled by the dry-run.
 	dryRun   *unstructured.Unstructured // the server's answer; nil on error
 	live     *unstructured.Unstructured // nil when absent

@@ -58,6 +58,10 @@ type Options struct {
 	// every replica, so that any of them recomputes a reviewed digest; empty
 	// means a random key for this engine alone (RandomMaskKey).
 	MaskKey []byte
+	// Budget bounds the requests in flight to the cluster, shared by every
+	// engine built with it (one per cluster: see Budget); nil means a
+	// budget of Concurrency for this engine alone.
+	Budget *Budget
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if len(o.MaskKey) == 0 {
 		o.MaskKey = RandomMaskKey()
+	}
+	if o.Budget == nil {
+		o.Budget = NewBudget(o.Concurrency)
 	}
 	return o
 }
@@ -114,6 +121,7 @@ func NewEngine(cfg *rest.Config, opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	cfg = rest.CopyConfig(cfg)
 	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, warningCollector{}
+	cfg.Wrap(opts.Budget.wrap)
 	if cfg.RateLimiter == nil {
 		cfg.QPS = max(cfg.QPS, minQPS)
 		cfg.Burst = max(cfg.Burst, minBurst)
@@ -154,8 +162,9 @@ func (e *Engine) FieldManager() string { return e.opts.FieldManager }
 
 // Compute says what applying rendered (environment env of repository
 // basis.Repository, owner/name, at basis.Commit) would change: every object
-// is dry-run with server-side apply, so defaulting and admission take part,
-// and objects slipway applied for this repository's environment before that
+// that may have changed since slipway applied it is dry-run with
+// server-side apply, so defaulting and admission take part (every object,
+// when env verifies all; see fastpath.go for the others), and objects slipway applied for this repository's environment before that
 // are no longer rendered are planned for deletion. Errors for single objects
 // (a rejection, say) are Error changes; the returned error is for failures
 // of the whole plan, such as an inventory another repository owns. The
@@ -180,8 +189,17 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	}
 	pl := plannedBy(rendered.Objects)
 	items := e.prepare(env, rendered.Objects, pl, parent.id)
-	if err := e.parallel(ctx, len(items), func(ctx context.Context, i int) error {
-		e.dryRun(ctx, items[i], listed)
+	if !env.VerifiesAll() {
+		e.decideLocally(items, listed)
+	}
+	candidates := make([]*item, 0, len(items))
+	for _, it := range items {
+		if !it.local {
+			candidates = append(candidates, it)
+		}
+	}
+	if err := e.parallel(ctx, len(candidates), func(ctx context.Context, i int) error {
+		e.dryRun(ctx, candidates[i], listed)
 		return ctx.Err()
 	}); err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)

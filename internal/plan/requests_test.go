@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
 // requestCounter counts the requests an engine makes, by method.
@@ -68,8 +70,31 @@ func TestRequestsPerObject(t *testing.T) {
 	if c := p.Counts(); c.Unchanged != n {
 		t.Fatalf("counts %+v", c)
 	}
-	// GETs: the inventory ConfigMaps and one LIST of ConfigMaps.
+	// GETs: the inventory ConfigMaps and one LIST of ConfigMaps, which
+	// shows every object unchanged: no dry-run at all.
+	if got := counter.reset(); got[http.MethodPatch] != 0 || got[http.MethodGet] > 3 {
+		t.Errorf("steady state: requests %v, want no PATCH and 3 GET (inventory, legacy inventory, one LIST)", got)
+	}
+
+	// One changed object is the one dry-run.
+	changed := f.objects(strings.Replace(strings.Join(docs, "---\n"), "name: cm-3}\ndata: {k: v}", "name: cm-3}\ndata: {k: w}", 1))
+	p = f.plan(changed)
+	if c := p.Counts(); c.Update != 1 || c.Unchanged != n-1 {
+		t.Fatalf("counts %+v", c)
+	}
+	if got := counter.reset(); got[http.MethodPatch] != 1 || got[http.MethodGet] > 3 {
+		t.Errorf("one change: requests %v, want 1 PATCH and 3 GET", got)
+	}
+
+	// verify: all dry-runs every object, as before the fast path.
+	all := *f.env
+	all.Plan.Verify = repoconfig.VerifyAll
+	f.env = &all
+	p = f.plan(objs)
+	if c := p.Counts(); c.Unchanged != n {
+		t.Fatalf("counts %+v", c)
+	}
 	if got := counter.reset(); got[http.MethodPatch] != n || got[http.MethodGet] > 3 {
-		t.Errorf("steady state: requests %v, want %d PATCH and 3 GET (inventory, legacy inventory, one LIST)", got, n)
+		t.Errorf("verify all: requests %v, want %d PATCH and 3 GET (inventory, legacy inventory, one LIST)", got, n)
 	}
 }

@@ -29,6 +29,12 @@ const (
 	RequireMergeable   = "mergeable"
 	RequirePlanCurrent = "plan-current"
 	RequireChecksGreen = "checks-green"
+
+	// VerifyChanged (the default) dry-runs only the objects that may have
+	// changed since slipway applied them; VerifyAll dry-runs every object,
+	// for clusters whose mutating admission changes objects on every apply.
+	VerifyChanged = "changed"
+	VerifyAll     = "all"
 )
 
 // Defaults for keys an environment leaves out.
@@ -65,6 +71,7 @@ type Environment struct {
 	Helm      *Helm    `yaml:"helm"`
 	Policy    Policy   `yaml:"policy"`
 	Ignore    []Ignore `yaml:"ignore"`
+	Plan      Planning `yaml:"plan"`
 	// URL is where the environment is reached, shown on its Deployments.
 	URL string `yaml:"url"`
 	// Production marks its Deployments as production ones.
@@ -126,6 +133,15 @@ type Ignore struct {
 	Name      string   `yaml:"name"`
 	Paths     []string `yaml:"paths"` // JSON pointers, e.g. /spec/replicas
 }
+
+// Planning tunes how an environment is planned.
+type Planning struct {
+	// Verify is VerifyChanged (default, "") or VerifyAll.
+	Verify string `yaml:"verify"`
+}
+
+// VerifiesAll reports whether every object is dry-run, unchanged ones too.
+func (e *Environment) VerifiesAll() bool { return e.Plan.Verify == VerifyAll }
 
 // Duration is a time.Duration written as "5m"; "0" disables.
 type Duration struct {

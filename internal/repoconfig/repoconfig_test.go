@@ -76,6 +76,18 @@ func TestParse(t *testing.T) {
 		{name: "service_account with a bad name", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    namespace: ns\n    service_account: Deployer_1\n", wantErr: []string{`.slipway.yaml:7: environments[0].service_account: "Deployer_1" is not a valid service account name`}},
 		{name: "service_account with a bad namespace", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    service_account: Ops/deployer\n", wantErr: []string{`.slipway.yaml:6: environments[0].service_account: namespace "Ops" of "Ops/deployer" is not a valid namespace name`}},
 		{name: "service_account with an empty part", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    service_account: ops/\n", wantErr: []string{`environments[0].service_account: "" is not a valid service account name`}},
+		{
+			name: "plan verify all, and the default",
+			yaml: "version: 1\nenvironments:\n  - {name: a, path: a, cluster: c, plan: {verify: all}}\n  - {name: b, path: b, cluster: c}\n",
+			check: func(t *testing.T, c *Config) {
+				a, _ := c.Environment("a")
+				b, _ := c.Environment("b")
+				if !a.VerifiesAll() || b.VerifiesAll() {
+					t.Errorf("verify all: a %v, b %v; want true, false", a.VerifiesAll(), b.VerifiesAll())
+				}
+			},
+		},
+		{name: "bad plan verify", yaml: "version: 1\nenvironments:\n  - name: a\n    path: a\n    cluster: c\n    plan:\n      verify: everything\n", wantErr: []string{`.slipway.yaml:7: environments[0].plan.verify: must be one of changed, all; got "everything"`}},
 		{name: "bad wait", yaml: "version: 1\nenvironments:\n  - {name: a, path: a, cluster: c, wait: soon}\n", wantErr: []string{"environments[0].wait", "expected a duration"}},
 	}
 	for _, tt := range tests {

@@ -92,6 +92,7 @@ func (c *Config) validate() strictyaml.Errors {
 				fail(rk+".expr", "is required: a CEL expression over object")
 			}
 		}
+		oneOf(fail, key+".plan.verify", e.Plan.Verify, VerifyChanged, VerifyAll)
 		for j, ig := range e.Ignore {
 			ik := fmt.Sprintf("%s.ignore[%d]", key, j)
 			if len(ig.Paths) == 0 {
