@@ -194,11 +194,14 @@ func KubeconfigContexts(path, context string) Connect {
 //
 // The cluster's capabilities (Helm's .Capabilities) are discovered with
 // connect's own identity and shared by every identity's target: discovery
-// says the same to all of them.
+// says the same to all of them. Every identity's target on one cluster
+// also shares one request budget (see plan.Budget), unless opts brings its
+// own.
 func Connected(connect Connect, opts plan.Options) func(context.Context, TargetKey) (Target, error) {
 	var (
-		mu   sync.Mutex
-		caps = map[string]*Capabilities{}
+		mu      sync.Mutex
+		caps    = map[string]*Capabilities{}
+		budgets = map[string]*plan.Budget{}
 	)
 	capabilitiesOf := func(cluster string, rc *rest.Config) (*Capabilities, error) {
 		mu.Lock()
@@ -213,6 +216,14 @@ func Connected(connect Connect, opts plan.Options) func(context.Context, TargetK
 		caps[cluster] = c
 		return c, nil
 	}
+	budgetOf := func(cluster string) *plan.Budget {
+		mu.Lock()
+		defer mu.Unlock()
+		if budgets[cluster] == nil {
+			budgets[cluster] = plan.NewBudget(opts.Concurrency)
+		}
+		return budgets[cluster]
+	}
 	return func(_ context.Context, key TargetKey) (Target, error) {
 		rc, err := connect(key.Cluster)
 		if err != nil {
@@ -225,7 +236,11 @@ func Connected(connect Connect, opts plan.Options) func(context.Context, TargetK
 		if !key.ServiceAccount.IsZero() {
 			rc = Impersonating(rc, key.ServiceAccount.User())
 		}
-		return NewClusterTargetWith(rc, opts, c)
+		o := opts
+		if o.Budget == nil {
+			o.Budget = budgetOf(key.Cluster)
+		}
+		return NewClusterTargetWith(rc, o, c)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -75,4 +77,37 @@ type planOnly struct{}
 func (planOnly) Scope() render.Scoper { return nil }
 func (planOnly) Compute(context.Context, *repoconfig.Environment, plan.Basis, *render.Result) (*plan.Plan, error) {
 	return &plan.Plan{}, nil
+}
+
+// Every identity's target on one cluster draws on one request budget, so
+// environments planned at once (as several service accounts or one) cannot
+// multiply the requests in flight; another cluster has its own.
+func TestConnectedSharesOneBudgetPerCluster(t *testing.T) {
+	connect := func(name string) (*rest.Config, error) {
+		return &rest.Config{Host: "https://" + name + ".invalid"}, nil // NewEngine makes no request
+	}
+	resolve := Connected(connect, plan.Options{Concurrency: 8})
+	budget := func(cluster, sa string) *plan.Budget {
+		t.Helper()
+		key := TargetKey{Cluster: cluster}
+		if sa != "" {
+			env := repoconfig.Environment{ServiceAccount: sa}
+			key.ServiceAccount = env.ServiceAccountRef()
+		}
+		target, err := resolve(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return target.(*ClusterTarget).Budget()
+	}
+	prod, prodAsDeployer, staging := budget("prod", ""), budget("prod", "shop/deployer"), budget("staging", "")
+	if prod != prodAsDeployer {
+		t.Error("two identities on one cluster have separate budgets")
+	}
+	if prod == staging {
+		t.Error("two clusters share a budget")
+	}
+	if prod.Size() != 8 {
+		t.Errorf("budget of %d requests, want the engine's concurrency, 8", prod.Size())
+	}
 }

@@ -156,6 +156,10 @@ func (e *Engine) ResourceManager() *ssa.ResourceManager { return e.manager }
 // read and asked to reconcile through it.
 func (e *Engine) Client() client.Client { return e.client }
 
+// Budget bounds the engine's requests in flight, with every other engine
+// built with the same one.
+func (e *Engine) Budget() *Budget { return e.opts.Budget }
+
 // FieldManager is the server-side apply field manager the engine plans as;
 // apply must send as the same one.
 func (e *Engine) FieldManager() string { return e.opts.FieldManager }

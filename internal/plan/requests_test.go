@@ -5,8 +5,13 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -96,5 +101,66 @@ func TestRequestsPerObject(t *testing.T) {
 	}
 	if got := counter.reset(); got[http.MethodPatch] != n || got[http.MethodGet] > 3 {
 		t.Errorf("verify all: requests %v, want %d PATCH and 3 GET (inventory, legacy inventory, one LIST)", got, n)
+	}
+}
+
+// inFlight records the most requests an engine had in flight at once.
+type inFlight struct {
+	now, peak atomic.Int32
+	next      http.RoundTripper
+}
+
+func (c *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := c.now.Add(1)
+	defer c.now.Add(-1)
+	for {
+		p := c.peak.Load()
+		if n <= p || c.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(2 * time.Millisecond) // long enough for requests to overlap
+	return c.next.RoundTrip(r)
+}
+
+// Two environments planned at once on one cluster share its budget: never
+// more requests in flight than the budget allows, though each engine's own
+// concurrency would allow many more.
+func TestPlansShareTheClusterBudget(t *testing.T) {
+	f := newFixture(t)
+	const budget, n = 3, 40
+	var docs []string
+	for i := range n {
+		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {k: v}\n", i))
+	}
+	objs := f.objects(strings.Join(docs, "---\n"))
+	counter := &inFlight{}
+	shared := NewBudget(budget)
+	var engines [2]*Engine
+	for i := range engines {
+		cfg := f.kube.Config()
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
+		e, err := NewEngine(cfg, Options{Budget: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines[i] = e
+	}
+	var g errgroup.Group
+	for i, e := range engines {
+		env := &repoconfig.Environment{Name: fmt.Sprintf("env-%d", i), Namespace: f.ns}
+		g.Go(func() error {
+			p, err := e.Compute(f.ctx(), env, Basis{Repository: f.repo, Commit: "c0ffee"}, &render.Result{Objects: objs})
+			if err == nil && p.Counts().Create != n {
+				err = fmt.Errorf("%s: counts %+v", env.Name, p.Counts())
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if peak := counter.peak.Load(); peak > budget || peak < 2 {
+		t.Errorf("%d requests in flight at most, want between 2 and the budget, %d", peak, budget)
 	}
 }
