@@ -118,6 +118,7 @@ func itemEntry(m masker, it *item, pl planned, applySetID, legacyID string) (ent
 		ch.Adopted = legacyID != "" && owner == legacyID
 		ch.Action, en.before, en.after, err = compare(it, ch.Adopted)
 		if err == nil && ch.Action == Update {
+			ch.LabelOnly = owner == "" && onlyLabelAdded(en.before, en.after)
 			ch.Before, ch.After, err = printPair(m, en.before, en.after)
 		}
 		if owner != "" && owner != applySetID && !ch.Adopted {
@@ -169,6 +170,23 @@ func compare(it *item, adopted bool) (action Action, before, after *unstructured
 		return Unchanged, nil, nil, nil
 	}
 	return Update, b, a, nil
+}
+
+// onlyLabelAdded reports whether after is before with the ApplySet label
+// added and nothing else changed.
+func onlyLabelAdded(before, after *unstructured.Unstructured) bool {
+	id, ok := after.GetLabels()[applySetPartOfLabel]
+	if !ok {
+		return false
+	}
+	b := before.DeepCopy()
+	labels := b.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[applySetPartOfLabel] = id
+	b.SetLabels(labels)
+	return apiequality.Semantic.DeepEqual(b.Object, after.Object)
 }
 
 func printPair(m masker, before, after *unstructured.Unstructured) (string, string, error) {

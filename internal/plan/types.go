@@ -50,6 +50,12 @@ type Change struct {
 	// label changes, which Before and After leave out, so an otherwise
 	// Unchanged object stays Unchanged (apply still sends it, to move it).
 	Adopted bool `json:"adopted,omitempty"`
+	// LabelOnly marks an Update of an object another tool created (it
+	// carries no ApplySet label) where the label is all applying adds:
+	// slipway adopts it and changes nothing else. Reports group these per
+	// kind instead of showing a diff each; Before and After still hold the
+	// objects, and the digest covers each one like any other change.
+	LabelOnly bool `json:"label_only,omitempty"`
 }
 
 // Counts tallies a plan's changes by action.

@@ -121,8 +121,9 @@ type headView struct {
 	Continued bool
 	Shown     int // objects listed below the heading
 	Notes     []string
-	Charts    []string // charts from outside the repository, each cut
-	Err       string   // the plan error, possibly cut
+	Charts    []string      // charts from outside the repository, each cut
+	Adopted   []adoptedView // label-only adoptions, one line per kind
+	Err       string        // the plan error, possibly cut
 	ErrFence  string
 	ErrCut    bool
 }
@@ -161,9 +162,10 @@ func newDocument(plans []*plan.Plan, opts MarkdownOptions) *document {
 	d := &document{opts: opts.normalised(), commit: commits(plans)}
 	errCap := min(maxPlanErrLen, d.opts.MaxLen/8)
 	for _, p := range plans {
-		s := &section{summary: summarize(p), changes: reviewOrder(p.Changes)}
+		changes, adopted := groupLabelOnly(reviewOrder(p.Changes))
+		s := &section{summary: summarize(p), changes: changes}
 		d.rows = append(d.rows, rowView{Name: p.Environment, Summary: s.summary})
-		s.head = headView{Name: p.Environment, Summary: s.summary, Shown: len(s.changes)}
+		s.head = headView{Name: p.Environment, Summary: s.summary, Shown: len(s.changes), Adopted: adopted}
 		notes := p.Notes
 		if kept := KeptNote(p.Changes); kept != "" {
 			notes = append([]string{kept}, notes...)
@@ -190,6 +192,35 @@ func newDocument(plans []*plan.Plan, opts MarkdownOptions) *document {
 		d.envs = append(d.envs, s)
 	}
 	return d
+}
+
+// adoptedView is one kind's label-only adoptions (plan.Change.LabelOnly).
+type adoptedView struct {
+	Kind string
+	N    int
+}
+
+// groupLabelOnly takes the label-only adoptions out of changes and counts
+// them per kind, in order of appearance: a first adoption of 1,000 objects
+// another tool created would otherwise be 1,000 diffs of one label each.
+func groupLabelOnly(changes []plan.Change) ([]plan.Change, []adoptedView) {
+	var rest []plan.Change
+	var groups []adoptedView
+	at := map[string]int{}
+	for _, ch := range changes {
+		if !ch.LabelOnly || ch.Action != plan.Update {
+			rest = append(rest, ch)
+			continue
+		}
+		kind := cutBytes(ch.Ref.Kind, maxKindLen)
+		i, ok := at[kind]
+		if !ok {
+			i, at[kind] = len(groups), len(groups)
+			groups = append(groups, adoptedView{Kind: kind})
+		}
+		groups[i].N++
+	}
+	return rest, groups
 }
 
 // skippedList names the first few skipped objects, as many as fit in

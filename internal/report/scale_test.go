@@ -1,0 +1,91 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/slipwayhq/slipway/internal/gh"
+	"github.com/slipwayhq/slipway/internal/plan"
+)
+
+// A first adoption of objects another tool created is one line per kind,
+// not one label diff per object; other changes keep their diffs, and an
+// environment with only adoptions does not claim it has nothing to change.
+func TestMarkdownGroupsLabelOnlyAdoptions(t *testing.T) {
+	const label = "applyset.kubernetes.io/part-of: applyset-x-v1\n"
+	p := &plan.Plan{Environment: "prod", Commit: "c0ffee", Digest: "sha256:abcdef0123456789"}
+	for i := range 1000 {
+		kind := []string{"Deployment", "ConfigMap"}[i%2]
+		before := fmt.Sprintf("apiVersion: v1\nkind: %s\nmetadata:\n  name: o-%d\n", kind, i)
+		after := strings.Replace(before, "metadata:\n", "metadata:\n  labels:\n    "+label, 1)
+		p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: kind, Namespace: "shop", Name: fmt.Sprintf("o-%d", i)},
+			Action: plan.Update, Before: before, After: after, LabelOnly: true})
+	}
+	p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "settings"},
+		Action: plan.Update, Before: configMapBefore, After: strings.Replace(configMapBefore, "info", "debug", 1)})
+	parts := Markdown([]*plan.Plan{p}, MarkdownOptions{})
+	if len(parts) != 1 {
+		t.Fatalf("%d parts, want 1", len(parts))
+	}
+	md := parts[0]
+	for _, want := range []string{
+		"<code>~ adopted, label only</code> <b>Deployment</b> × 500: objects another tool created",
+		"<code>~ adopted, label only</code> <b>ConfigMap</b> × 500: objects",
+		"<code>shop/settings</code>", "+  LOG_LEVEL: debug",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%.3000s", want, md)
+		}
+	}
+	if n := strings.Count(md, "<details>"); n != 1 {
+		t.Errorf("%d objects shown with a diff, want only the one that is not label-only", n)
+	}
+
+	onlyAdoptions := &plan.Plan{Environment: "prod", Commit: "c0ffee", Changes: p.Changes[:1]}
+	md = MarkdownSingle([]*plan.Plan{onlyAdoptions}, MarkdownOptions{})
+	if strings.Contains(md, "Nothing to change") || !strings.Contains(md, "<b>Deployment</b> × 1: an object another tool created") {
+		t.Errorf("adoptions only:\n%s", md)
+	}
+}
+
+// A pull request affecting 50 environments of 200 objects (5% changed)
+// gets a sticky comment within GitHub's limit: the summary table in part 1
+// names every environment, every environment's heading is in some part,
+// and no part is over the limit.
+func TestMarkdownFiftyEnvironments(t *testing.T) {
+	var plans []*plan.Plan
+	for e := range 50 {
+		p := &plan.Plan{Environment: fmt.Sprintf("env-%02d", e), Commit: "c0ffee", Digest: "sha256:abcdef0123456789"}
+		for i := range 200 {
+			ch := plan.Change{Ref: plan.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: fmt.Sprintf("web-%d", i)}, Action: plan.Unchanged}
+			if i%20 == 0 {
+				ch.Action, ch.Before, ch.After = plan.Update, deploymentYAML, strings.Replace(deploymentYAML, "1.4.2", "1.5.0", 1)
+				ch.File, ch.Line = "deploy/web.yaml", i+1
+			}
+			p.Changes = append(p.Changes, ch)
+		}
+		plans = append(plans, p)
+	}
+	parts := Markdown(plans, MarkdownOptions{Marker: "<!-- slipway:plan -->"})
+	for i, part := range parts {
+		if len(part) > gh.CommentLimit {
+			t.Errorf("part %d is %d bytes, over GitHub's %d", i+1, len(part), gh.CommentLimit)
+		}
+	}
+	all := strings.Join(parts, "\n")
+	for _, p := range plans {
+		row := fmt.Sprintf("| %s | `~10` | 0 | 190 |", p.Environment)
+		if !strings.Contains(parts[0], row) {
+			t.Errorf("part 1 lacks the summary row %q", row)
+		}
+		if !strings.Contains(all, "#### "+p.Environment+" · ") {
+			t.Errorf("no part has the heading of %s", p.Environment)
+		}
+	}
+	single := MarkdownSingle(plans, MarkdownOptions{})
+	if len(single) > gh.CheckRunLimit || !strings.Contains(single, "| env-49 | `~10` | 0 | 190 |") {
+		t.Errorf("single document: %d bytes, or a summary row missing", len(single))
+	}
+	t.Logf("50 environments × 200 objects: %d parts of at most %d bytes; single document %d bytes", len(parts), gh.CommentLimit, len(single))
+}
