@@ -23,6 +23,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
 
@@ -87,6 +88,15 @@ func benchmarkPlan(b *testing.B, n, changed int, withKubectl bool) {
 		if s.changes != w.changed {
 			b.Errorf("slipway found %d changes, want %d", s.changes, w.changed)
 		}
+		fast, fastTime, fp := countPlan(b, env, w, "")
+		all, allTime, ap := countPlan(b, env, w, repoconfig.VerifyAll)
+		if changesOf(fp) != w.changed || fp.Digest != ap.Digest {
+			b.Errorf("in-process plans: %d changes with the fast path, %d with verify: all, digests equal %v; want %d and equal",
+				changesOf(fp), changesOf(ap), fp.Digest == ap.Digest, w.changed)
+		}
+		b.ReportMetric(float64(fast.total()), "slipway-requests")
+		line += fmt.Sprintf("\n    in-process plan %.2fs, %s · with verify: all %.2fs, %s · fast/all %.2f×",
+			fastTime.Seconds(), fast, allTime.Seconds(), all, fastTime.Seconds()/allTime.Seconds())
 		fmt.Println(line)
 	}
 }
@@ -113,7 +123,8 @@ func prepare(b *testing.B, env *testenv.Env, n, changed int) *workload {
 		b.Fatal(err)
 	}
 	// Apply what slipway's apply would leave: the objects as members of the
-	// environment's ApplySet, so a plan of unchanged manifests is empty.
+	// environment's ApplySet, recorded in its inventory, so a plan of
+	// unchanged manifests is empty.
 	id := plan.ApplySetID(plan.InventoryName(benchRepository, "bench"), ns)
 	live := make([]*unstructured.Unstructured, len(w.objects))
 	for i, u := range w.objects {
@@ -121,6 +132,7 @@ func prepare(b *testing.B, env *testenv.Env, n, changed int) *workload {
 		live[i].SetLabels(map[string]string{"applyset.kubernetes.io/part-of": id})
 	}
 	applyAll(b, dyn, live, false)
+	recordInventory(b, env, ns, w.objects)
 
 	for i := 0; i < changed; i++ {
 		u := w.objects[i]
@@ -136,6 +148,24 @@ func prepare(b *testing.B, env *testenv.Env, n, changed int) *workload {
 		b.Fatal(err)
 	}
 	return w
+}
+
+// recordInventory writes the environment's ApplySet parent for objects, as
+// slipway's apply does, so that a plan lists them as members.
+func recordInventory(b *testing.B, env *testenv.Env, ns string, objects []*unstructured.Unstructured) {
+	b.Helper()
+	engine, err := plan.NewEngine(tuned(env), plan.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	refs := make([]plan.Ref, len(objects))
+	for i, u := range objects {
+		gvk := u.GroupVersionKind()
+		refs[i] = plan.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+	}
+	if err := engine.WriteInventory(context.Background(), benchRepository, &repoconfig.Environment{Name: "bench", Namespace: ns}, refs); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func deployment(ns string, i int, image string) *unstructured.Unstructured {
@@ -260,9 +290,15 @@ func measureFloor(b *testing.B, dyn dynamic.Interface, w *workload) time.Duratio
 
 func applyAll(b *testing.B, dyn dynamic.Interface, objects []*unstructured.Unstructured, dryRun bool) {
 	b.Helper()
+	applyAs(b, dyn, "slipway", objects, dryRun)
+}
+
+// applyAs server-side applies objects as field manager, inFlight at a time.
+func applyAs(b *testing.B, dyn dynamic.Interface, manager string, objects []*unstructured.Unstructured, dryRun bool) {
+	b.Helper()
 	var g errgroup.Group
 	g.SetLimit(inFlight)
-	opts := metav1.PatchOptions{FieldManager: "slipway", Force: ptr(true)}
+	opts := metav1.PatchOptions{FieldManager: manager, Force: ptr(true)}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}

@@ -17,14 +17,15 @@ const readAttempts = 3
 // object (server-side apply, dryRun=All, forcing conflicts as the source of
 // truth does), and finds the live object to compare that with.
 //
-// Requests: one dry-run PATCH per object, plus a GET only when the object is
-// not among the ApplySet members already listed or has changed since. A
+// Requests: one dry-run PATCH per object, plus a GET only when the object was
+// not listed (as an ApplySet member, or by readRendered) or has changed
+// since. A
 // dry-run that creates needs no read at all: its answer has no
 // resourceVersion. This is why the engine does not call
 // ssa.ResourceManager.Diff, which sends the same dry-run: Diff reads every
 // object first, and it drops the dry-run answer for creates and unchanged
 // objects, which the plan shows and compares after its own normalisation.
-func (e *Engine) dryRun(ctx context.Context, it *item, listed members) {
+func (e *Engine) dryRun(ctx context.Context, it *item, listed liveObjects) {
 	if it.prepErr != nil {
 		return
 	}
@@ -63,11 +64,11 @@ func (e *Engine) dryRun(ctx context.Context, it *item, listed members) {
 	}
 }
 
-// decideLocally marks the items that the inventory's LIST shows unchanged
+// decideLocally marks the items that their LIST shows unchanged
 // (see provablyUnchanged) as such, with the listed object as their live
 // state: they need no dry-run. Items with ignored paths are always dry-run,
 // since what apply sends for them depends on the dry-run (adoptIgnored).
-func (e *Engine) decideLocally(items []*item, listed members) {
+func (e *Engine) decideLocally(items []*item, listed liveObjects) {
 	for _, it := range items {
 		if it.prepErr != nil || len(it.ignored) > 0 {
 			continue

@@ -193,8 +193,12 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	}
 	pl := plannedBy(rendered.Objects)
 	items := e.prepare(env, rendered.Objects, pl, parent.id)
+	live, err := e.readRendered(ctx, items, listed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
+	}
 	if !env.VerifiesAll() {
-		e.decideLocally(items, listed)
+		e.decideLocally(items, live)
 	}
 	candidates := make([]*item, 0, len(items))
 	for _, it := range items {
@@ -203,7 +207,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 		}
 	}
 	if err := e.parallel(ctx, len(candidates), func(ctx context.Context, i int) error {
-		e.dryRun(ctx, candidates[i], listed)
+		e.dryRun(ctx, candidates[i], live)
 		return ctx.Err()
 	}); err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)

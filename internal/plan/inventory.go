@@ -320,29 +320,10 @@ func (e *Engine) listMembers(ctx context.Context, parents ...*parent) (members, 
 // cluster-scoped) that are part of ApplySet id.
 func (e *Engine) listLabelled(ctx context.Context, gvk schema.GroupVersionKind, namespace, id string) ([]unstructured.Unstructured, error) {
 	var items []unstructured.Unstructured
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	base := []client.ListOption{client.MatchingLabels{applySetPartOfLabel: id}, client.Limit(listPageSize)}
-	if namespace != "" {
-		base = append(base, client.InNamespace(namespace))
-	}
-	opts := base
-	for {
-		if err := e.client.List(ctx, list, opts...); err != nil {
-			if apierrors.IsNotFound(err) {
-				return items, nil // the namespace is gone, and its members with it
-			}
-			return nil, fmt.Errorf("list %s in %q: %w", gvk.Kind, namespace, err)
-		}
-		for i := range list.Items {
-			list.Items[i].SetGroupVersionKind(gvk)
-		}
-		items = append(items, list.Items...)
-		if list.GetContinue() == "" {
-			return items, nil
-		}
-		opts = append(base[:len(base):len(base)], client.Continue(list.GetContinue()))
-	}
+	err := e.listPages(ctx, gvk, namespace, client.MatchingLabels{applySetPartOfLabel: id}, func(u *unstructured.Unstructured) {
+		items = append(items, *u)
+	})
+	return items, err
 }
 
 func splitList(s string) []string {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
@@ -37,8 +39,9 @@ func (c *requestCounter) reset() map[string]int {
 	return got
 }
 
-// A plan of objects slipway already applied costs one dry-run each and a
-// LIST per kind: no per-object read. New objects need no read either. The
+// A plan of objects slipway already applied costs a LIST per kind and
+// namespace, and a dry-run for each object that may have changed: none
+// when nothing did. New objects cost a dry-run each and no read. The
 // inventory costs two GETs: the environment's parent and the legacy one
 // (slipway-<env>, from before inventories were keyed by repository), which
 // is adopted when found.
@@ -65,8 +68,11 @@ func TestRequestsPerObject(t *testing.T) {
 	if c := p.Counts(); c.Create != n {
 		t.Fatalf("counts %+v", c)
 	}
-	if got := counter.reset(); got[http.MethodPatch] != n || got[http.MethodGet] > 2 {
-		t.Errorf("first plan: requests %v, want %d PATCH and only the inventory GETs", got, n)
+	// GETs: the inventory ConfigMaps, and one LIST of the 20 ConfigMaps
+	// no inventory lists (see listThreshold), in place of a GET each for
+	// those that exist.
+	if got := counter.reset(); got[http.MethodPatch] != n || got[http.MethodGet] > 3 {
+		t.Errorf("first plan: requests %v, want %d PATCH, the inventory GETs and one LIST", got, n)
 	}
 
 	f.apply(objs)
@@ -162,5 +168,38 @@ func TestPlansShareTheClusterBudget(t *testing.T) {
 	}
 	if peak := counter.peak.Load(); peak > budget || peak < 2 {
 		t.Errorf("%d requests in flight at most, want between 2 and the budget, %d", peak, budget)
+	}
+}
+
+// Objects another tool created are read by one LIST, not a GET each after
+// their dry-run.
+func TestAdoptionReadsByList(t *testing.T) {
+	f := newFixture(t)
+	const n = 20
+	var docs []string
+	for i := range n {
+		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {k: v}\n", i))
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i)}, Data: map[string]string{"k": "v"}}
+		if _, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Create(t.Context(), cm, metav1.CreateOptions{FieldManager: "helm"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs := f.objects(strings.Join(docs, "---\n"))
+	counter := &requestCounter{counts: map[string]int{}}
+	cfg := f.kube.Config()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
+	engine, err := NewEngine(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.engine = engine
+	f.plan(objs) // warms discovery
+	counter.reset()
+	p := f.plan(objs)
+	if c := p.Counts(); c.Update != n || !p.Changes[0].LabelOnly {
+		t.Fatalf("counts %+v, first change %+v", c, p.Changes[0])
+	}
+	if got := counter.reset(); got[http.MethodPatch] != n || got[http.MethodGet] > 3 {
+		t.Errorf("requests %v, want %d PATCH, the inventory GETs and one LIST", got, n)
 	}
 }
