@@ -58,7 +58,7 @@ func newApply() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := workflow.PlanOptions{Repository: full, Render: ropts}
+			opts := workflow.PlanOptions{Repository: full, Render: ropts, Limits: clusters.limits()}
 			prepared, err := workflow.PrepareApply(ctx, repo, cfg, name, commitOf(ctx, repo), targets, opts)
 			if werr := writePlan(out, prepared.Plan); werr != nil {
 				return werr

@@ -73,7 +73,7 @@ func newPlan() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plans, err := workflow.PlanEnvironments(cmd.Context(), repo, cfg, names, commitOf(cmd.Context(), repo), targets, workflow.PlanOptions{Repository: full, Render: ropts})
+			plans, err := workflow.PlanEnvironments(cmd.Context(), repo, cfg, names, commitOf(cmd.Context(), repo), targets, workflow.PlanOptions{Repository: full, Render: ropts, Limits: clusters.limits()})
 			if err != nil {
 				return err
 			}
@@ -133,6 +133,15 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.serverConfig, "config", "c", "", "server config naming the clusters (default: kubeconfig contexts)")
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context to use for every environment (default: the context named like the environment's cluster)")
+}
+
+// limits bound each render: the server config's when targets loaded one
+// (as the server would render), else the defaults.
+func (f *clusterFlags) limits() renderproc.Limits {
+	if f.srv == nil {
+		return renderproc.Limits{}
+	}
+	return f.srv.RenderLimits()
 }
 
 // renderOptions fetch charts as the server would, from the server

@@ -3,6 +3,10 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -70,7 +74,7 @@ func benchmarkPlan(b *testing.B, n, changed int, withKubectl bool) {
 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s := runSlipway(b, slipway, w, env.Kubeconfig())
+		s := runSlipway(b, slipway, w, env)
 		floor := measureFloor(b, dyn, w)
 		b.ReportMetric(s.seconds, "slipway-s")
 		b.ReportMetric(floor.Seconds(), "floor-s")
@@ -222,16 +226,18 @@ type toolRun struct {
 	changes int
 }
 
-func runSlipway(b *testing.B, bin string, w *workload, kubeconfig string) toolRun {
+func runSlipway(b *testing.B, bin string, w *workload, env *testenv.Env) toolRun {
 	b.Helper()
-	cmd := exec.Command(bin, "plan", "--repo", w.repo, "--repository", benchRepository, "--kubeconfig", kubeconfig, "-o", "json")
+	// Through a server config, whose render limit is raised for the
+	// largest workload, as an operator would for such an environment.
+	cmd := exec.Command(bin, "plan", "--repo", w.repo, "--repository", benchRepository, "--config", serverConfig(b, env, 2*len(w.objects)), "-o", "json")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	start := time.Now()
 	err := cmd.Run()
 	elapsed := time.Since(start)
 	if code := cmd.ProcessState.ExitCode(); code != 2 && code != 0 {
-		b.Fatalf("slipway plan exit %d: %v\n%s", code, err, stderr.String())
+		b.Fatalf("slipway plan exit %d: %v\n%s\n%.2000s", code, err, stderr.String(), out.String())
 	}
 	var report struct {
 		Plans []struct {
@@ -247,6 +253,35 @@ func runSlipway(b *testing.B, bin string, w *workload, kubeconfig string) toolRu
 	}
 	rusage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	return toolRun{seconds: elapsed.Seconds(), peakMiB: float64(rusage.Maxrss) / 1024, changes: s.Create + s.Update + s.Delete}
+}
+
+// serverConfig writes a server config for `slipway plan --config`: the
+// test cluster as "testenv" for the bench repository, and a render limit
+// of maxObjects. Its GitHub App settings are placeholders the CLI never
+// uses but the config requires.
+func serverConfig(b *testing.B, env *testenv.Env, maxObjects int) string {
+	b.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	keyPath := filepath.Join(dir, "app.pem")
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	if err := os.WriteFile(keyPath, pemKey, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	text := fmt.Sprintf(`github:
+  app: {integration_id: 1, webhook_secret: bench, private_key_path: %s}
+clusters:
+  - {name: testenv, kubeconfig: %s, context: testenv, repos: ["bench/*"]}
+render: {max_objects: %d}
+`, keyPath, env.Kubeconfig(), max(maxObjects, 5000))
+	path := filepath.Join(dir, "server.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }
 
 var kubectlDiffHeader = regexp.MustCompile(`(?m)^diff -u -N `)
