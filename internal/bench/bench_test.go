@@ -136,7 +136,7 @@ func prepare(b *testing.B, env *testenv.Env, n, changed int) *workload {
 		live[i].SetLabels(map[string]string{"applyset.kubernetes.io/part-of": id})
 	}
 	applyAll(b, dyn, live, false)
-	recordInventory(b, env, ns, w.objects)
+	recordInventory(b, env, benchRepository, "bench", ns, w.objects)
 
 	for i := 0; i < changed; i++ {
 		u := w.objects[i]
@@ -154,9 +154,10 @@ func prepare(b *testing.B, env *testenv.Env, n, changed int) *workload {
 	return w
 }
 
-// recordInventory writes the environment's ApplySet parent for objects, as
-// slipway's apply does, so that a plan lists them as members.
-func recordInventory(b *testing.B, env *testenv.Env, ns string, objects []*unstructured.Unstructured) {
+// recordInventory writes the ApplySet parent of repository repo's
+// environment name (namespace ns) for objects, as slipway's apply does, so
+// that a plan lists them as members.
+func recordInventory(b *testing.B, env *testenv.Env, repo, name, ns string, objects []*unstructured.Unstructured) {
 	b.Helper()
 	engine, err := plan.NewEngine(tuned(env), plan.Options{})
 	if err != nil {
@@ -167,7 +168,7 @@ func recordInventory(b *testing.B, env *testenv.Env, ns string, objects []*unstr
 		gvk := u.GroupVersionKind()
 		refs[i] = plan.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
 	}
-	if err := engine.WriteInventory(context.Background(), benchRepository, &repoconfig.Environment{Name: "bench", Namespace: ns}, refs); err != nil {
+	if err := engine.WriteInventory(context.Background(), repo, &repoconfig.Environment{Name: name, Namespace: ns}, refs); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -105,14 +105,14 @@ func itemEntry(m masker, it *item, pl planned, applySetID, legacyID string) (ent
 		}
 		ch.Action, ch.Message = Create, note
 		en.after, ch.After, err = shown(m, it.desired, it.ignored)
-	case it.live == nil:
-		ch.Action = Create
-		en.after, ch.After, err = shown(m, it.dryRun, it.ignored)
 	case it.local:
 		// The live object carries this ApplySet's label (the render sets
 		// it, and it equals the live one), so it is neither adopted nor
 		// taken over; an unchanged object shows and digests nothing more.
 		ch.Action = Unchanged
+	case it.live == nil:
+		ch.Action = Create
+		en.after, ch.After, err = shown(m, it.dryRun, it.ignored)
 	default:
 		owner := it.live.GetLabels()[applySetPartOfLabel]
 		ch.Adopted = legacyID != "" && owner == legacyID

@@ -31,8 +31,8 @@ type item struct {
 	noKind  bool  // because the cluster has no such kind (yet)
 
 	// local is set when the object was decided unchanged from its listed
-	// live state, without a dry-run (see decideLocally); live is then set
-	// and dryRun is nil.
+	// live state, without a dry-run (see Engine.settler); live and dryRun
+	// are then nil.
 	local bool
 
 	// Filled by the dry-run.

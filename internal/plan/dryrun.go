@@ -64,22 +64,6 @@ func (e *Engine) dryRun(ctx context.Context, it *item, listed liveObjects) {
 	}
 }
 
-// decideLocally marks the items that their LIST shows unchanged
-// (see provablyUnchanged) as such, with the listed object as their live
-// state: they need no dry-run. Items with ignored paths are always dry-run,
-// since what apply sends for them depends on the dry-run (adoptIgnored).
-func (e *Engine) decideLocally(items []*item, listed liveObjects) {
-	for _, it := range items {
-		if it.prepErr != nil || len(it.ignored) > 0 {
-			continue
-		}
-		live := listed[it.key]
-		if ok, _ := provablyUnchanged(it.desired, live, e.opts.FieldManager); ok {
-			it.live, it.local = live, true
-		}
-	}
-}
-
 // get reads the live object at the desired API version; absent is nil.
 func (e *Engine) get(ctx context.Context, it *item) (*unstructured.Unstructured, error) {
 	live := &unstructured.Unstructured{}

@@ -187,18 +187,22 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	if env == nil || rendered == nil {
 		return nil, nil, fmt.Errorf("plan: no environment or render given")
 	}
-	parent, listed, err := e.inventoryFor(ctx, basis.Repository, env)
+	parent, err := e.parentFor(ctx, basis.Repository, env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
 	pl := plannedBy(rendered.Objects)
 	items := e.prepare(env, rendered.Objects, pl, parent.id)
-	live, err := e.readRendered(ctx, items, listed)
+	// A reconciler's environment (marks) is always dry-run: the fast path
+	// knows slipway's own applies.
+	settle := e.settler(items, e.marks == nil && !env.VerifiesAll())
+	listed, err := e.membersOf(ctx, parent, settle)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
-	if !env.VerifiesAll() {
-		e.decideLocally(items, live)
+	live, err := e.readRendered(ctx, items, listed, settle)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
 	candidates := make([]*item, 0, len(items))
 	for _, it := range items {
@@ -255,30 +259,31 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	return p, objects, nil
 }
 
-// inventoryFor reads what env of repository repo owns in the cluster: its
-// ApplySet parent and the live members. An environment a reconciler applies
-// has none of slipway's.
-func (e *Engine) inventoryFor(ctx context.Context, repo string, env *repoconfig.Environment) (*parent, members, error) {
+// parentFor reads the inventory parent of repository repo's environment
+// env, refusing one the plan may not use; a reconciler's environment
+// (marks) has none.
+func (e *Engine) parentFor(ctx context.Context, repo string, env *repoconfig.Environment) (*parent, error) {
 	if e.marks != nil {
-		owned, err := e.readOwned(ctx, e.marks.Owned)
-		return &parent{}, owned, err
+		return &parent{}, nil
 	}
 	inv, err := e.inventoryOf(repo, env)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := e.admitInventory(inv); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	parent, err := e.readParents(ctx, inv)
-	if err != nil {
-		return nil, nil, err
+	return e.readParents(ctx, inv)
+}
+
+// membersOf lists what the environment owns: the members of p (and of
+// the legacy parent it adopts), each passed through settle as it arrives,
+// or a reconciler's owned objects (marks).
+func (e *Engine) membersOf(ctx context.Context, p *parent, settle func(*unstructured.Unstructured) *unstructured.Unstructured) (members, error) {
+	if e.marks != nil {
+		return e.readOwned(ctx, e.marks.Owned)
 	}
-	listed, err := e.listMembers(ctx, parent, parent.legacy)
-	if err != nil {
-		return nil, nil, err
-	}
-	return parent, listed, nil
+	return e.listMembersSettled(ctx, settle, p, p.legacy)
 }
 
 // parallel runs fn for 0..n-1 with at most Concurrency in flight, stopping

@@ -275,6 +275,19 @@ func elementCount(s *fieldpath.Set) int {
 // jsonEqual compares two values as the API server receives them: as JSON
 // (so 2 and 2.0 are alike, "2" and 2 are not).
 func jsonEqual(a, b any) bool {
+	// Scalars of one type compare without encoding: the common case.
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case int64:
+		if y, ok := b.(int64); ok {
+			return x == y
+		}
+	}
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)

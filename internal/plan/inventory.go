@@ -267,6 +267,13 @@ func (e *Engine) readParent(ctx context.Context, name, namespace string, strict 
 // serves (its CRD was removed) has no members left to find. An object
 // carries one part-of label, so it is a member of one parent at most.
 func (e *Engine) listMembers(ctx context.Context, parents ...*parent) (members, error) {
+	return e.listMembersSettled(ctx, nil, parents...)
+}
+
+// listMembersSettled is listMembers with every object passed through settle
+// (nil: kept as listed) as its page arrives, so that a plan of thousands of
+// objects need not hold them all in full at once (see Engine.settler).
+func (e *Engine) listMembersSettled(ctx context.Context, settle func(*unstructured.Unstructured) *unstructured.Unstructured, parents ...*parent) (members, error) {
 	ms := members{}
 	type listing struct {
 		parent    *parent
@@ -295,35 +302,29 @@ func (e *Engine) listMembers(ctx context.Context, parents ...*parent) (members, 
 			}
 		}
 	}
-	results := make([][]unstructured.Unstructured, len(lists))
+	results := make([][]*unstructured.Unstructured, len(lists))
 	err := e.parallel(ctx, len(lists), func(ctx context.Context, i int) error {
 		l := lists[i]
-		items, err := e.listLabelled(ctx, l.mapping.GroupVersionKind, l.namespace, l.parent.id)
+		err := e.listPages(ctx, l.mapping.GroupVersionKind, l.namespace, client.MatchingLabels{applySetPartOfLabel: l.parent.id}, func(u *unstructured.Unstructured) {
+			if settle != nil {
+				u = settle(u)
+			}
+			results[i] = append(results[i], u)
+		})
 		if err != nil {
 			return fmt.Errorf("inventory %s/%s: %w", l.parent.namespace, l.parent.name, err)
 		}
-		results[i] = items
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, items := range results {
-		for i := range items {
-			ms[keyOf(&items[i])] = &items[i]
+	for _, us := range results {
+		for _, u := range us {
+			ms[keyOf(u)] = u
 		}
 	}
 	return ms, nil
-}
-
-// listLabelled lists the objects of gvk in namespace ("" for all or
-// cluster-scoped) that are part of ApplySet id.
-func (e *Engine) listLabelled(ctx context.Context, gvk schema.GroupVersionKind, namespace, id string) ([]unstructured.Unstructured, error) {
-	var items []unstructured.Unstructured
-	err := e.listPages(ctx, gvk, namespace, client.MatchingLabels{applySetPartOfLabel: id}, func(u *unstructured.Unstructured) {
-		items = append(items, *u)
-	})
-	return items, err
 }
 
 func splitList(s string) []string {

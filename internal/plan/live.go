@@ -29,7 +29,7 @@ type liveObjects map[objectKey]*unstructured.Unstructured
 // objects the members do not include, where there are at least
 // listThreshold of them, and returns what was found together with the
 // members.
-func (e *Engine) readRendered(ctx context.Context, items []*item, listed members) (liveObjects, error) {
+func (e *Engine) readRendered(ctx context.Context, items []*item, listed members, settle func(*unstructured.Unstructured) *unstructured.Unstructured) (liveObjects, error) {
 	live := make(liveObjects, len(listed))
 	for k, u := range listed {
 		live[k] = u
@@ -63,7 +63,7 @@ func (e *Engine) readRendered(ctx context.Context, items []*item, listed members
 		var keep []*unstructured.Unstructured
 		err := e.listPages(ctx, g.gvk, g.namespace, nil, func(u *unstructured.Unstructured) {
 			if missing[g][keyOf(u)] {
-				keep = append(keep, u)
+				keep = append(keep, settle(u))
 			}
 		})
 		found[i] = keep
@@ -78,6 +78,37 @@ func (e *Engine) readRendered(ctx context.Context, items []*item, listed members
 		}
 	}
 	return live, nil
+}
+
+// settler is what a plan does with each listed object as it arrives: a
+// rendered object the fast path shows unchanged (see provablyUnchanged,
+// unless fast is false) marks its item local and is kept as a stub that
+// only says it exists; every other object is kept without its managed
+// fields, which nothing needs once this decision is made (normalized drops
+// them). Objects of 10,000 are then never all held in full at once.
+func (e *Engine) settler(items []*item, fast bool) func(*unstructured.Unstructured) *unstructured.Unstructured {
+	byKey := make(map[objectKey]*item, len(items))
+	for _, it := range items {
+		// Objects with ignored paths are always dry-run: what apply
+		// sends for them depends on it (adoptIgnored).
+		if it.prepErr == nil && len(it.ignored) == 0 {
+			byKey[it.key] = it
+		}
+	}
+	return func(u *unstructured.Unstructured) *unstructured.Unstructured {
+		if it := byKey[keyOf(u)]; fast && it != nil {
+			if ok, _ := provablyUnchanged(it.desired, u, e.opts.FieldManager); ok {
+				it.local = true // each key is listed once: no other goroutine writes it
+				stub := &unstructured.Unstructured{}
+				stub.SetGroupVersionKind(u.GroupVersionKind())
+				stub.SetNamespace(u.GetNamespace())
+				stub.SetName(u.GetName())
+				return stub
+			}
+		}
+		unstructured.RemoveNestedField(u.Object, "metadata", "managedFields")
+		return u
+	}
 }
 
 // listPages lists gvk in namespace ("" for all or cluster-scoped), page by
