@@ -19,8 +19,7 @@ const readAttempts = 3
 //
 // Requests: one dry-run PATCH per object, plus a GET only when the object was
 // not listed (as an ApplySet member, or by readRendered) or has changed
-// since. A
-// dry-run that creates needs no read at all: its answer has no
+// since. A dry-run that creates needs no read at all: its answer has no
 // resourceVersion. This is why the engine does not call
 // ssa.ResourceManager.Diff, which sends the same dry-run: Diff reads every
 // object first, and it drops the dry-run answer for creates and unchanged

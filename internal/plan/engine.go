@@ -167,8 +167,9 @@ func (e *Engine) FieldManager() string { return e.opts.FieldManager }
 // Compute says what applying rendered (environment env of repository
 // basis.Repository, owner/name, at basis.Commit) would change: every object
 // that may have changed since slipway applied it is dry-run with
-// server-side apply, so defaulting and admission take part (every object,
-// when env verifies all; see fastpath.go for the others), and objects slipway applied for this repository's environment before that
+// server-side apply, so defaulting and admission take part (every object
+// when env verifies all; fastpath.go says how the others are decided), and
+// objects slipway applied for this repository's environment before that
 // are no longer rendered are planned for deletion. Errors for single objects
 // (a rejection, say) are Error changes; the returned error is for failures
 // of the whole plan, such as an inventory another repository owns. The

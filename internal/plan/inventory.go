@@ -281,6 +281,21 @@ func (e *Engine) listMembersSettled(ctx context.Context, settle func(*unstructur
 		namespace string
 	}
 	var lists []listing
+	// A hand-edited parent may name a group-kind or namespace twice; each
+	// object is listed once all the same (settle may not see one twice).
+	type once struct {
+		p         *parent
+		gk        schema.GroupKind
+		namespace string
+	}
+	seen := map[once]bool{}
+	add := func(l listing) {
+		k := once{l.parent, l.mapping.GroupVersionKind.GroupKind(), l.namespace}
+		if !seen[k] {
+			seen[k] = true
+			lists = append(lists, l)
+		}
+	}
 	for _, p := range parents {
 		if p == nil || !p.exists {
 			continue
@@ -294,11 +309,11 @@ func (e *Engine) listMembersSettled(ctx context.Context, settle func(*unstructur
 				return nil, fmt.Errorf("inventory %s/%s: map %s: %w", p.namespace, p.name, gk, err)
 			}
 			if m.Scope.Name() == meta.RESTScopeNameRoot {
-				lists = append(lists, listing{parent: p, mapping: m})
+				add(listing{parent: p, mapping: m})
 				continue
 			}
 			for _, ns := range p.namespaces {
-				lists = append(lists, listing{parent: p, mapping: m, namespace: ns})
+				add(listing{parent: p, mapping: m, namespace: ns})
 			}
 		}
 	}
