@@ -111,3 +111,36 @@ metadata: {name: sneaky-role}
 		t.Errorf("requests for a plan refused as a whole: %v", got)
 	}
 }
+
+// Rendered objects the server config refuses are not read either: twenty
+// of them in a refused namespace, enough for their own LIST, cause no
+// request to that namespace at all.
+func TestConfinedListsNothingRefused(t *testing.T) {
+	f := newFixture(t)
+	rec := &pathRecorder{}
+	cfg := f.kube.Config()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec }
+	engine, err := NewEngine(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.engine = engine.Confined(func(ref Ref) error {
+		if ref.Namespace == "kube-system" {
+			return fmt.Errorf("%s is out of bounds", ref.Namespace)
+		}
+		return nil
+	})
+	var docs []string
+	for i := range 20 {
+		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: kube-system}\n", i))
+	}
+	p := f.plan(f.objects(strings.Join(docs, "---\n")))
+	if c := p.Counts(); c.Error != 20 {
+		t.Fatalf("counts %+v, want 20 errors", c)
+	}
+	for _, path := range rec.take() {
+		if strings.Contains(path, "/namespaces/kube-system/") {
+			t.Errorf("request to the refused namespace: %s", path)
+		}
+	}
+}
