@@ -130,7 +130,7 @@ var _ Reconciling = (*ClusterTarget)(nil)
 
 // ReconciledBy implements Reconciling.
 func (t *ClusterTarget) ReconciledBy(marks plan.Marks) Target {
-	return &ClusterTarget{Engine: t.Engine.ReconciledBy(marks), scope: t.scope}
+	return &ClusterTarget{Engine: t.Engine.ReconciledBy(marks), scope: t.scope, caps: t.caps}
 }
 
 // Reconciler implements Reconciling: env's reconciler, read and patched as
