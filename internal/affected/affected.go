@@ -58,7 +58,17 @@ func under(file, dir string) bool {
 // (or passes a limit) is in the second map instead, so one broken
 // environment does not hide what the others read.
 func Files(ctx context.Context, dir string, cfg *repoconfig.Config, opts render.Options, limits renderproc.Limits) (map[string][]string, map[string]error) {
-	files := map[string][]string{}
+	renders, errs := Renders(ctx, dir, cfg, opts, limits)
+	return FilesOf(renders), errs
+}
+
+// Renders is Files with the whole results, for a caller that plans at the
+// same tree next and would otherwise render every environment again. The
+// results are unplaced (rendered without a Scope, whatever opts says):
+// render.Place finishes one as renderproc.Render with a Scope would have.
+func Renders(ctx context.Context, dir string, cfg *repoconfig.Config, opts render.Options, limits renderproc.Limits) (map[string]*render.Result, map[string]error) {
+	opts.Scope = nil
+	renders := map[string]*render.Result{}
 	errs := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -74,12 +84,21 @@ func Files(ctx context.Context, dir string, cfg *repoconfig.Config, opts render.
 				errs[env.Name] = err
 				return
 			}
-			files[env.Name] = res.Files
+			renders[env.Name] = res
 		})
 	}
 	wg.Wait()
 	caught.Repanic()
-	return files, errs
+	return renders, errs
+}
+
+// FilesOf is the files each of renders read.
+func FilesOf(renders map[string]*render.Result) map[string][]string {
+	files := make(map[string][]string, len(renders))
+	for name, res := range renders {
+		files[name] = res.Files
+	}
+	return files
 }
 
 // ConfigChanged reports whether the pull request edits .slipway.yaml, whose

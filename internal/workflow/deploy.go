@@ -11,6 +11,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/affected"
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/policy"
+	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
 )
@@ -137,12 +138,20 @@ func (s *Session) deployChain(ctx context.Context, cfg *repoconfig.Config, tree,
 // affectedBetween lists the environments that changed files touch, as read
 // by the render at base and in the checkout at tree, in config order.
 func (s *Session) affectedBetween(ctx context.Context, cfg *repoconfig.Config, base, tree string, changed []string) ([]string, error) {
+	envs, _, err := s.affectedRenders(ctx, cfg, base, tree, changed)
+	return envs, err
+}
+
+// affectedRenders is affectedBetween that also returns each environment's
+// render at tree (unplaced; those that rendered), which a plan at tree
+// takes instead of rendering again.
+func (s *Session) affectedRenders(ctx context.Context, cfg *repoconfig.Config, base, tree string, changed []string) ([]string, map[string]*render.Result, error) {
 	baseFiles, err := s.baseFiles(ctx, cfg, base)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	headFiles, _ := affected.Files(ctx, tree, cfg, s.Options.Render, s.Options.Limits)
-	return affected.Environments(cfg, changed, baseFiles, headFiles), nil
+	heads, _ := affected.Renders(ctx, tree, cfg, s.Options.Render, s.Options.Limits)
+	return affected.Environments(cfg, changed, baseFiles, affected.FilesOf(heads)), heads, nil
 }
 
 // appliedAt reports whether env's newest apply check at sha succeeded.

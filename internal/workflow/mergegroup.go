@@ -76,7 +76,7 @@ func (s *Session) CheckMergeGroup(ctx context.Context, g MergeGroup) error {
 		go func() {
 			defer wg.Done()
 			defer caught.Recover()
-			plans[i] = s.planEnvironment(ctx, cfg.Config, &gh.PR{HeadSHA: g.HeadSHA}, tree, name, "")
+			plans[i] = s.planEnvironment(ctx, cfg.Config, &gh.PR{HeadSHA: g.HeadSHA}, tree, name, "", nil)
 		}()
 	}
 	wg.Wait()

@@ -29,6 +29,11 @@ type PlanOptions struct {
 	// Limits bound each render, which runs in a child process (renderproc);
 	// zero fields take the defaults.
 	Limits renderproc.Limits
+	// Rendered, when set, is the environment's render at the tree already
+	// made (by affected.Renders, unplaced, with Render's options and
+	// Limits), taken instead of rendering again: for one environment only,
+	// and used up by the plan (placing it edits it).
+	Rendered *render.Result
 }
 
 // PlanEnvironments plans the named environments of cfg in the checkout at
@@ -110,6 +115,18 @@ func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 		if ropts.Capabilities, err = c.Capabilities(ctx); err != nil {
 			return nil, key, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
 		}
+	}
+	if pre := opts.Rendered; pre != nil && pre.Kind != render.KindHelm {
+		// Made with opts.Render, without the cluster's Scope and
+		// Capabilities: the Scope is placed here, as renderproc.Render
+		// does once the child answers, and Capabilities (like charts and
+		// hooks) matter to Helm charts only, which render again.
+		if ropts.Scope != nil {
+			if err := render.Place(pre, env.Namespace, ropts.Scope); err != nil {
+				return nil, key, nil, renderError(err)
+			}
+		}
+		return target, key, pre, nil
 	}
 	rendered, err := renderproc.Render(ctx, tree, env, ropts, opts.Limits)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/recovery"
+	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/strictyaml"
@@ -158,9 +159,10 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	}
 	envs := req.Envs
 	var affected []string
-	known := false // affected is computed
+	var rendered map[string]*render.Result // at head, by the affected computation
+	known := false                         // affected is computed
 	if len(envs) == 0 {
-		if affected, err = s.affectedBetween(ctx, cfg, pr.BaseSHA, head, changed); err != nil {
+		if affected, rendered, err = s.affectedRenders(ctx, cfg, pr.BaseSHA, head, changed); err != nil {
 			return err
 		}
 		envs, known = autoplanned(cfg, affected, req.Auto), true
@@ -175,7 +177,7 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	// half-reported.
 	if lacking := lackingPlanRun(cfg, runs, envs); len(lacking) > 0 {
 		if !known {
-			if affected, err = s.affectedBetween(ctx, cfg, pr.BaseSHA, head, changed); err != nil {
+			if affected, rendered, err = s.affectedRenders(ctx, cfg, pr.BaseSHA, head, changed); err != nil {
 				return err
 			}
 		}
@@ -190,11 +192,15 @@ func (s *Session) PlanPR(ctx context.Context, req PlanRequest) error {
 	var wg sync.WaitGroup
 	var caught recovery.Caught // a panic goes to the job's recovery, not the process
 	for i, name := range envs {
+		// Each render goes to one plan only: placing it edits it, and a
+		// name given twice (/plan staging staging) renders again.
+		pre := rendered[name]
+		delete(rendered, name)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer caught.Recover()
-			plans[i] = s.planEnvironment(ctx, cfg, pr, head, name, pusher)
+			plans[i] = s.planEnvironment(ctx, cfg, pr, head, name, pusher, pre)
 		}()
 	}
 	wg.Wait()
@@ -240,8 +246,9 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 
 // planEnvironment runs one environment's plan at pr's head between its
 // check run's start and completion. Every state of the run records pusher,
-// when known.
-func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *gh.PR, head, name, pusher string) *plan.Plan {
+// when known. pre, if not nil, is the environment's render at head already
+// made, which the plan takes instead of rendering again.
+func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *gh.PR, head, name, pusher string, pre *render.Result) *plan.Plan {
 	log := zerolog.Ctx(ctx).With().Str("env", name).Str("sha", pr.HeadSHA).Logger()
 	run := gh.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…",
 		Summary: withPusher("slipway is asking the cluster what would change.", pusher)}
@@ -261,7 +268,9 @@ func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, p
 	}()
 
 	began := time.Now()
-	p, cause := PlanEnvironment(ctx, head, cfg, name, pr.HeadSHA, s.Targets(s.Repo.String()), s.planOptions())
+	opts := s.planOptions()
+	opts.Rendered = pre
+	p, cause := PlanEnvironment(ctx, head, cfg, name, pr.HeadSHA, s.Targets(s.Repo.String()), opts)
 	planned := Event{Kind: KindPlan, Env: name, Outcome: planOutcome(p), Took: time.Since(began), Commit: pr.HeadSHA, PR: pr.Number, Summary: report.Summary(p), CheckURL: runURL}
 	if ctx.Err() != nil {
 		planned.Outcome = OutcomeCancelled
