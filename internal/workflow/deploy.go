@@ -146,12 +146,19 @@ func (s *Session) affectedBetween(ctx context.Context, cfg *repoconfig.Config, b
 // render at tree (unplaced; those that rendered), which a plan at tree
 // takes instead of rendering again.
 func (s *Session) affectedRenders(ctx context.Context, cfg *repoconfig.Config, base, tree string, changed []string) ([]string, map[string]*render.Result, error) {
+	heads, _ := affected.Renders(ctx, tree, cfg, s.Options.Render, s.Options.Limits)
+	headFiles := affected.FilesOf(heads)
+	// The base can only add environments. When the head's renders and
+	// paths already take every one (a change to a base they all share),
+	// rendering every environment at the base would change nothing.
+	if envs := affected.Environments(cfg, changed, nil, headFiles); len(envs) == len(cfg.Environments) {
+		return envs, heads, nil
+	}
 	baseFiles, err := s.baseFiles(ctx, cfg, base)
 	if err != nil {
 		return nil, nil, err
 	}
-	heads, _ := affected.Renders(ctx, tree, cfg, s.Options.Render, s.Options.Limits)
-	return affected.Environments(cfg, changed, baseFiles, affected.FilesOf(heads)), heads, nil
+	return affected.Environments(cfg, changed, baseFiles, headFiles), heads, nil
 }
 
 // appliedAt reports whether env's newest apply check at sha succeeded.

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -133,3 +135,67 @@ var (
 	_ kube.Target  = (*scopedCluster)(nil)
 	_ kube.Capable = (*scopedCluster)(nil)
 )
+
+// askedTrees is a treeSource that counts the checkouts asked for, by commit.
+type askedTrees struct {
+	*treeSource
+	mu    sync.Mutex
+	asked map[string]int
+}
+
+func (a *askedTrees) Tree(ctx context.Context, owner, name, sha string) (string, func(), error) {
+	a.mu.Lock()
+	a.asked[sha]++
+	a.mu.Unlock()
+	return a.treeSource.Tree(ctx, owner, name, sha)
+}
+
+// A change every environment's head render reads (a shared base) affects
+// them all whatever the base commit read, so the base is not checked out and
+// rendered; a change that leaves an environment undecided still renders
+// the base, and the same environments are planned as before.
+func TestUnitSharedBaseChangeSkipsBaseRenders(t *testing.T) {
+	const config = `version: 1
+environments:
+  - {name: a, path: deploy/a, cluster: test}
+  - {name: b, path: deploy/b, cluster: test}
+`
+	files := map[string]string{
+		".slipway.yaml":                  config,
+		"deploy/base/kustomization.yaml": "resources: [cm.yaml]\n",
+		"deploy/base/cm.yaml":            configMap("shared", "v1"),
+		"deploy/a/kustomization.yaml":    "namespace: a\nresources: [../base]\n",
+		"deploy/b/kustomization.yaml":    "namespace: b\nresources: [../base, own.yaml]\n",
+		"deploy/b/own.yaml":              configMap("own", "v1"),
+	}
+	for _, tt := range []struct {
+		name, file string
+		planned    []string
+		baseTrees  int
+	}{
+		{"shared base", "deploy/base/cm.yaml", []string{"a", "b"}, 0},
+		{"one environment's file", "deploy/b/own.yaml", []string{"b"}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newUnitWorld(t)
+			trees := &askedTrees{treeSource: w.src, asked: map[string]int{}}
+			w.s.Source = trees
+			w.commit(baseSHA, files)
+			w.gh.SetDefaultBranch("main", baseSHA)
+			w.commit(head1SHA, with(files, map[string]string{tt.file: configMap("changed", "v2")}))
+			w.openUnitPR(1, "alice", baseSHA, head1SHA, tt.file)
+			if err := w.s.PlanPR(context.Background(), PlanRequest{Number: 1, Auto: true}); err != nil {
+				t.Fatal(err)
+			}
+			for _, env := range []string{"a", "b"} {
+				r, _ := w.runNamed(head1SHA, checkPlanPrefix+env)
+				if want := slices.Contains(tt.planned, env); (r.Conclusion == "success") != want {
+					t.Errorf("%s's plan run: %+v, want planned %v", env, r, want)
+				}
+			}
+			if got := trees.asked[baseSHA]; got != tt.baseTrees {
+				t.Errorf("the base was checked out %d times, want %d", got, tt.baseTrees)
+			}
+		})
+	}
+}
