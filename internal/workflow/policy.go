@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/rs/zerolog"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,6 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh/source"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/policy"
+	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
 )
@@ -267,14 +269,33 @@ func (s *Session) checkPolicy(ctx context.Context, cfg *repoConfig, pr *gh.PR, t
 		defer clean()
 		tree = dir
 	}
-	out := map[string]policy.Result{}
+	out := make(map[string]policy.Result, len(envs))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var caught recovery.Caught // a panic goes to the job's recovery, not the process
+	slots := make(chan struct{}, policyInFlight)
 	for _, name := range envs {
-		res := s.evaluatePolicy(ctx, cfg, pr, tree, name, runs, all, reviews)
-		s.publishPolicy(ctx, pr.HeadSHA, res, runs)
-		out[name] = res
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			defer caught.Recover()
+			res := s.evaluatePolicy(ctx, cfg, pr, tree, name, runs, all, reviews)
+			s.publishPolicy(ctx, pr.HeadSHA, res, runs)
+			mu.Lock()
+			out[name] = res
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
+	caught.Repanic()
 	return out, nil
 }
+
+// policyInFlight is how many environments' policies are weighed at once.
+// Each renders its environment in a child process and publishes a check
+// run: one at a time, a pull request touching 50 environments waited
+// 50 renders in a row for its last policy check.
+const policyInFlight = 8
 
 // PolicyPR re-evaluates an open pull request's policy checks: a review
 // was submitted or dismissed, or someone asked for the check again.
