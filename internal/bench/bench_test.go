@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,12 +202,28 @@ func configMap(ns string, i int, version string) *unstructured.Unstructured {
 	}}
 }
 
-// writeManifests writes 100 objects per file, as a repository would hold them.
+// manifestsPerFile is how many objects a repository's file holds.
+const manifestsPerFile = 100
+
+// writeManifests writes the objects to files, as a repository would hold them.
 func writeManifests(b *testing.B, w *workload) {
 	b.Helper()
-	for start := 0; start < len(w.objects); start += 100 {
+	for k, chunk := range manifestChunks(b, w.objects) {
+		name := filepath.Join(w.dir, fmt.Sprintf("objects-%05d.yaml", k*manifestsPerFile))
+		if err := os.WriteFile(name, []byte(chunk), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// manifestChunks renders the objects as YAML streams of manifestsPerFile
+// objects each.
+func manifestChunks(b *testing.B, objects []*unstructured.Unstructured) []string {
+	b.Helper()
+	var out []string
+	for start := 0; start < len(objects); start += manifestsPerFile {
 		var buf bytes.Buffer
-		for _, u := range w.objects[start:min(start+100, len(w.objects))] {
+		for _, u := range objects[start:min(start+manifestsPerFile, len(objects))] {
 			data, err := json.Marshal(u.Object)
 			if err != nil {
 				b.Fatal(err)
@@ -214,11 +232,36 @@ func writeManifests(b *testing.B, w *workload) {
 			buf.Write(data) // JSON is YAML
 			buf.WriteString("\n")
 		}
-		name := filepath.Join(w.dir, fmt.Sprintf("objects-%05d.yaml", start))
-		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-			b.Fatal(err)
-		}
+		out = append(out, buf.String())
 	}
+	return out
+}
+
+// writeFile writes content to dir/name, readable only by its owner, and
+// returns the path.
+func writeFile(b *testing.B, dir, name, content string) string {
+	b.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+func freeAddress(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func randomSecret() string {
+	buf := make([]byte, 20)
+	_, _ = rand.Read(buf)
+	return hex.EncodeToString(buf)
 }
 
 type toolRun struct {
