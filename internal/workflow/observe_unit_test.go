@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/slipwayhq/slipway/internal/gh"
 )
 
 // recorder is an Observer that keeps what it hears.
@@ -60,14 +59,7 @@ func TestUnitObserveDeploy(t *testing.T) {
 			for _, f := range changed {
 				merged[f] = configMap("a", "v2")
 			}
-			w.commit(baseSHA, base)
-			w.commit(mergeSHA, merged)
-			w.gh.SetDefaultBranch("main", mergeSHA)
-			w.gh.SetParent(mergeSHA, baseSHA)
-			w.gh.SetCompare(baseSHA, mergeSHA, gh.Comparison{Status: "ahead", Files: changed, Complete: true})
-			w.gh.SetPR(gh.PR{Number: 1, State: "closed", Merged: true, Author: "alice", HeadSHA: head1SHA, HeadRepo: unitRepo.String(),
-				BaseSHA: baseSHA, BaseRef: "main", MergeCommitSHA: mergeSHA})
-			w.src.changed[1] = changed
+			w.mergedPR(base, merged, changed)
 			if tt.fail != "" {
 				w.cluster.fail[tt.fail] = "the cluster said no"
 			}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/reconciler"
@@ -116,14 +115,7 @@ func TestUnitReconciledMerge(t *testing.T) {
 			base := unitFiles(fluxConfig)
 			changed := []string{"deploy/production/a.yaml", "deploy/staging/a.yaml"}
 			merged := with(base, map[string]string{"deploy/production/a.yaml": configMap("a", "v2"), "deploy/staging/a.yaml": configMap("a", "v2")})
-			w.commit(baseSHA, base)
-			w.commit(mergeSHA, merged)
-			w.gh.SetDefaultBranch("main", mergeSHA)
-			w.gh.SetParent(mergeSHA, baseSHA)
-			w.gh.SetCompare(baseSHA, mergeSHA, gh.Comparison{Status: "ahead", Files: changed, Complete: true})
-			w.gh.SetPR(gh.PR{Number: 1, State: "closed", Merged: true, Author: "alice", HeadSHA: head1SHA, HeadRepo: unitRepo.String(),
-				BaseSHA: baseSHA, BaseRef: "main", MergeCommitSHA: mergeSHA})
-			w.src.changed[1] = changed
+			w.mergedPR(base, merged, changed)
 
 			if err := w.s.DeployMerged(ctx, 1); err != nil {
 				t.Fatal(err)

@@ -182,6 +182,20 @@ func configMap(name, value string) string {
 
 // openUnitPR opens #n from a branch of acme/shop at head on main at base,
 // changing the files listed.
+// mergedPR makes pull request #1 (alice's, head head1SHA) merged as
+// mergeSHA on top of baseSHA, the default branch's head now, changing the
+// files changed from base to merged.
+func (w *unitWorld) mergedPR(base, merged map[string]string, changed []string) {
+	w.commit(baseSHA, base)
+	w.commit(mergeSHA, merged)
+	w.gh.SetDefaultBranch("main", mergeSHA)
+	w.gh.SetParent(mergeSHA, baseSHA)
+	w.gh.SetCompare(baseSHA, mergeSHA, gh.Comparison{Status: "ahead", Files: changed, Complete: true})
+	w.gh.SetPR(gh.PR{Number: 1, State: "closed", Merged: true, Author: "alice", HeadSHA: head1SHA, HeadRepo: unitRepo.String(),
+		BaseSHA: baseSHA, BaseRef: "main", MergeCommitSHA: mergeSHA})
+	w.src.changed[1] = changed
+}
+
 func (w *unitWorld) openUnitPR(n int, author, base, head string, changed ...string) gh.PR {
 	pr := gh.PR{Number: n, State: "open", Author: author, HeadSHA: head, HeadRepo: unitRepo.String(), BaseSHA: base, BaseRef: "main"}
 	w.gh.SetPR(pr)
