@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-
 )
 
 // recorder is an Observer that keeps what it hears.
