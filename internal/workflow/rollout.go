@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,6 +16,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/reconciler"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
+	"github.com/slipwayhq/slipway/internal/soakfault"
 )
 
 // rollout is one environment made to match one commit, with its records:
@@ -87,6 +89,11 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 		out = s.follow(ctx, ro, out)
 		return out
 	}
+	if soakfault.On(soakfault.ApplyCut) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+	}
 	var checkID, deployID int64
 	started := func(p *plan.Plan) error {
 		var err error
@@ -102,7 +109,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 			Environment: ro.env.Name,
 			Description: deploymentDescription(ro, p),
 			Production:  ro.env.Production,
-			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: p.Digest, Tool: deploymentTool, RollbackOf: ro.rollbackOf},
+			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: recordedDigest(p.Digest), Tool: deploymentTool, RollbackOf: ro.rollbackOf},
 		})
 		if err != nil {
 			return err
@@ -165,6 +172,14 @@ type deploymentPayload struct {
 	Reconciler string `json:"reconciler,omitempty"`
 }
 
+// recordedDigest is the digest the Deployment records: the plan's.
+func recordedDigest(digest string) string {
+	if soakfault.On(soakfault.DigestSwap) {
+		return "sha256:" + strings.Repeat("0", 64)
+	}
+	return digest
+}
+
 // what names the rollout for a replica that finds it running.
 func (ro rollout) what() string {
 	if ro.number != 0 {
@@ -210,7 +225,7 @@ func (r rolled) summary() string {
 }
 
 func (s *Session) finishCheck(ctx context.Context, ro rollout, id int64, r rolled) {
-	if id == 0 {
+	if id == 0 || soakfault.On(soakfault.CheckLeftOpen) {
 		return
 	}
 	run := gh.CheckRun{Name: checkApplyPrefix + ro.env.Name, Status: "completed", Conclusion: "success", Title: r.summary()}
