@@ -337,7 +337,10 @@ func checkApplyEnds(r *record) []string {
 			if !r.killedDuring(from, to) {
 				out = append(out, fmt.Sprintf("Deployment %d of %s marked interrupted, but no replica died while it ran: %s", d.id, d.env, desc))
 			}
-		case strings.Contains(desc, "context canceled"), strings.Contains(desc, "context deadline exceeded"), strings.Contains(desc, "lost its claim"):
+		case strings.Contains(desc, "not healthy after"), strings.Contains(desc, "not ready after"):
+			// its own timeout
+		case strings.Contains(desc, "context canceled"), strings.Contains(desc, "context deadline exceeded"),
+			strings.Contains(desc, "apply cancelled"), strings.Contains(desc, "lost its claim"):
 			if !r.killedDuring(from, to) && !r.outageDuring(from, to) {
 				out = append(out, fmt.Sprintf("Deployment %d of %s at %s was cut short: %s", d.id, d.env, short(d.ref), desc))
 			}

@@ -39,6 +39,9 @@ type Result struct {
 	Events     []kindCount
 	Refused    []kindCount // events GitHub refused (a conflicting merge, a closed pull request)
 	Faults     []kindCount
+	// Exercised counts what the checks had to look at, so that a pass
+	// over nothing shows as such.
+	Exercised []kindCount
 	Dir        string // the working directory, if kept
 }
 
@@ -52,7 +55,7 @@ func (r *Result) Violations() int {
 }
 
 // settleTimeout bounds the wait for quiet after the faults stop.
-const settleTimeout = 4 * time.Minute
+const settleTimeout = 2 * time.Minute
 
 // Run starts everything, drives events and faults for opts.Duration, lets
 // the system settle, checks the invariants and stops everything.
@@ -121,6 +124,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("soak: collect: %w", err)
 	}
 	res.Invariants = checks(rec)
+	res.Exercised = exercised(rec, len(w.sim.Deliveries()))
 	j.mu.Lock()
 	res.Events, res.Refused, res.Faults = counts(j.events), counts(j.refused), counts(j.faults)
 	j.mu.Unlock()
@@ -187,6 +191,10 @@ func (r *Result) Report(out io.Writer) {
 	for _, c := range r.Faults {
 		fmt.Fprintf(out, "  %-32s %5d\n", c.Kind, c.Count)
 	}
+	fmt.Fprintf(out, "checked:\n")
+	for _, c := range r.Exercised {
+		fmt.Fprintf(out, "  %-32s %5d\n", c.Kind, c.Count)
+	}
 	fmt.Fprintf(out, "invariants (violations):\n")
 	for _, inv := range r.Invariants {
 		fmt.Fprintf(out, "  %d. %-5d %s\n", inv.N, len(inv.Violations), inv.Name)
@@ -201,4 +209,30 @@ func (r *Result) Report(out io.Writer) {
 	if r.Dir != "" {
 		fmt.Fprintf(out, "logs and repositories kept in %s\n", r.Dir)
 	}
+}
+
+// exercised counts what the record holds for the checks to judge.
+func exercised(r *record, deliveries int) []kindCount {
+	m := map[string]int{"slipway check runs": len(r.runs), "webhook deliveries": deliveries}
+	for _, d := range r.deps {
+		m[fmt.Sprintf("Deployments %s %s", d.env, orNone(d.last().state))]++
+		if d.applied() && r.fromReview(d) {
+			m["applies from a review"]++
+		}
+	}
+	for _, t := range r.texts {
+		if strings.HasPrefix(t.where, "log ") {
+			m["log lines read"]++
+		} else {
+			m["requests to GitHub read"]++
+		}
+	}
+	return counts(m)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no status)"
+	}
+	return s
 }

@@ -14,15 +14,15 @@ import (
 // tour is the opening every soak plays before the random mix, so that even
 // a one-minute run goes through each promise once: a first deploy of every
 // environment, a reviewed /apply and its merge, a hostile pull request
-// that is approved and applied, a fork's and another branch's, and a
-// reader's /apply. It waits for slipway only where the next step needs
+// that is approved and applied, an author's /apply with no review, a
+// fork's and another branch's, and a reader's /apply. It waits for slipway only where the next step needs
 // its answer, and never longer than patience.
 func (d *driver) tour(ctx context.Context) {
-	const patience = 45 * time.Second
+	const patience = 20 * time.Second
 	d.perform(ctx, "direct-push", func(context.Context) error { return d.pushMain(envOrder...) })
 	d.perform(ctx, "other-repo-push", d.otherRepoPush)
 
-	reviewed := func(p *pull, applier string) {
+	reviewed := func(p *pull, applier string, patience time.Duration) {
 		head := d.w.sim.PR(shop, p.number).GetHead().GetSHA()
 		d.waitFor(ctx, patience, func() bool { return d.w.completedRun(head, "slipway/plan: staging") })
 		d.perform(ctx, "approve", func(context.Context) error {
@@ -46,13 +46,25 @@ func (d *driver) tour(ctx context.Context) {
 	if first == nil || ctx.Err() != nil {
 		return
 	}
-	reviewed(first, "alice")
+	reviewed(first, "alice", patience)
 	d.waitFor(ctx, patience, func() bool { return d.w.deployedAt(d.w.sim.PR(shop, first.number).GetHead().GetSHA(), "staging") })
 	d.perform(ctx, "merge", func(context.Context) error { return d.mergeOne(first) })
 
 	d.perform(ctx, "hostile-pr", d.hostilePR)
 	if h := d.pulls[len(d.pulls)-1]; h.hostile && ctx.Err() == nil {
-		reviewed(h, "carol")
+		reviewed(h, "carol", patience/3) // its plan fails, its policy never passes
+	}
+	// An impatient author applies without waiting for anyone's review.
+	var eager *pull
+	d.perform(ctx, "open-pr", func(context.Context) error {
+		var err error
+		eager, err = d.open(githubsim.PROptions{Head: d.newBranch("change"), Title: "an unreviewed change", User: "bob"}, d.ch.edit("staging"))
+		return err
+	})
+	if eager != nil && ctx.Err() == nil {
+		head := d.w.sim.PR(shop, eager.number).GetHead().GetSHA()
+		d.waitFor(ctx, patience, func() bool { return d.w.completedRun(head, "slipway/plan: staging") })
+		d.perform(ctx, "/apply", func(context.Context) error { return d.comment(eager.number, "bob", "/apply staging") })
 	}
 	d.perform(ctx, "fork-pr", d.forkPR)
 	d.perform(ctx, "pr-into-other-branch", d.otherBranchPR)

@@ -18,7 +18,7 @@ const (
 	CheckLeftOpen   = "check-left-open"  // 4: apply check runs are never completed
 	NamespaceEscape = "namespace-escape" // 5: the server's namespace bounds are not enforced
 	SecretLeak      = "secret-leak"      // 6: Secret values are not masked in plans
-	ApplyCut        = "apply-cut"        // 7: applies are cancelled a moment after they start
+	ApplyCut        = "apply-cut"        // 7: /apply is cancelled a moment after it starts
 	SlowWebhook     = "slow-webhook"     // 8: comment webhooks are answered after 11 s
 )
 

@@ -89,7 +89,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 		out = s.follow(ctx, ro, out)
 		return out
 	}
-	if soakfault.On(soakfault.ApplyCut) {
+	if soakfault.On(soakfault.ApplyCut) && ro.reviewed != "" {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
