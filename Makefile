@@ -13,7 +13,7 @@ TESTFLAGS ?= -count=1 -timeout 30m
 
 export SLIPWAY_TESTBIN := $(TESTBIN)
 
-.PHONY: all build static test test-short testbin lint bench clean demo
+.PHONY: all build static test test-short testbin lint bench clean demo soak
 
 all: build
 
@@ -47,6 +47,16 @@ DEMO_PACE ?= 1.5s
 demo: testbin build
 	$(GO) build -trimpath -o bin/slipway-demo ./cmd/slipway-demo
 	bin/slipway-demo --slipway $(BIN) --html bin/slipway-demo.html --pace $(DEMO_PACE)
+
+## soak: the chaos soak (internal/soak): three replicas on Leases, one
+## control plane, githubsim, random events and faults, then the invariants.
+## SOAK_DURATION (10m), SOAK_SEED replays a run, SOAK_FAULT=<name> builds
+## slipway with -tags soakfault and that fault on, to see its check fail.
+## slipway-soak builds slipway itself, once, into a temp dir.
+SOAK_DURATION ?= 10m
+soak: testbin
+	$(GO) build -trimpath -o bin/slipway-soak ./cmd/slipway-soak
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_SEED=$(SOAK_SEED) SOAK_FAULT=$(SOAK_FAULT) bin/slipway-soak
 
 lint:
 	@out="$$(gofmt -l *.go cmd internal deploy tools templates 2>/dev/null)"; \

@@ -81,6 +81,12 @@ func TestChecksEachCatchTheirOwnBreak(t *testing.T) {
 		{"production left behind the head", 1, func(r *record) {
 			r.deps[3].states[1].state = "failure" // m2 failed, and it is not the head
 		}},
+		{"production behind because the head's merge left staging unapplied", 0, func(r *record) {
+			r.head, r.deps = "m2", r.deps[:2]
+		}},
+		{"production behind although staging was applied from the merged head", 1, func(r *record) {
+			r.head, r.deps = "m2", r.deps[:3]
+		}},
 		{"production moved back to an ancestor", 1, func(r *record) {
 			r.deps = append(r.deps, deployment{id: 6, env: "production", ref: "c1", tool: "slipway", created: at(90),
 				states: []status{{"success", "applied", at(95)}}})
