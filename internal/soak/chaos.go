@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // chaos injects faults until ctx ends, on its own random stream so that
@@ -146,4 +146,3 @@ func (c *chaos) calm(ctx context.Context) {
 		}
 	}
 }
-

@@ -55,7 +55,7 @@ func fakeRecord() *record {
 		allowed:  map[string]bool{"soak-staging": true},
 		objects:  []liveObject{{"soak-staging", "ConfigMap", "app"}},
 		foreign:  map[string]string{"soak-staging/foreign": "7"}, foreignNow: map[string]string{"soak-staging/foreign": "7"},
-		texts:    []text{{"request POST /check-runs", "a masked value"}},
+		texts: []text{{"request POST /check-runs", "a masked value"}},
 		j: &journalView{
 			pushers:   map[string]string{"h1": "alice"},
 			approvals: map[int64]approval{100: {pr: 1, user: "bob", at: at(30)}},
@@ -73,8 +73,8 @@ func fakeRecord() *record {
 // its invariant reports it.
 func TestChecksEachCatchTheirOwnBreak(t *testing.T) {
 	cases := []struct {
-		name  string
-		want  int // the invariant that must report, 0: none
+		name   string
+		want   int // the invariant that must report, 0: none
 		break_ func(r *record)
 	}{
 		{"a history that keeps every promise", 0, func(*record) {}},

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // shopConfig is acme/shop's .slipway.yaml: a before-merge staging that
@@ -96,7 +96,7 @@ func initialShop(secret string) map[string]string {
 
 func initialOther() map[string]string {
 	return map[string]string{
-		".slipway.yaml": fmt.Sprintf("version: 1\nenvironments:\n  - name: other\n    path: deploy\n    cluster: test\n    namespace: %s\n    mode: on-merge\n    wait: 0s\n", otherNS),
+		".slipway.yaml":   fmt.Sprintf("version: 1\nenvironments:\n  - name: other\n    path: deploy\n    cluster: test\n    namespace: %s\n    mode: on-merge\n    wait: 0s\n", otherNS),
 		"deploy/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other-app\ndata:\n  version: \"0\"\n",
 	}
 }

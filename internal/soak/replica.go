@@ -27,8 +27,8 @@ type replica struct {
 	up      bool // answering /readyz since the last start
 	killing bool // the soak killed or stopped it: its exit is expected
 	lives   int
-	logs    []string    // one per life
-	crashes []string    // exits the soak did not cause
+	logs    []string // one per life
+	crashes []string // exits the soak did not cause
 	exited  chan struct{}
 }
 

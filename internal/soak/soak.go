@@ -42,7 +42,7 @@ type Result struct {
 	// Exercised counts what the checks had to look at, so that a pass
 	// over nothing shows as such.
 	Exercised []kindCount
-	Dir        string // the working directory, if kept
+	Dir       string // the working directory, if kept
 }
 
 // Violations counts every invariant's violations.

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/slipwayhq/slipway/internal/githubsim"
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // tour is the opening every soak plays before the random mix, so that even
@@ -122,4 +122,3 @@ func (w *world) patchConfigMap(ctx context.Context, ns, name, patch string) erro
 	}
 	return nil
 }
-
