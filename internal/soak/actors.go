@@ -89,7 +89,7 @@ func (d *driver) run(ctx context.Context) {
 			}
 		}
 		d.perform(ctx, a.kind, a.do)
-		pause := time.Duration(300+d.rng.IntN(1500)) * time.Millisecond
+		pause := time.Duration(800+d.rng.IntN(2000)) * time.Millisecond
 		select {
 		case <-ctx.Done():
 		case <-time.After(pause):
@@ -153,8 +153,18 @@ func (d *driver) newBranch(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, d.branch)
 }
 
-// open pushes files to a new branch and opens a pull request from it.
+// open pushes files to a new branch and opens a pull request from it,
+// unless maxOpen are open already.
 func (d *driver) open(o githubsim.PROptions, files map[string]string) (*pull, error) {
+	open := 0
+	for _, p := range d.pulls {
+		if p.open {
+			open++
+		}
+	}
+	if open >= maxOpen {
+		return nil, errNothing
+	}
 	sha, err := d.w.sim.Push(shop, o.Head, files, "change", o.User)
 	if err != nil && !isLost(err) {
 		return nil, err
@@ -291,12 +301,26 @@ func (d *driver) mergeOne(p *pull) error {
 	return err
 }
 
-func (d *driver) merge(context.Context) error {
+// merge merges a pull request; one that conflicts with main is rebased
+// instead (a force-push onto main), as its author would, and merged later.
+func (d *driver) merge(ctx context.Context) error {
 	p := d.openPull()
 	if p == nil {
 		return errNothing
 	}
-	return d.mergeOne(p)
+	err := d.mergeOne(p)
+	if err != nil && strings.Contains(err.Error(), "not mergeable") && !p.hostile {
+		d.j.refusal("merge")
+		d.perform(ctx, "rebase-after-conflict", func(context.Context) error {
+			sha, err := d.w.sim.ForcePush(shop, p.branch, "", d.ch.edit(d.someEnvs()...), "rebase", p.author)
+			if sha != "" {
+				d.j.pushed(sha, p.author)
+			}
+			return err
+		})
+		return errNothing
+	}
+	return err
 }
 
 // twoMerges merges two pull requests at the same moment: two deploy

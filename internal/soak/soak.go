@@ -42,6 +42,7 @@ type Result struct {
 	// Exercised counts what the checks had to look at, so that a pass
 	// over nothing shows as such.
 	Exercised []kindCount
+	Warnings  []string
 	Dir       string // the working directory, if kept
 }
 
@@ -124,7 +125,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("soak: collect: %w", err)
 	}
 	res.Invariants = checks(rec)
-	res.Exercised = exercised(rec, len(w.sim.Deliveries()))
+	calls := 0
+	for _, q := range w.sim.Requests() {
+		if q.InstallationID != 0 {
+			calls++
+		}
+	}
+	res.Exercised = append(exercised(rec, len(w.sim.Deliveries())), kindCount{fmt.Sprintf("GitHub calls (quota %d/h)", githubQuota), calls})
+	if calls >= githubQuota {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("slipway used up the installation's GitHub quota (%d calls): it stopped calling GitHub until the hour ends, which explains violations of 1 and 4", calls))
+	}
 	j.mu.Lock()
 	res.Events, res.Refused, res.Faults = counts(j.events), counts(j.refused), counts(j.faults)
 	j.mu.Unlock()
@@ -205,6 +215,9 @@ func (r *Result) Report(out io.Writer) {
 			}
 			fmt.Fprintf(out, "        - %s\n", strings.TrimSpace(v))
 		}
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
 	}
 	if r.Dir != "" {
 		fmt.Fprintf(out, "logs and repositories kept in %s\n", r.Dir)

@@ -45,9 +45,17 @@ var envNamespaces = map[string]string{"staging": "soak-staging", "production": "
 // expire, resyncs run and health waits time out.
 const (
 	resyncInterval = 10 * time.Second
-	driftInterval  = 20 * time.Second
+	driftInterval  = 30 * time.Second
 	leaseDuration  = 5 * time.Second
 	healthWait     = 15 * time.Second // every environment's wait
+	// githubQuota is the installation's hourly quota: an Enterprise Cloud
+	// App's. Ten minutes of this mix with resyncs every ten seconds stay
+	// well within it; used up, slipway would stop for the rest of the hour
+	// and the soak would show that instead of what it is after.
+	githubQuota = 15000
+	// maxOpen bounds the open pull requests, each of which every resync
+	// reads.
+	maxOpen = 10
 )
 
 // world is everything a soak runs: a control plane with a kwok node,
@@ -84,7 +92,7 @@ func startWorld(ctx context.Context, opts Options, seed uint64) (*world, error) 
 	if err := w.prepareCluster(ctx); err != nil {
 		return nil, err
 	}
-	if w.sim, err = githubsim.New(githubsim.Options{WebhookSecret: randomHex(20), Dir: filepath.Join(dir, "github")}); err != nil {
+	if w.sim, err = githubsim.New(githubsim.Options{WebhookSecret: randomHex(20), Dir: filepath.Join(dir, "github"), RateLimit: githubQuota}); err != nil {
 		return nil, err
 	}
 	inst, err := w.sim.CreateInstallation(owner)

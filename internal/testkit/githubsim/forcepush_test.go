@@ -1,6 +1,7 @@
 package githubsim
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/google/go-github/v60/github"
@@ -47,5 +48,27 @@ func TestClearFaults(t *testing.T) {
 	f.sim.ClearFaults()
 	if n := f.sim.PendingFaults(); n != 0 {
 		t.Errorf("%d faults pending after ClearFaults", n)
+	}
+}
+
+// Options.RateLimit is the quota an installation's calls report.
+func TestRateLimitOption(t *testing.T) {
+	t.Parallel()
+	s, err := New(Options{Dir: t.TempDir(), RateLimit: 15000})
+	must(t, err)
+	t.Cleanup(s.Close)
+	inst, err := s.CreateInstallation("acme")
+	must(t, err)
+	_, err = s.CreateRepo(inst, "acme/deploy", map[string]string{"a.txt": "a"})
+	must(t, err)
+	tok, _, err := s.Token(inst)
+	must(t, err)
+	req, _ := http.NewRequest(http.MethodGet, s.V3URL()+"repos/acme/deploy", nil)
+	req.Header.Set("Authorization", "token "+tok)
+	res, err := http.DefaultClient.Do(req)
+	must(t, err)
+	res.Body.Close()
+	if got := res.Header.Get("X-RateLimit-Limit"); got != "15000" || res.Header.Get("X-RateLimit-Remaining") != "14999" {
+		t.Errorf("quota headers: limit %s remaining %s, want 15000 and 14999", got, res.Header.Get("X-RateLimit-Remaining"))
 	}
 }
