@@ -55,7 +55,8 @@ func (d *driver) actions() []action {
 		{"approve", 12, d.approve},
 		{"dismiss-review", 2, d.dismiss},
 		{"/plan", 3, func(ctx context.Context) error { return d.slash(ctx, "/plan") }},
-		{"/apply", 12, func(ctx context.Context) error { return d.slash(ctx, "/apply staging") }},
+		{"/apply", 8, func(ctx context.Context) error { return d.slash(ctx, "/apply staging") }},
+		{"reviewed-apply", 6, d.reviewedApply},
 		{"/unlock", 2, func(ctx context.Context) error { return d.slash(ctx, "/unlock") }},
 		{"/rollback", 2, func(ctx context.Context) error { return d.slash(ctx, "/rollback production") }},
 		{"merge", 7, d.merge},
@@ -255,6 +256,49 @@ func (d *driver) approve(context.Context) error {
 	return err
 }
 
+// reviewedApply takes a planned pull request through review as a team
+// would: someone other than its author and its last pusher approves the
+// head, and the author asks for /apply staging. (Which pull request is
+// ready depends on slipway's pace, not only on the seed.)
+func (d *driver) reviewedApply(ctx context.Context) error {
+	p := d.holderOr(ctx, d.openPull())
+	if p == nil || p.hostile {
+		return errNothing
+	}
+	head := d.w.sim.PR(shop, p.number).GetHead().GetSHA()
+	if !d.w.completedRun(head, "slipway/plan: staging") {
+		return errNothing
+	}
+	pusher := d.j.pusherOf(head)
+	var reviewers []string
+	for _, u := range writers {
+		if u != p.author && u != pusher {
+			reviewers = append(reviewers, u)
+		}
+	}
+	if len(reviewers) == 0 {
+		return errNothing
+	}
+	user := reviewers[d.rng.IntN(len(reviewers))]
+	id, err := d.w.sim.Review(shop, p.number, user, "APPROVED")
+	if id != 0 {
+		d.j.approved(id, p.number, user)
+	}
+	return errors.Join(err, d.comment(p.number, p.author, "/apply staging"))
+}
+
+// holderOr is the open pull request holding staging's lock, which the
+// team works on first, or else p.
+func (d *driver) holderOr(ctx context.Context, p *pull) *pull {
+	n := d.w.lockHolder(ctx, "staging")
+	for _, q := range d.pulls {
+		if q.number == n && q.open {
+			return q
+		}
+	}
+	return p
+}
+
 func (d *driver) dismiss(context.Context) error {
 	p := d.openPull()
 	if p == nil {
@@ -305,6 +349,9 @@ func (d *driver) mergeOne(p *pull) error {
 // instead (a force-push onto main), as its author would, and merged later.
 func (d *driver) merge(ctx context.Context) error {
 	p := d.openPull()
+	if d.rng.IntN(2) == 0 {
+		p = d.holderOr(ctx, p)
+	}
 	if p == nil {
 		return errNothing
 	}

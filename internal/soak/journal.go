@@ -56,6 +56,12 @@ func (j *journal) pushed(sha, user string) {
 	j.mu.Unlock()
 }
 
+func (j *journal) pusherOf(sha string) string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.pushers[sha]
+}
+
 func (j *journal) approved(id int64, pr int, user string) {
 	j.mu.Lock()
 	j.approvals[id] = approval{pr: pr, user: user, at: time.Now()}

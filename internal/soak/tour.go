@@ -3,6 +3,8 @@ package soak
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -111,6 +113,21 @@ func (w *world) deployedAt(sha, env string) bool {
 		}
 	}
 	return false
+}
+
+// lockHolder is the pull request holding env's lock in shop, or 0.
+func (w *world) lockHolder(ctx context.Context, env string) int {
+	leases, err := w.cluster.Client().CoordinationV1().Leases(storeNS).List(ctx, metav1.ListOptions{LabelSelector: "slipway.dev/lease=environment-lock"})
+	if err != nil {
+		return 0
+	}
+	for _, l := range leases.Items {
+		if l.Annotations["slipway.dev/environment"] == env && strings.EqualFold(l.Annotations["slipway.dev/repo"], shop) {
+			n, _ := strconv.Atoi(l.Annotations["slipway.dev/pull-request"])
+			return n
+		}
+	}
+	return 0
 }
 
 // patchConfigMap edits a live object by hand, as someone with kubectl
