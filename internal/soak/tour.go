@@ -122,7 +122,8 @@ func (w *world) lockHolder(ctx context.Context, env string) int {
 		return 0
 	}
 	for _, l := range leases.Items {
-		if l.Annotations["slipway.dev/environment"] == env && strings.EqualFold(l.Annotations["slipway.dev/repo"], shop) {
+		held := l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != ""
+		if held && l.Annotations["slipway.dev/environment"] == env && strings.EqualFold(l.Annotations["slipway.dev/repo"], shop) {
 			n, _ := strconv.Atoi(l.Annotations["slipway.dev/pull-request"])
 			return n
 		}
