@@ -16,7 +16,8 @@ import (
 // started again on the same address, each life logging to its own file.
 type replica struct {
 	name    string
-	addr    string
+	addr    string // webhooks
+	metrics string // /metrics, its own port
 	dir     string
 	binary  string
 	args    []string
@@ -51,7 +52,7 @@ func (r *replica) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(r.binary, r.args...)
 	cmd.Dir = r.dir
-	cmd.Env = append(append([]string(nil), r.environ...), "SLIPWAY_SERVER_ADDRESS="+r.addr)
+	cmd.Env = append(append([]string(nil), r.environ...), "SLIPWAY_SERVER_ADDRESS="+r.addr, "SLIPWAY_SERVER_METRICS_ADDRESS="+r.metrics)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group, so a kill reaches the render children too;
 	// Pdeathsig so that a soak that dies takes its replicas along.

@@ -136,7 +136,11 @@ func startWorld(ctx context.Context, opts Options, seed uint64) (*world, error) 
 		if err != nil {
 			return nil, err
 		}
-		r := &replica{name: fmt.Sprintf("replica-%d", i), addr: addr, dir: dir, binary: opts.Slipway,
+		metrics, err := freeAddress()
+		if err != nil {
+			return nil, err
+		}
+		r := &replica{name: fmt.Sprintf("replica-%d", i), addr: addr, metrics: metrics, dir: dir, binary: opts.Slipway,
 			args: []string{"serve", "--config", filepath.Join(dir, "server.yaml")}, environ: environ}
 		if err := r.start(ctx); err != nil {
 			return nil, err
