@@ -29,9 +29,11 @@ static:
 testbin:
 	tools/testbin/build.sh "$(TESTBIN)"
 
-## test: every test, against a real kube-apiserver and the GitHub simulator
+## test: every test, against a real kube-apiserver and the GitHub simulator,
+## then a one-minute chaos soak (about 2 minutes in all; see soak)
 test: testbin
 	$(GO) test $(TESTFLAGS) ./...
+	$(MAKE) --no-print-directory soak SOAK_DURATION=1m
 
 ## test-short: the fast lane, no testbin: every package whose tests do not
 ## import testenv (githubsim, parsers, renderers, policy, the workflows' unit
