@@ -72,9 +72,18 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 	}()
 	// One apply of an environment at a time, across replicas.
 	ctx, end, err := s.Runs.Begin(ctx, lockKey(s.Repo, ro.env.Name), ro.what())
-	if err != nil {
+	var running *lock.ErrRunning
+	switch {
+	case errors.As(err, &running):
 		out.refused = err
 		log.Info().Err(err).Msg("apply refused")
+		return out
+	case err != nil:
+		// The run store (the API server) could not be asked: nothing says
+		// the head cannot be applied, so this is no refusal to record as a
+		// failed Deployment, which the deploy loop would never retry.
+		out.err = fmt.Errorf("mark the apply of %s as running: %w", ro.env.Name, err)
+		log.Warn().Err(err).Msg("apply not started")
 		return out
 	}
 	defer end()
