@@ -13,7 +13,7 @@ TESTFLAGS ?= -count=1 -timeout 30m
 
 export SLIPWAY_TESTBIN := $(TESTBIN)
 
-.PHONY: all build static test test-short testbin lint bench clean demo
+.PHONY: all build static test test-short testbin lint bench clean demo soak
 
 all: build
 
@@ -29,9 +29,11 @@ static:
 testbin:
 	tools/testbin/build.sh "$(TESTBIN)"
 
-## test: every test, against a real kube-apiserver and the GitHub simulator
+## test: every test, against a real kube-apiserver and the GitHub simulator,
+## then a one-minute chaos soak (about 2 minutes in all; see soak)
 test: testbin
 	$(GO) test $(TESTFLAGS) ./...
+	$(MAKE) --no-print-directory soak SOAK_DURATION=1m
 
 ## test-short: the fast lane, no testbin: every package whose tests do not
 ## import testenv (githubsim, parsers, renderers, policy, the workflows' unit
@@ -47,6 +49,16 @@ DEMO_PACE ?= 1.5s
 demo: testbin build
 	$(GO) build -trimpath -o bin/slipway-demo ./cmd/slipway-demo
 	bin/slipway-demo --slipway $(BIN) --html bin/slipway-demo.html --pace $(DEMO_PACE)
+
+## soak: the chaos soak (internal/soak): three replicas on Leases, one
+## control plane, githubsim, random events and faults, then the invariants.
+## SOAK_DURATION (10m), SOAK_SEED replays a run, SOAK_FAULT=<name> builds
+## slipway with -tags soakfault and that fault on, to see its check fail.
+## slipway-soak builds slipway itself, once, into a temp dir.
+SOAK_DURATION ?= 10m
+soak: testbin
+	$(GO) build -trimpath -o bin/slipway-soak ./cmd/slipway-soak
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_SEED=$(SOAK_SEED) SOAK_FAULT=$(SOAK_FAULT) bin/slipway-soak
 
 lint:
 	@out="$$(gofmt -l *.go cmd internal deploy tools templates 2>/dev/null)"; \

@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/config"
 	"github.com/slipwayhq/slipway/internal/policy"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
+	"github.com/slipwayhq/slipway/internal/soakfault"
 )
 
 // namespaceFile is where Kubernetes mounts a pod's namespace.
@@ -122,6 +123,9 @@ func (g *Grant) Namespace(ns string) error {
 // namespace it may not use, or of a cluster-scoped kind it may not use
 // (namespace ""). A Namespace object counts as its own namespace too.
 func (g *Grant) Object(group, kind, namespace, name string) error {
+	if soakfault.On(soakfault.NamespaceEscape) {
+		return nil
+	}
 	if namespace != "" {
 		return g.Namespace(namespace)
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/slipwayhq/slipway/internal/soakfault"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -72,7 +73,7 @@ func foldStringData(u *unstructured.Unstructured) {
 // masked returns a copy of a normalised object safe to show or digest:
 // Secret values replaced by masks. Other objects are returned as they are.
 func (m masker) masked(u *unstructured.Unstructured) *unstructured.Unstructured {
-	if u == nil || !isSecret(u) {
+	if u == nil || !isSecret(u) || soakfault.On(soakfault.SecretLeak) {
 		return u
 	}
 	out := u.DeepCopy()

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
 	"github.com/slipwayhq/slipway/internal/gh/scheduler"
 	"github.com/slipwayhq/slipway/internal/logging"
+	"github.com/slipwayhq/slipway/internal/soakfault"
 	"github.com/slipwayhq/slipway/internal/statusrec"
 )
 
@@ -37,6 +39,9 @@ func (s *Server) webhook(dispatcher http.Handler) http.Handler {
 			zerolog.Ctx(ctx).Warn().Msg("webhook rejected: missing X-Hub-Signature-256")
 			http.Error(rec, "missing X-Hub-Signature-256", http.StatusUnauthorized)
 		default:
+			if soakfault.On(soakfault.SlowWebhook) && event == "issue_comment" {
+				time.Sleep(11 * time.Second)
+			}
 			r.Body = http.MaxBytesReader(rec, r.Body, MaxWebhookBytes)
 			dispatcher.ServeHTTP(rec, r)
 		}

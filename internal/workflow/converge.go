@@ -14,6 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
+	"github.com/slipwayhq/slipway/internal/soakfault"
 )
 
 // ErrAlreadyThere refuses a rollout that another pass or replica has made
@@ -102,6 +103,9 @@ func (s *Session) Converge(ctx context.Context, merged int) error {
 				zerolog.Ctx(ctx).Error().Err(cerr).Msg("release a merged pull request's locks")
 			}
 		}()
+	}
+	if soakfault.On(soakfault.DeployStall) {
+		return nil
 	}
 	cfg, rules, err := s.config(ctx)
 	switch {

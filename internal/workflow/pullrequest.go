@@ -250,6 +250,7 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 // made, which the plan takes instead of rendering again.
 func (s *Session) planEnvironment(ctx context.Context, cfg *repoconfig.Config, pr *gh.PR, head, name, pusher string, pre *render.Result) *plan.Plan {
 	log := zerolog.Ctx(ctx).With().Str("env", name).Str("sha", pr.HeadSHA).Logger()
+	defer s.planning(ctx, pr.HeadSHA, name)()
 	run := gh.CheckRun{Name: checkPlanPrefix + name, HeadSHA: pr.HeadSHA, Status: "in_progress", Title: "Planning " + name + "…",
 		Summary: withPusher("slipway is asking the cluster what would change.", pusher)}
 	id, runURL, err := s.GitHub.CreateCheckRun(ctx, s.Repo, run)
@@ -415,3 +416,32 @@ func short(sha string) string {
 
 // Key is the run queue key of a pull request.
 func Key(repo string, number int) string { return fmt.Sprintf("%s#%d", strings.ToLower(repo), number) }
+
+// planning marks the plan of env at head as under way on this replica
+// until the returned func is called, for the whole life of its check run:
+// a replica that dies mid-plan leaves the run in progress, and the
+// leader's resync completes it and plans again once the mark has lapsed
+// (see abandoned), instead of after interruptedAfter. The mark is only a
+// sign of life: a plan never waits or fails for it.
+func (s *Session) planning(ctx context.Context, head, env string) (end func()) {
+	if s.Runs == nil {
+		return func() {}
+	}
+	_, end, err := s.Runs.Begin(ctx, planKey(s.Repo, head, env), "plan of "+env+" at "+short(head))
+	if err != nil {
+		// Another replica plans the same head (a duplicate delivery): its
+		// mark stands for both. Anything else: plan unmarked.
+		var running *lock.ErrRunning
+		if !errors.As(err, &running) {
+			zerolog.Ctx(ctx).Warn().Err(err).Str("env", env).Msg("mark the plan as running")
+		}
+		return func() {}
+	}
+	return end
+}
+
+// planKey names the mark of a plan of env at head among the run leases;
+// "@" keeps it apart from every environment's own run.
+func planKey(repo gh.Repo, head, env string) lock.Key {
+	return lock.Key{Repo: repo.String(), Env: "plan@" + head + "/" + env}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/gh/source"
+	"github.com/slipwayhq/slipway/internal/lock"
 	"github.com/slipwayhq/slipway/internal/report"
 )
 
@@ -59,7 +60,7 @@ func (s *Session) Resync(ctx context.Context, interrupted Interrupted) ([]int, e
 		if err != nil {
 			return unplanned, err
 		}
-		healed := s.finishInterruptedRuns(ctx, runs, interrupted)
+		healed := s.finishInterruptedRuns(ctx, pr.HeadSHA, runs, interrupted)
 		if healed || (!pr.Draft && !s.plannedHead(ctx, pr, runs)) {
 			unplanned = append(unplanned, pr.Number)
 		}
@@ -99,19 +100,23 @@ func hasPlanRun(runs []gh.CheckRunState) bool {
 	return false
 }
 
-// finishInterruptedRuns completes slipway's in-progress check runs that a
-// stopped process left; it reports whether it completed a plan's.
-func (s *Session) finishInterruptedRuns(ctx context.Context, runs []gh.CheckRunState, interrupted Interrupted) bool {
+// finishInterruptedRuns completes slipway's in-progress check runs on head
+// that a stopped process left; it reports whether it completed a plan's.
+func (s *Session) finishInterruptedRuns(ctx context.Context, head string, runs []gh.CheckRunState, interrupted Interrupted) bool {
 	plan := false
 	for _, r := range runs {
 		if !strings.HasPrefix(r.Name, "slipway/") || r.Status == "completed" {
 			continue
 		}
-		env, _ := strings.CutPrefix(r.Name, checkApplyPrefix)
-		if env == r.Name {
-			env = ""
+		// The run that marks the work as alive: an apply's environment,
+		// or the plan's own mark (see planning).
+		var key lock.Key
+		if env, ok := strings.CutPrefix(r.Name, checkApplyPrefix); ok {
+			key = lockKey(s.Repo, env)
+		} else if env, ok := strings.CutPrefix(r.Name, checkPlanPrefix); ok {
+			key = planKey(s.Repo, head, env)
 		}
-		if !s.abandoned(ctx, env, r.StartedAt, interrupted) {
+		if !s.abandoned(ctx, key, r.StartedAt, interrupted) {
 			continue
 		}
 		err := s.GitHub.UpdateCheckRun(ctx, s.Repo, r.ID, gh.CheckRun{
@@ -136,20 +141,20 @@ func retryHint(check string) string {
 }
 
 // abandoned reports whether work GitHub shows in progress since started
-// is no longer being done: a stopped process left it, or, for an apply of
-// env, no replica runs an apply of env now (records of an apply are made
-// and completed while its run is held, so one left in progress without a
-// run was cut off).
-func (s *Session) abandoned(ctx context.Context, env string, started time.Time, interrupted Interrupted) bool {
+// is no longer being done: a stopped process left it, or no replica holds
+// the run that marks it (key; zero for work no run marks). Records of an
+// apply, and a plan's check run, are made and completed while their run is
+// held, so one left in progress without its run was cut off.
+func (s *Session) abandoned(ctx context.Context, key lock.Key, started time.Time, interrupted Interrupted) bool {
 	if interrupted(started) {
 		return true
 	}
-	if env == "" || s.Runs == nil {
+	if key.Env == "" || s.Runs == nil {
 		return false
 	}
-	run, err := s.Runs.Running(ctx, lockKey(s.Repo, env))
+	run, err := s.Runs.Running(ctx, key)
 	if err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Str("env", env).Msg("resync: read the run lease")
+		zerolog.Ctx(ctx).Warn().Err(err).Str("run", key.Env).Msg("resync: read the run lease")
 		return false
 	}
 	return run == nil
@@ -166,7 +171,7 @@ func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted 
 		// Only slipway's own records; one without a status yet never got
 		// past its start.
 		unfinished := d.State == "" || d.State == "in_progress" || d.State == "queued" || d.State == "pending"
-		if d.Tool != deploymentTool || !unfinished || !s.abandoned(ctx, d.Environment, d.Created, interrupted) {
+		if d.Tool != deploymentTool || !unfinished || !s.abandoned(ctx, lockKey(s.Repo, d.Environment), d.Created, interrupted) {
 			continue
 		}
 		if err := s.GitHub.CreateDeploymentStatus(ctx, s.Repo, d.ID, gh.DeploymentStatus{
@@ -176,7 +181,7 @@ func (s *Session) finishInterruptedDeployments(ctx context.Context, interrupted 
 		}
 		zerolog.Ctx(ctx).Warn().Str("env", d.Environment).Str("ref", d.Ref).Msg("completed an interrupted deployment")
 		if runs, err := s.ownRuns(ctx, d.Ref); err == nil {
-			s.finishInterruptedRuns(ctx, runs, interrupted)
+			s.finishInterruptedRuns(ctx, d.Ref, runs, interrupted)
 		}
 	}
 	return nil

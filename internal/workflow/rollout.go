@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,6 +16,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/reconciler"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
+	"github.com/slipwayhq/slipway/internal/soakfault"
 )
 
 // rollout is one environment made to match one commit, with its records:
@@ -70,9 +72,18 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 	}()
 	// One apply of an environment at a time, across replicas.
 	ctx, end, err := s.Runs.Begin(ctx, lockKey(s.Repo, ro.env.Name), ro.what())
-	if err != nil {
+	var running *lock.ErrRunning
+	switch {
+	case errors.As(err, &running):
 		out.refused = err
 		log.Info().Err(err).Msg("apply refused")
+		return out
+	case err != nil:
+		// The run store (the API server) could not be asked: nothing says
+		// the head cannot be applied, so this is no refusal to record as a
+		// failed Deployment, which the deploy loop would never retry.
+		out.err = fmt.Errorf("mark the apply of %s as running: %w", ro.env.Name, err)
+		log.Warn().Err(err).Msg("apply not started")
 		return out
 	}
 	defer end()
@@ -86,6 +97,11 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 	if ro.env.Reconciled() {
 		out = s.follow(ctx, ro, out)
 		return out
+	}
+	if soakfault.On(soakfault.ApplyCut) && ro.reviewed != "" {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
 	}
 	var checkID, deployID int64
 	started := func(p *plan.Plan) error {
@@ -102,7 +118,7 @@ func (s *Session) roll(ctx context.Context, cfg *repoconfig.Config, tree string,
 			Environment: ro.env.Name,
 			Description: deploymentDescription(ro, p),
 			Production:  ro.env.Production,
-			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: p.Digest, Tool: deploymentTool, RollbackOf: ro.rollbackOf},
+			Payload:     deploymentPayload{PullRequest: ro.number, PlanDigest: recordedDigest(p.Digest), Tool: deploymentTool, RollbackOf: ro.rollbackOf},
 		})
 		if err != nil {
 			return err
@@ -165,6 +181,14 @@ type deploymentPayload struct {
 	Reconciler string `json:"reconciler,omitempty"`
 }
 
+// recordedDigest is the digest the Deployment records: the plan's.
+func recordedDigest(digest string) string {
+	if soakfault.On(soakfault.DigestSwap) {
+		return "sha256:" + strings.Repeat("0", 64)
+	}
+	return digest
+}
+
 // what names the rollout for a replica that finds it running.
 func (ro rollout) what() string {
 	if ro.number != 0 {
@@ -210,7 +234,7 @@ func (r rolled) summary() string {
 }
 
 func (s *Session) finishCheck(ctx context.Context, ro rollout, id int64, r rolled) {
-	if id == 0 {
+	if id == 0 || soakfault.On(soakfault.CheckLeftOpen) {
 		return
 	}
 	run := gh.CheckRun{Name: checkApplyPrefix + ro.env.Name, Status: "completed", Conclusion: "success", Title: r.summary()}

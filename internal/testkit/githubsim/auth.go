@@ -161,6 +161,9 @@ func (s *Sim) rateHeaders(w http.ResponseWriter, caller int64) {
 		s.st.rate = map[int64]int{}
 	}
 	limit := rateLimitPerHour
+	if s.opts.RateLimit > 0 && caller >= 0 {
+		limit = s.opts.RateLimit
+	}
 	if caller < 0 {
 		limit = 60 // GitHub's anonymous quota
 	}

@@ -159,3 +159,10 @@ func (f *Fault) write(w http.ResponseWriter) {
 	w.WriteHeader(f.Status)
 	_, _ = w.Write(body)
 }
+
+// ClearFaults disarms every fault still pending: the end of an outage.
+func (s *Sim) ClearFaults() {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	s.log.faults = nil
+}

@@ -115,6 +115,12 @@ func (g gitRepo) branchSHA(branch string) (string, bool) {
 // tree from the parent plus the changes in a single process, however many
 // files a test pushes. A nil content pointer deletes the path.
 func (g gitRepo) commitFiles(branch, parent string, files map[string]*string, msg string, author identity) (string, error) {
+	return g.commitFilesOn(branch, parent, files, msg, author, false)
+}
+
+// commitFilesOn is commitFiles that, with force, also moves branch to a
+// commit that does not descend from its tip: a force-push.
+func (g gitRepo) commitFilesOn(branch, parent string, files map[string]*string, msg string, author identity, force bool) (string, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "commit refs/heads/%s\n", branch)
 	fmt.Fprintf(&b, "author %s\ncommitter %s\n", author, author)
@@ -131,7 +137,11 @@ func (g gitRepo) commitFiles(branch, parent string, files map[string]*string, ms
 		fmt.Fprintf(&b, "M 100644 inline %s\ndata %d\n%s\n", fastImportPath(path), len(*content), *content)
 	}
 	b.WriteString("done\n")
-	if _, err := g.run(b.Bytes(), nil, "fast-import", "--quiet", "--done"); err != nil {
+	args := []string{"fast-import", "--quiet", "--done"}
+	if force {
+		args = append(args, "--force")
+	}
+	if _, err := g.run(b.Bytes(), nil, args...); err != nil {
 		return "", err
 	}
 	sha, ok := g.branchSHA(branch)

@@ -37,6 +37,11 @@ type Options struct {
 	// so a TTL of a minute or less gives every request a fresh token: a
 	// token rotation at each call.
 	TokenTTL time.Duration
+
+	// RateLimit is each installation's (and the app's) hourly quota in the
+	// X-RateLimit headers; 0 means 5000, GitHub's default. GitHub grants
+	// 15000 to Apps installed in Enterprise Cloud organisations.
+	RateLimit int
 }
 
 // Sim is a running simulator. All methods are safe for concurrent use.
