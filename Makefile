@@ -30,10 +30,13 @@ testbin:
 	tools/testbin/build.sh "$(TESTBIN)"
 
 ## test: every test, against a real kube-apiserver and the GitHub simulator,
-## then a one-minute chaos soak (about 2 minutes in all; see soak)
+## then a one-minute chaos soak (about 2 minutes in all; see soak) with a
+## fixed seed, so that a failure in CI replays (TEST_SOAK_SEED= for a new
+## one each run)
+TEST_SOAK_SEED ?= 1
 test: testbin
 	$(GO) test $(TESTFLAGS) ./...
-	$(MAKE) --no-print-directory soak SOAK_DURATION=1m
+	$(MAKE) --no-print-directory soak SOAK_DURATION=1m SOAK_SEED=$(TEST_SOAK_SEED)
 
 ## test-short: the fast lane, no testbin: every package whose tests do not
 ## import testenv (githubsim, parsers, renderers, policy, the workflows' unit
