@@ -36,7 +36,7 @@ func renderHelm(src *source) (*rendered, error) {
 		return nil, &Error{File: chartFile, Msg: "a library chart cannot be installed; point the environment at an application chart that depends on it"}
 	}
 	if missing := missingDependencies(ch); len(missing) > 0 {
-		return nil, &Error{File: chartFile, Msg: fmt.Sprintf("dependencies %s are in Chart.yaml but not in charts/ and name no repository: give each its repository (an https:// or oci:// URL the server allows, or file:// inside the repository), or run `helm dependency build` and commit the charts/ directory", strings.Join(missing, ", "))}
+		return nil, &Error{File: chartFile, Msg: fmt.Sprintf("dependencies %s are in Chart.yaml but not in charts/ and name no repository: give each its repository (an https:// or oci:// URL the server allows, or file:// inside the repository), or run 'helm dependency build' and commit the charts/ directory", strings.Join(missing, ", "))}
 	}
 	vals, err := readValues(src)
 	if err != nil {

@@ -80,14 +80,14 @@ func vendored(ch *chart.Chart, name string) bool {
 }
 
 // checkLock compares Chart.lock's digest with the digest of Chart.yaml's
-// dependencies and the lock's, as `helm dependency build` does.
+// dependencies and the lock's, as 'helm dependency build' does.
 func checkLock(src *source, ch *chart.Chart) error {
 	if ch.Lock == nil {
 		return nil
 	}
 	sum, err := hashReq(ch.Metadata.Dependencies, ch.Lock.Dependencies)
 	if err != nil || sum != ch.Lock.Digest {
-		return &Error{File: path.Join(src.rel, "Chart.lock"), Msg: fmt.Sprintf("Chart.lock is out of sync with the dependencies in Chart.yaml (its digest is %s, theirs %s): run `helm dependency update` and commit Chart.lock", ch.Lock.Digest, sum)}
+		return &Error{File: path.Join(src.rel, "Chart.lock"), Msg: fmt.Sprintf("Chart.lock is out of sync with the dependencies in Chart.yaml (its digest is %s, theirs %s): run 'helm dependency update' and commit Chart.lock", ch.Lock.Digest, sum)}
 	}
 	return nil
 }
@@ -116,10 +116,10 @@ func pinnedVersion(src *source, ch *chart.Chart, dep *chart.Dependency) (string,
 				return l.Version, nil
 			}
 		}
-		return "", &Error{File: path.Join(src.rel, "Chart.lock"), Msg: fmt.Sprintf("dependency %s from %s is not in Chart.lock: run `helm dependency update` and commit Chart.lock", dep.Name, dep.Repository)}
+		return "", &Error{File: path.Join(src.rel, "Chart.lock"), Msg: fmt.Sprintf("dependency %s from %s is not in Chart.lock: run 'helm dependency update' and commit Chart.lock", dep.Name, dep.Repository)}
 	}
 	if _, err := semver.StrictNewVersion(dep.Version); err != nil {
-		return "", &Error{File: chartFileOf(src), Msg: fmt.Sprintf("dependency %s has version %q, which is not one exact version: pin it, or run `helm dependency update` and commit Chart.lock", dep.Name, dep.Version)}
+		return "", &Error{File: chartFileOf(src), Msg: fmt.Sprintf("dependency %s has version %q, which is not one exact version: pin it, or run 'helm dependency update' and commit Chart.lock", dep.Name, dep.Version)}
 	}
 	return dep.Version, nil
 }

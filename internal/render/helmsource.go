@@ -67,9 +67,9 @@ func (e *NeedCharts) located() *Error {
 			refs = append(refs, n.ChartRef.String())
 		}
 	}
-	const how = " can only be fetched by slipway's server (or `slipway plan --config`), from the sources its helm.repositories allow; this render fetches nothing"
+	const how = " can only be fetched by slipway's server (or 'slipway plan --config'), from the sources its helm.repositories allow; this render fetches nothing"
 	if path.Base(first) == "Chart.yaml" {
-		return &Error{File: first, Msg: fmt.Sprintf("dependencies %s are in Chart.yaml but not in charts/; %s%s (or vendor them with `helm dependency build`)", strings.Join(names, ", "), strings.Join(refs, ", "), how)}
+		return &Error{File: first, Msg: fmt.Sprintf("dependencies %s are in Chart.yaml but not in charts/; %s%s (or vendor them with 'helm dependency build')", strings.Join(names, ", "), strings.Join(refs, ", "), how)}
 	}
 	return &Error{File: first, Msg: "chart " + strings.Join(refs, ", ") + how}
 }

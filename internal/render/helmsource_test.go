@@ -178,7 +178,7 @@ func TestHelmFetchRefusals(t *testing.T) {
 				return chartWithDeps(t, s, "sha256:0000000000000000000000000000000000000000000000000000000000000000"), env("deploy/shop", "shop"), s.options()
 			},
 			file: "deploy/shop/Chart.lock",
-			want: []string{"Chart.lock is out of sync with the dependencies in Chart.yaml", "run `helm dependency update`"},
+			want: []string{"Chart.lock is out of sync with the dependencies in Chart.yaml", "run 'helm dependency update'"},
 		},
 		{
 			name: "dependency source not allowed",
