@@ -142,12 +142,14 @@ func (r *record) fromReview(d deployment) bool {
 // on: the plan (or rollback) run whose digest it records, else the latest
 // one published before it.
 func (r *record) reviewedRun(d deployment) (run checkRun, matched, found bool) {
-	name, sha := "slipway/plan: "+d.env, d.ref
+	// A plan that may be applied passes; a rollback's plan is published
+	// neutral (it is for review, not a required check).
+	name, sha, conclusion := "slipway/plan: "+d.env, d.ref, "success"
 	if d.rollbackOf != "" {
-		name, sha = "slipway/rollback: "+d.env, ""
+		name, sha, conclusion = "slipway/rollback: "+d.env, "", "neutral"
 	}
 	for _, cr := range r.runs {
-		if cr.name != name || (sha != "" && cr.headSHA != sha) || cr.status != "completed" || cr.conclusion != "success" ||
+		if cr.name != name || (sha != "" && cr.headSHA != sha) || cr.status != "completed" || cr.conclusion != conclusion ||
 			cr.completed.After(d.created.Add(clockSlack)) {
 			continue
 		}

@@ -94,7 +94,7 @@ func TestChecksEachCatchTheirOwnBreak(t *testing.T) {
 		{"a rollback may go back", 0, func(r *record) {
 			r.deps = append(r.deps, deployment{id: 6, env: "extra", ref: "c1", rollbackOf: "c3", pr: 1, digest: "sha256:rb", tool: "slipway", created: at(90),
 				states: []status{{"in_progress", "", at(90)}, {"success", "applied", at(95)}}})
-			r.runs = append(r.runs, checkRun{id: 11, name: "slipway/rollback: extra", headSHA: "h1", status: "completed", conclusion: "success", externalID: "sha256:rb", completed: at(85)})
+			r.runs = append(r.runs, checkRun{id: 11, name: "slipway/rollback: extra", headSHA: "h1", status: "completed", conclusion: "neutral", externalID: "sha256:rb", completed: at(85)})
 			r.j.approvals[101] = approval{pr: 1, user: "carol", at: at(87)}
 			r.reviews[1] = append(r.reviews[1], review{id: 101, user: "carol", state: "APPROVED", commitID: "h1"})
 			r.j.commands = append(r.j.commands, command{pr: 1, user: "bob", text: "/rollback extra", at: at(88)})
