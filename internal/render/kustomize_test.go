@@ -232,7 +232,7 @@ func TestKustomizeRemoteOptionInjection(t *testing.T) {
 // "remote" is a local repository served by git http-backend.
 func TestKustomizeRemoteGitBase(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("needs git")
+		t.Fatal("this test serves a git repository and needs git, which slipway's tests require (githubsim too): install git")
 	}
 	work := t.TempDir()
 	upstream := filepath.Join(work, "upstream")

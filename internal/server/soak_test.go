@@ -9,9 +9,6 @@ import (
 )
 
 func TestManyPullRequestsConcurrently(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: the 50 pull request soak is skipped")
-	}
 	w := newWorld(t, 8)
 	w.patience = 5 * time.Minute // the whole backlog may be ahead of the first pull request
 	start := time.Now()
