@@ -183,19 +183,7 @@ func (s *Sim) Push(fullName, branch string, files map[string]string, message, us
 		if sha, err = g.commitFiles(branch, parent, contents(files), orDefault(message, "Update files"), noreplyIdentity(u.login, u.id, now())); err != nil {
 			return nil, err
 		}
-		events := []outgoing{{"push", s.pushEvent(r, branch, before, sha, user)}}
-		for _, n := range sortedPullNumbers(r) {
-			p := r.pulls[n]
-			if p.state != "open" || p.headRef != branch {
-				continue
-			}
-			p.updated = now()
-			_, _ = g.run(nil, nil, "update-ref", "refs/pull/"+itoa(n)+"/head", sha)
-			ev := s.pullRequestEvent("synchronize", r, p, user)
-			ev.Before, ev.After = github.String(parent), github.String(sha)
-			events = append(events, outgoing{"pull_request", ev})
-		}
-		return events, nil
+		return s.pushed(r, g, branch, before, parent, sha, user), nil
 	})
 	return sha, err
 }

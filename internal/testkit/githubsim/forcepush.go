@@ -32,19 +32,26 @@ func (s *Sim) ForcePush(fullName, branch, onto string, files map[string]string, 
 		if sha, err = g.commitFilesOn(branch, base, contents(files), orDefault(message, "Rewrite"), noreplyIdentity(u.login, u.id, now()), true); err != nil {
 			return nil, err
 		}
-		events := []outgoing{{"push", s.pushEvent(r, branch, before, sha, user)}}
-		for _, n := range sortedPullNumbers(r) {
-			p := r.pulls[n]
-			if p.state != "open" || p.headRef != branch {
-				continue
-			}
-			p.updated = now()
-			_, _ = g.run(nil, nil, "update-ref", "refs/pull/"+itoa(n)+"/head", sha)
-			ev := s.pullRequestEvent("synchronize", r, p, user)
-			ev.Before, ev.After = github.String(before), github.String(sha)
-			events = append(events, outgoing{"pull_request", ev})
-		}
-		return events, nil
+		return s.pushed(r, g, branch, before, before, sha, user), nil
 	})
 	return sha, err
+}
+
+// pushed is what GitHub sends when branch of r moved from before to sha:
+// "push", and "synchronize" (from prev, the pull request's previous head)
+// for every open pull request from branch, whose head ref moves along.
+func (s *Sim) pushed(r *repo, g gitRepo, branch, before, prev, sha, user string) []outgoing {
+	events := []outgoing{{"push", s.pushEvent(r, branch, before, sha, user)}}
+	for _, n := range sortedPullNumbers(r) {
+		p := r.pulls[n]
+		if p.state != "open" || p.headRef != branch {
+			continue
+		}
+		p.updated = now()
+		_, _ = g.run(nil, nil, "update-ref", "refs/pull/"+itoa(n)+"/head", sha)
+		ev := s.pullRequestEvent("synchronize", r, p, user)
+		ev.Before, ev.After = github.String(prev), github.String(sha)
+		events = append(events, outgoing{"pull_request", ev})
+	}
+	return events
 }
