@@ -21,16 +21,20 @@ import (
 const secretValue = "fixture-s3cr3t-7f1d0c9a"
 
 func deploymentYAML(name, image string, crash bool) string {
-	labels := "app: " + name
+	labels, deadline := "app: "+name, ""
 	if crash {
 		labels += "\n        " + testenv.CrashLoopLabel + `: "true"`
+		// kstatus calls it Failed once the deadline passes, and the wait
+		// stops there: a crash costs seconds, not the whole wait, so the
+		// wait can be long enough for a healthy rollout on a busy machine.
+		deadline = "\n  progressDeadlineSeconds: 8"
 	}
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: %s
 spec:
-  replicas: 1
+  replicas: 1%s
   selector:
     matchLabels:
       app: %s
@@ -42,7 +46,7 @@ spec:
       containers:
         - name: app
           image: %s
-`, name, name, labels, image)
+`, name, deadline, name, labels, image)
 }
 
 func configMapYAML(name, value string) string {
@@ -60,7 +64,7 @@ environments:
     cluster: test
     namespace: %s
     mode: before-merge
-    wait: 20s
+    wait: 90s
     url: https://staging.shop.example
     policy:
       approvals: 1
@@ -336,7 +340,7 @@ environments:
     path: deploy/staging
     cluster: test
     namespace: %s
-    wait: 25s
+    wait: 90s
   - name: production
     path: deploy/production
     cluster: test

@@ -49,13 +49,7 @@ func (w *world) locks() []string {
 // /apply during a running plan does not cut it short, and the reader gets
 // one reply to all their commands.
 func TestCommandsDoNotCutAnApplyShort(t *testing.T) {
-	// The workload gets more time to roll out than beforeMergeFiles gives
-	// it: a busy machine must not fail the apply this test watches.
-	w := newWorldWith(t, 4, func(w *world) map[string]string {
-		files := w.beforeMergeFiles()
-		files[".slipway.yaml"] = strings.Replace(files[".slipway.yaml"], "wait: 20s", "wait: 100s", 1)
-		return files
-	})
+	w := newWorldWith(t, 4, (*world).beforeMergeFiles)
 	w.patience = 3 * time.Minute
 	pr := w.openPR("slow", "alice", map[string]string{"deploy/staging/extra.yaml": configMapYAML("extra", "1")})
 	t.Cleanup(func() { w.logConversation(pr) })
