@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,6 +154,49 @@ func (r *LeaseRuns) Running(ctx context.Context, key Key) (*Run, error) {
 		return &run, nil
 	}
 	return nil, nil
+}
+
+// Lapsed implements Runs: repo's run Leases that expired without being
+// released.
+func (r *LeaseRuns) Lapsed(ctx context.Context, repo string) ([]Key, error) {
+	list, err := r.leases().List(ctx, metav1.ListOptions{LabelSelector: selector(kindRun, repo)})
+	if err != nil {
+		return nil, fmt.Errorf("list the run leases of %s: %w", repo, err)
+	}
+	now := r.now()
+	var out []Key
+	for i := range list.Items {
+		l := &list.Items[i]
+		if _, live := r.live(l, now); live || !strings.EqualFold(l.Annotations[annotationRepo], repo) {
+			continue
+		}
+		out = append(out, keyOf(l))
+	}
+	return out, nil
+}
+
+// Clear implements Runs: it deletes key's Lease if it has expired,
+// unless a Begin took it over meanwhile (the delete's preconditions).
+func (r *LeaseRuns) Clear(ctx context.Context, key Key) error {
+	if err := key.validate(); err != nil {
+		return err
+	}
+	name := leaseName(kindRun, key)
+	l, err := r.leases().Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the run lease of %s: %w", key.Env, err)
+	}
+	if _, live := r.live(l, r.now()); live || checkKey(l, key) != nil {
+		return nil
+	}
+	err = r.leases().Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &l.UID, ResourceVersion: &l.ResourceVersion}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil // gone already, or taken over: either way not lapsed
+	}
+	return err
 }
 
 // live reports whether l is held and was renewed within its duration.

@@ -23,6 +23,12 @@ type Runs interface {
 	Begin(ctx context.Context, key Key, what string) (context.Context, func(), error)
 	// Running returns the apply of key in progress on any replica, or nil.
 	Running(ctx context.Context, key Key) (*Run, error)
+	// Lapsed returns the keys of repo's runs that ended without their
+	// end being called: their replica died mid-run. Each stays lapsed
+	// until Clear or a new Begin of its key.
+	Lapsed(ctx context.Context, repo string) ([]Key, error)
+	// Clear forgets key's run if it has lapsed; a live run stays.
+	Clear(ctx context.Context, key Key) error
 }
 
 // Run is an apply in progress.
@@ -78,6 +84,12 @@ func (l *Local) Running(_ context.Context, key Key) (*Run, error) {
 	}
 	return nil, nil
 }
+
+// Lapsed implements Runs: a process's runs die with it, so none lapse.
+func (l *Local) Lapsed(context.Context, string) ([]Key, error) { return nil, nil }
+
+// Clear implements Runs.
+func (l *Local) Clear(context.Context, Key) error { return nil }
 
 // Begin implements Runs.
 func (l *Local) Begin(ctx context.Context, key Key, what string) (context.Context, func(), error) {

@@ -224,3 +224,54 @@ func TestLeaseRunsRenewAndExpire(t *testing.T) {
 		t.Errorf("after b ended, its Lease: %v, want it deleted", err)
 	}
 }
+
+// A run whose replica died is lapsed: Lapsed names it (and only the
+// repository's own), Clear forgets it, and neither touches a live run.
+func TestLeaseRunsLapsed(t *testing.T) {
+	env := testenv.Get(t)
+	ns := testenv.NewNamespace(t, env)
+	ctx := context.Background()
+	dying := &testenv.CuttableLeases{LeasesGetter: newClient(t, env).CoordinationV1()}
+	a := NewLeaseRuns(dying, ns, "replica-a", DefaultRunLease)
+	b := NewLeaseRuns(newClient(t, env).CoordinationV1(), ns, "replica-b", DefaultRunLease)
+
+	plan, other := key("plan@abc123/staging"), Key{Repo: "acme/other", Env: "staging"}
+	for _, k := range []Key{plan, key("production"), other} {
+		if _, _, err := a.Begin(ctx, k, "#1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := b.Lapsed(ctx, repo); err != nil || len(got) != 0 {
+		t.Fatalf("Lapsed while a renews = %v, %v; want none", got, err)
+	}
+	if err := b.Clear(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := b.Running(ctx, plan); err != nil || run == nil {
+		t.Fatalf("Clear removed a live run: Running = %v, %v", run, err)
+	}
+
+	// a dies: seen from a clock past the Leases' duration, its runs lapsed.
+	dying.Cut.Store(true)
+	b.now = func() time.Time { return time.Now().Add(2 * DefaultRunLease) }
+	got, err := b.Lapsed(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, k := range got {
+		names = append(names, k.Repo+" "+k.Env)
+	}
+	if strings.Join(names, ",") != repo+" plan@abc123/staging,"+repo+" production" && strings.Join(names, ",") != repo+" production,"+repo+" plan@abc123/staging" {
+		t.Fatalf("Lapsed = %v, want %s's plan and production runs only", names, repo)
+	}
+	if err := b.Clear(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client().CoordinationV1().Leases(ns).Get(ctx, leaseName(kindRun, plan), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("Clear left the lapsed run's Lease: %v", err)
+	}
+	if got, err := b.Lapsed(ctx, repo); err != nil || len(got) != 1 || got[0] != key("production") {
+		t.Errorf("Lapsed after Clear = %v, %v; want production only", got, err)
+	}
+}

@@ -65,7 +65,44 @@ func (s *Session) Resync(ctx context.Context, interrupted Interrupted) ([]int, e
 			unplanned = append(unplanned, pr.Number)
 		}
 	}
+	// After the open heads, whose interrupted plans are planned again.
+	s.finishLapsedPlans(ctx, interrupted)
 	return unplanned, nil
+}
+
+// finishLapsedPlans completes the check runs of plans whose replica died
+// mid-plan on a head that no open pull request has any more (pushed over,
+// or closed, before a resync came by), which the pass over open pull
+// requests never looks at; then it forgets those runs.
+func (s *Session) finishLapsedPlans(ctx context.Context, interrupted Interrupted) {
+	if s.Runs == nil {
+		return
+	}
+	log := zerolog.Ctx(ctx)
+	keys, err := s.Runs.Lapsed(ctx, s.Repo.String())
+	if err != nil {
+		log.Error().Err(err).Msg("resync: lapsed plans")
+		return
+	}
+	for _, k := range keys {
+		rest, ok := strings.CutPrefix(k.Env, "plan@")
+		if !ok {
+			continue // an apply's run: its Deployment tells (finishInterruptedDeployments)
+		}
+		head, _, _ := strings.Cut(rest, "/")
+		if !isCommitSHA(head) {
+			continue // not a mark planning wrote
+		}
+		runs, err := s.ownRuns(ctx, head)
+		if err != nil {
+			log.Error().Err(err).Str("sha", head).Msg("resync: check runs of a lapsed plan")
+			continue
+		}
+		s.finishInterruptedRuns(ctx, head, runs, interrupted)
+		if err := s.Runs.Clear(ctx, k); err != nil {
+			log.Warn().Err(err).Str("run", k.Env).Msg("resync: forget a lapsed plan")
+		}
+	}
 }
 
 // plannedHead reports whether pr's head was planned: a slipway/plan check
@@ -220,4 +257,18 @@ func hasInterruptedPlan(runs []gh.CheckRunState) bool {
 		}
 	}
 	return false
+}
+
+// isCommitSHA reports whether s is a hexadecimal commit id (the lease
+// annotation is read back into a URL path).
+func isCommitSHA(s string) bool {
+	if len(s) < 7 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
