@@ -46,7 +46,7 @@ func (s *Sim) authenticate(c *call, kind authKind) bool {
 	scheme, cred, _ := strings.Cut(c.r.Header.Get("Authorization"), " ")
 	cred = strings.TrimSpace(cred)
 	if cred == "" {
-		s.rateHeaders(c.w, -1)
+		s.rateHeaders(c, -1)
 		c.fail(http.StatusUnauthorized, "Requires authentication")
 		return false
 	}
@@ -62,7 +62,7 @@ func (s *Sim) authenticate(c *call, kind authKind) bool {
 			return false
 		}
 		rec.App = true
-		s.rateHeaders(c.w, 0)
+		s.rateHeaders(c, 0)
 		return true
 	}
 	if isJWT {
@@ -81,7 +81,7 @@ func (s *Sim) authenticate(c *call, kind authKind) bool {
 	}
 	rec.InstallationID = tok.installationID
 	c.inst = s.st.installations[tok.installationID]
-	s.rateHeaders(c.w, tok.installationID)
+	s.rateHeaders(c, tok.installationID)
 	if kind != authRepo {
 		return true
 	}
@@ -153,13 +153,32 @@ func (s *Sim) issueToken(inst *installation, repos map[string]bool) (string, tim
 	return t, exp
 }
 
-// rateHeaders sends GitHub's quota headers; each caller (installation, or 0
-// for the app) gets 5000 calls per hour-long window since the sim started.
-func (s *Sim) rateHeaders(w http.ResponseWriter, caller int64) {
+// rateHeaders counts c against its caller's quota and sends GitHub's
+// quota headers; each caller (installation, 0 for the app, -1 for
+// anonymous) gets 5000 calls per hour-long window since the sim started.
+func (s *Sim) rateHeaders(c *call, caller int64) {
 	if time.Now().After(s.st.rateReset) {
 		s.st.rateReset = time.Now().Add(time.Hour).Truncate(time.Second)
 		s.st.rate = map[int64]int{}
 	}
+	s.st.rate[caller]++
+	c.caller, c.counted = caller, true
+	s.writeRate(c.w, caller)
+}
+
+// uncount takes c back off its caller's quota: GitHub does not count a
+// conditional request answered 304 Not Modified.
+func (s *Sim) uncount(c *call) {
+	if !c.counted {
+		return
+	}
+	c.counted = false
+	s.st.rate[c.caller] = max(s.st.rate[c.caller]-1, 0)
+	s.writeRate(c.w, c.caller)
+}
+
+// writeRate sets the quota headers of caller as counted so far.
+func (s *Sim) writeRate(w http.ResponseWriter, caller int64) {
 	limit := rateLimitPerHour
 	if s.opts.RateLimit > 0 && caller >= 0 {
 		limit = s.opts.RateLimit
@@ -167,7 +186,6 @@ func (s *Sim) rateHeaders(w http.ResponseWriter, caller int64) {
 	if caller < 0 {
 		limit = 60 // GitHub's anonymous quota
 	}
-	s.st.rate[caller]++
 	used := s.st.rate[caller]
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))

@@ -128,11 +128,13 @@ func TestConditionalRequestsAndRateHeaders(t *testing.T) {
 			t.Errorf("missing %s", h)
 		}
 	}
-	if resp := get(etag); resp.StatusCode != http.StatusNotModified {
-		t.Errorf("If-None-Match with the current ETag: %d, want 304", resp.StatusCode)
+	// A 304 does not count against the quota, as on GitHub; a 200 does.
+	used := func(r *http.Response) string { return r.Header.Get("X-RateLimit-Used") }
+	if resp := get(etag); resp.StatusCode != http.StatusNotModified || used(resp) != used(first) {
+		t.Errorf("If-None-Match with the current ETag: %d, used %s; want 304, used %s as before it", resp.StatusCode, used(resp), used(first))
 	}
-	if resp := get(`W/"stale"`); resp.StatusCode != http.StatusOK {
-		t.Errorf("stale ETag: %d", resp.StatusCode)
+	if resp := get(`W/"stale"`); resp.StatusCode != http.StatusOK || used(resp) == used(first) {
+		t.Errorf("stale ETag: %d, used %s (%s before it)", resp.StatusCode, used(resp), used(first))
 	}
 	// As on GitHub, the ETag varies with the token: another token's tag
 	// for the same answer is another, and the old one no longer matches.

@@ -24,6 +24,9 @@ type call struct {
 	inst    *installation // nil when authenticated as the app itself
 	repo    *repo         // set for /repos/{owner}/{repo}/... routes
 	pending []outgoing
+	// caller is whose quota the call counts against, when counted.
+	caller  int64
+	counted bool
 }
 
 type outgoing struct {
@@ -51,6 +54,7 @@ func (c *call) json(status int, v any) {
 		h.Set("Cache-Control", c.s.opts.CacheControl)
 		h.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
 		if etagMatches(c.r.Header.Get("If-None-Match"), etag) {
+			c.s.uncount(c)
 			c.w.WriteHeader(http.StatusNotModified)
 			return
 		}
