@@ -56,6 +56,9 @@ func (a *argoCD) PlanMarks(ctx context.Context) (plan.Marks, error) {
 	case err != nil:
 		return marks, fmt.Errorf("read %s for what it manages: %w (check that slipway may get it)", a.Object(), err)
 	}
+	if err := a.deploysThisRepo(app); err != nil {
+		return marks, err
+	}
 	resources, _, _ := unstructured.NestedSlice(app.Object, "status", "resources")
 	for _, r := range resources {
 		m, _ := r.(map[string]any)
@@ -93,12 +96,7 @@ func (a *argoCD) Request(ctx context.Context, commit string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, multi, _ := unstructured.NestedSlice(app.Object, "spec", "sources"); multi {
-		return "", fmt.Errorf("%s has several sources (spec.sources); slipway follows Applications with one source", a.Object())
-	}
-	url, _, _ := unstructured.NestedString(app.Object, "spec", "source", "repoURL")
-	p, _, _ := unstructured.NestedString(app.Object, "spec", "source", "path")
-	if err := checkSource(a.Object(), url, a.repo, p, a.path); err != nil {
+	if err := a.deploysThisRepo(app); err != nil {
 		return "", err
 	}
 	if err := annotate(ctx, a.c, app, argoRefresh, "normal"); err != nil {
@@ -201,4 +199,16 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// deploysThisRepo refuses an Application that does not apply this
+// repository's environment path from its one source: slipway neither
+// triggers nor plans against one that deploys anything else.
+func (a *argoCD) deploysThisRepo(app *unstructured.Unstructured) error {
+	if _, multi, _ := unstructured.NestedSlice(app.Object, "spec", "sources"); multi {
+		return fmt.Errorf("%s has several sources (spec.sources); slipway follows Applications with one source", a.Object())
+	}
+	url, _, _ := unstructured.NestedString(app.Object, "spec", "source", "repoURL")
+	p, _, _ := unstructured.NestedString(app.Object, "spec", "source", "path")
+	return checkSource(a.Object(), url, a.repo, p, a.path)
 }

@@ -93,6 +93,9 @@ func TestArgoCDRequestRefusesOtherSources(t *testing.T) {
 			if _, synced, _ := unstructured.NestedMap(app.Object, "operation"); synced || app.GetAnnotations()[argoRefresh] != "" {
 				t.Error("the Application was refreshed or synced all the same")
 			}
+			if _, err := r.PlanMarks(context.Background()); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("PlanMarks: %v, want %q", err, tt.want)
+			}
 		})
 	}
 }

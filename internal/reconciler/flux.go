@@ -64,6 +64,9 @@ func (f *flux) PlanMarks(ctx context.Context) (plan.Marks, error) {
 	case err != nil:
 		return marks, fmt.Errorf("read %s for its inventory: %w (check that slipway may get it)", f.Object(), err)
 	}
+	if _, err := f.deploysThisRepo(ctx, u); err != nil {
+		return marks, err
+	}
 	entries, _, _ := unstructured.NestedSlice(u.Object, "status", "inventory", "entries")
 	for _, e := range entries {
 		m, _ := e.(map[string]any)
@@ -109,16 +112,8 @@ func (f *flux) Request(ctx context.Context, commit string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	src, srcPath, err := f.sourceOf(obj)
+	repo, err := f.deploysThisRepo(ctx, obj)
 	if err != nil {
-		return "", err
-	}
-	repo, err := get(ctx, f.c, gitRepositoryGVK, src.Namespace, src.Name, "Flux GitRepository")
-	if err != nil {
-		return "", err
-	}
-	url, _, _ := unstructured.NestedString(repo.Object, "spec", "url")
-	if err := checkSource(f.Object(), url, f.repo, srcPath, f.path); err != nil {
 		return "", err
 	}
 	token := time.Now().UTC().Format(time.RFC3339Nano)
@@ -129,6 +124,26 @@ func (f *flux) Request(ctx context.Context, commit string) (string, error) {
 		return "", err
 	}
 	return token, nil
+}
+
+// deploysThisRepo returns the GitRepository obj takes its files from,
+// once it is sure that obj applies this repository's environment path:
+// slipway neither triggers nor plans against a reconciler that deploys
+// anything else (another team's, read through a name in .slipway.yaml).
+func (f *flux) deploysThisRepo(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	src, srcPath, err := f.sourceOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := get(ctx, f.c, gitRepositoryGVK, src.Namespace, src.Name, "Flux GitRepository")
+	if err != nil {
+		return nil, err
+	}
+	url, _, _ := unstructured.NestedString(repo.Object, "spec", "url")
+	if err := checkSource(f.Object(), url, f.repo, srcPath, f.path); err != nil {
+		return nil, err
+	}
+	return repo, nil
 }
 
 // sourceOf is the GitRepository obj takes its files from, and the path in

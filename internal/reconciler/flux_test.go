@@ -98,6 +98,11 @@ func TestFluxRequestRefusesOtherSources(t *testing.T) {
 			if _, ok := repo.GetAnnotations()[fluxRequestedAt]; ok {
 				t.Error("the GitRepository was annotated all the same")
 			}
+			// A plan against it would take another's inventory for this
+			// environment's: refused too (a missing one owns nothing).
+			if _, err := r.PlanMarks(context.Background()); tt.ks != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("PlanMarks: %v, want %q", err, tt.want)
+			}
 		})
 	}
 }
