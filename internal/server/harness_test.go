@@ -139,7 +139,9 @@ func (w *world) serverConfig(workers int) *config.Config {
 	cfg.Server.Workers = workers
 	cfg.Server.MetricsAddress = "127.0.0.1:0"
 	cfg.Server.QueueSize = 1000
-	cfg.Server.ShutdownTimeout = config.Duration(30 * time.Second)
+	// Work in flight gets a minute to end: on a loaded machine a plan
+	// still running at cleanup took over 30 s (TestResyncPlansWhatNoWebhookDid).
+	cfg.Server.ShutdownTimeout = config.Duration(time.Minute)
 	cfg.Clusters = []config.Cluster{{Name: "test", Kubeconfig: w.kubeconf, Context: "testenv", Repos: config.AnyNamespace("acme/*")}}
 	return cfg
 }
