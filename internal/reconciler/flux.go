@@ -49,14 +49,13 @@ func (f *flux) Object() string {
 // PlanMarks adds to Marks the Kustomization's inventory
 // (status.inventory.entries, ids NAMESPACE_NAME_GROUP_KIND) and its prune
 // rules: spec.prune, and the kustomize.toolkit.fluxcd.io/prune: disabled
-// annotation on an object. A HelmRelease's objects are Helm's to prune.
+// annotation on an object. A HelmRelease from a chart source adds its own
+// inventory (Helm deletes what a release no longer renders); one whose
+// chart is in the repository adds nothing.
 func (f *flux) PlanMarks(ctx context.Context) (plan.Marks, error) {
 	marks := Marks(f.env())
-	if f.ref.Kind != repoconfig.FluxKustomization {
-		return marks, nil
-	}
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(kustomizationGVK)
+	u.SetGroupVersionKind(f.gvk())
 	err := f.c.Get(ctx, client.ObjectKey{Namespace: f.ref.Namespace, Name: f.ref.Name}, u)
 	switch {
 	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
@@ -64,20 +63,13 @@ func (f *flux) PlanMarks(ctx context.Context) (plan.Marks, error) {
 	case err != nil:
 		return marks, fmt.Errorf("read %s for its inventory: %w (check that slipway may get it)", f.Object(), err)
 	}
-	if _, err := f.deploysThisRepo(ctx, u); err != nil {
+	if f.ref.Kind == repoconfig.FluxHelmRelease {
+		return f.releaseMarks(ctx, u, marks)
+	}
+	if _, err := f.deploysThisRepo(ctx, u, f.Object()); err != nil {
 		return marks, err
 	}
-	entries, _, _ := unstructured.NestedSlice(u.Object, "status", "inventory", "entries")
-	for _, e := range entries {
-		m, _ := e.(map[string]any)
-		id, _ := m["id"].(string)
-		v, _ := m["v"].(string)
-		parts := strings.Split(id, "_")
-		if len(parts) != 4 || v == "" {
-			continue
-		}
-		marks.Owned = append(marks.Owned, plan.Ref{Namespace: parts[0], Name: parts[1], Group: parts[2], Kind: parts[3], Version: v})
-	}
+	marks.Owned = inventory(u)
 	prune, _, _ := unstructured.NestedBool(u.Object, "spec", "prune")
 	marks.Kept = func(live *unstructured.Unstructured) string {
 		switch {
@@ -89,6 +81,25 @@ func (f *flux) PlanMarks(ctx context.Context) (plan.Marks, error) {
 		return ""
 	}
 	return marks, nil
+}
+
+// inventory is the objects obj's status.inventory.entries list (ids
+// NAMESPACE_NAME_GROUP_KIND), as Flux's Kustomization and HelmRelease
+// report them.
+func inventory(obj *unstructured.Unstructured) []plan.Ref {
+	var refs []plan.Ref
+	entries, _, _ := unstructured.NestedSlice(obj.Object, "status", "inventory", "entries")
+	for _, e := range entries {
+		m, _ := e.(map[string]any)
+		id, _ := m["id"].(string)
+		v, _ := m["v"].(string)
+		parts := strings.Split(id, "_")
+		if len(parts) != 4 || v == "" {
+			continue
+		}
+		refs = append(refs, plan.Ref{Namespace: parts[0], Name: parts[1], Group: parts[2], Kind: parts[3], Version: v})
+	}
+	return refs
 }
 
 // env is the environment f stands for, as Marks reads it.
@@ -112,11 +123,14 @@ func (f *flux) Request(ctx context.Context, commit string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	repo, err := f.deploysThisRepo(ctx, obj)
+	if chartFromSource(obj) {
+		return f.requestRelease(ctx, obj)
+	}
+	repo, err := f.deploysThisRepo(ctx, obj, f.Object())
 	if err != nil {
 		return "", err
 	}
-	token := time.Now().UTC().Format(time.RFC3339Nano)
+	token := newToken()
 	if err := annotate(ctx, f.c, repo, fluxRequestedAt, token); err != nil {
 		return "", err
 	}
@@ -126,11 +140,12 @@ func (f *flux) Request(ctx context.Context, commit string) (string, error) {
 	return token, nil
 }
 
-// deploysThisRepo returns the GitRepository obj takes its files from,
-// once it is sure that obj applies this repository's environment path:
-// slipway neither triggers nor plans against a reconciler that deploys
-// anything else (another team's, read through a name in .slipway.yaml).
-func (f *flux) deploysThisRepo(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+// deploysThisRepo returns the GitRepository obj (named what, for people)
+// takes its files from, once it is sure that obj applies this repository's
+// environment path: slipway neither triggers nor plans against a
+// reconciler that deploys anything else (another team's, read through a
+// name in .slipway.yaml).
+func (f *flux) deploysThisRepo(ctx context.Context, obj *unstructured.Unstructured, what string) (*unstructured.Unstructured, error) {
 	src, srcPath, err := f.sourceOf(obj)
 	if err != nil {
 		return nil, err
@@ -140,7 +155,7 @@ func (f *flux) deploysThisRepo(ctx context.Context, obj *unstructured.Unstructur
 		return nil, err
 	}
 	url, _, _ := unstructured.NestedString(repo.Object, "spec", "url")
-	if err := checkSource(f.Object(), url, f.repo, srcPath, f.path); err != nil {
+	if err := checkSource(what, url, f.repo, srcPath, f.path); err != nil {
 		return nil, err
 	}
 	return repo, nil
@@ -151,10 +166,10 @@ func (f *flux) deploysThisRepo(ctx context.Context, obj *unstructured.Unstructur
 func (f *flux) sourceOf(obj *unstructured.Unstructured) (client.ObjectKey, string, error) {
 	refPath := []string{"spec", "sourceRef"}
 	var p string
-	if f.ref.Kind == repoconfig.FluxHelmRelease {
-		// A chart from a HelmRepository or OCIRepository renders through
-		// the Helm sources slipway does not read yet; a chart in the
-		// repository is spec.chart.spec.chart, a path.
+	if obj.GetKind() == repoconfig.FluxHelmRelease {
+		// A chart in the repository is spec.chart.spec.chart, a path; one
+		// from a chart source is followed through the Kustomization that
+		// applies the HelmRelease (fluxhelm.go).
 		refPath = []string{"spec", "chart", "spec", "sourceRef"}
 		p, _, _ = unstructured.NestedString(obj.Object, "spec", "chart", "spec", "chart")
 	} else {
@@ -164,7 +179,7 @@ func (f *flux) sourceOf(obj *unstructured.Unstructured) (client.ObjectKey, strin
 	name, _, _ := unstructured.NestedString(obj.Object, append(refPath, "name")...)
 	ns, _, _ := unstructured.NestedString(obj.Object, append(refPath, "namespace")...)
 	if kind != fluxGitRepositoryKey || name == "" {
-		return client.ObjectKey{}, "", fmt.Errorf("%s takes its source from %s %q, not a GitRepository: slipway follows Flux objects that deploy from this repository through a GitRepository", f.Object(), orNone(kind), name)
+		return client.ObjectKey{}, "", fmt.Errorf("Flux %s %s/%s takes its source from %s %q, not a GitRepository: slipway follows Flux objects that deploy from this repository through a GitRepository", obj.GetKind(), obj.GetNamespace(), obj.GetName(), orNone(kind), name)
 	}
 	if ns == "" {
 		ns = obj.GetNamespace()
@@ -182,6 +197,9 @@ func (f *flux) Observe(ctx context.Context, token string) (Observation, error) {
 	obj, err := get(ctx, f.c, f.gvk(), f.ref.Namespace, f.ref.Name, "Flux "+f.ref.Kind)
 	if err != nil {
 		return Observation{}, err
+	}
+	if chartFromSource(obj) {
+		return f.observeRelease(ctx, obj, token)
 	}
 	ready, current := fluxReady(obj)
 	var o Observation
@@ -228,6 +246,10 @@ func (f *flux) requestedCommit(ctx context.Context, obj *unstructured.Unstructur
 	rev, _, _ := unstructured.NestedString(repo.Object, "status", "artifact", "revision")
 	return fluxCommit(rev)
 }
+
+// newToken is a reconcile.fluxcd.io/requestedAt value, as `flux
+// reconcile` writes it: the time of the request.
+func newToken() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
 // fluxCommit is the commit in a Flux revision: "main@sha1:<sha>" (Flux 2.x),
 // "sha1:<sha>" or "main/<sha>" (older); "" for none.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slipwayhq/slipway/internal/plan"
+	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -34,6 +35,13 @@ type Reconciler interface {
 	Request(ctx context.Context, commit string) (token string, err error)
 	// Observe reads what the reconciler reports.
 	Observe(ctx context.Context, token string) (Observation, error)
+}
+
+// SourceReader is a reconciler that reads, for a plan, the chart sources
+// its objects name from the cluster (Flux: a HelmRelease's HelmRepository
+// or OCIRepository that the environment's path does not hold).
+type SourceReader interface {
+	LookupSource(ctx context.Context, ref render.SourceRef) (render.FluxSource, error)
 }
 
 // Observation is what a reconciler reports about its latest work.

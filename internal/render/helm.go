@@ -146,6 +146,13 @@ func chartPath(src *source, name string) string {
 // releaseOptions names the release as the environment says, or after the
 // environment.
 func releaseOptions(src *source) (chartutil.ReleaseOptions, error) {
+	if rel := src.release; rel != nil {
+		// helm-controller's names, checked as Helm checks them.
+		if err := chartutil.ValidateReleaseName(rel.name); err != nil {
+			return chartutil.ReleaseOptions{}, &Error{File: rel.file, Msg: fmt.Sprintf("release name %q: %v; set spec.releaseName in the HelmRelease", rel.name, err)}
+		}
+		return chartutil.ReleaseOptions{Name: rel.name, Namespace: rel.namespace, Revision: 1, IsInstall: true}, nil
+	}
 	name := src.env.Name
 	if src.env.Helm != nil && src.env.Helm.Release != "" {
 		name = src.env.Helm.Release
@@ -164,6 +171,9 @@ func releaseOptions(src *source) (chartutil.ReleaseOptions, error) {
 // winning, as `helm template -f a.yaml -f b.yaml` does. They are relative to
 // the chart and must stay in the repository.
 func readValues(src *source) (map[string]any, error) {
+	if src.release != nil {
+		return src.release.values, nil
+	}
 	vals := map[string]any{}
 	if src.env.Helm == nil {
 		return vals, nil

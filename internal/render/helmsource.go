@@ -40,22 +40,31 @@ type Need struct {
 }
 
 // NeedCharts stops a render that needs charts from outside the repository
-// it was not given. WithCharts fetches them and renders again.
+// it was not given, or the Flux chart sources that say where they are.
+// WithCharts fetches them and renders again.
 type NeedCharts struct {
-	Needs []Need
+	Needs   []Need
+	Sources []NeedSource
 }
 
 func (e *NeedCharts) Error() string {
-	names := make([]string, len(e.Needs))
-	for i, n := range e.Needs {
-		names[i] = n.ChartRef.String()
+	var names []string
+	for _, n := range e.Needs {
+		names = append(names, n.ChartRef.String())
 	}
-	return fmt.Sprintf("the render needs %s, which only slipway's server fetches (from the sources its helm.repositories allow)", strings.Join(names, ", "))
+	for _, s := range e.Sources {
+		names = append(names, "Flux "+s.SourceRef.String())
+	}
+	return fmt.Sprintf("the render needs %s, which only slipway's server fetches (charts from the sources its helm.repositories allow, Flux sources from the environment's cluster)", strings.Join(names, ", "))
 }
 
 // located is the error a render that could not fetch reports: at the
 // first file naming a chart it needs.
 func (e *NeedCharts) located() *Error {
+	if len(e.Sources) > 0 {
+		s := e.Sources[0]
+		return &Error{File: s.File, Msg: fmt.Sprintf("the HelmRelease takes its chart from Flux %s, which this path does not hold; only slipway's server reads it, from the environment's cluster (this render reads no cluster): add it to the path, or plan with a cluster", s.SourceRef)}
+	}
 	if len(e.Needs) == 0 {
 		return &Error{Msg: e.Error()}
 	}
@@ -77,23 +86,48 @@ func (e *NeedCharts) located() *Error {
 // FetchFunc fetches a chart from outside the repository, or says why not.
 type FetchFunc func(ctx context.Context, ref ChartRef) (FetchedChart, error)
 
-// maxFetchRounds bounds WithCharts: the environment's chart, then a
-// committed chart's dependencies (a packaged chart carries its own).
-const maxFetchRounds = 3
+// SourceFunc reads a Flux chart source from the environment's cluster, or
+// says why not.
+type SourceFunc func(ctx context.Context, ref SourceRef) (FluxSource, error)
+
+// maxFetchRounds bounds WithCharts: a HelmRelease's chart source, the
+// environment's chart, then a committed chart's dependencies (a packaged
+// chart carries its own).
+const maxFetchRounds = 4
 
 // WithCharts runs attempt (a render) with the charts opts.Charts holds,
 // fetching with opts.Fetch, between attempts, the ones each attempt says it
 // needs. A fetch failure is located at the file that names the chart.
 func WithCharts(ctx context.Context, opts Options, attempt func(Options) (*Result, error)) (*Result, error) {
-	if opts.Fetch == nil {
+	if opts.Fetch == nil && opts.LookupSource == nil {
 		return attempt(opts)
 	}
 	// Nothing is fetched before a render asks: it checks first what a
 	// fetch would be wasted on (a Chart.lock out of step, a path holding
 	// a chart as well as naming one).
 	var pending []Need
+	var sources []NeedSource
 	for round := 0; ; round++ {
 		given := opts
+		for _, n := range sources {
+			if _, ok := given.source(n.SourceRef); ok {
+				return nil, fmt.Errorf("render: asked again for Flux %s, which it was given; this is a bug in slipway, please report it", n.SourceRef)
+			}
+			if opts.LookupSource == nil {
+				return nil, (&NeedCharts{Sources: []NeedSource{n}}).located()
+			}
+			fs, err := opts.LookupSource(ctx, n.SourceRef)
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+					return nil, err
+				}
+				return nil, &Error{File: n.File, Msg: err.Error()}
+			}
+			opts.Sources = append(slices.Clone(opts.Sources), fs)
+		}
+		if opts.Fetch == nil && len(pending) > 0 {
+			return nil, (&NeedCharts{Needs: pending}).located()
+		}
 		for _, n := range pending {
 			if _, ok := given.chart(n.ChartRef); ok {
 				return nil, fmt.Errorf("render: asked again for %s, which it was given; this is a bug in slipway, please report it", n.ChartRef)
@@ -115,8 +149,18 @@ func WithCharts(ctx context.Context, opts Options, attempt func(Options) (*Resul
 		if !errors.As(err, &need) || round == maxFetchRounds {
 			return res, err
 		}
-		pending = need.Needs
+		pending, sources = need.Needs, need.Sources
 	}
+}
+
+// source finds a chart source read from the cluster.
+func (o Options) source(ref SourceRef) (FluxSource, bool) {
+	for _, s := range o.Sources {
+		if s.SourceRef == ref {
+			return s, true
+		}
+	}
+	return FluxSource{}, false
 }
 
 func envChart(env *repoconfig.Environment) ChartRef {
@@ -148,6 +192,13 @@ func detectRemote(src *source, kind string) (string, error) {
 // reference, fetched, or the one committed at its path with the
 // dependencies it does not vendor.
 func chartFor(src *source) (*chart.Chart, error) {
+	if rel := src.release; rel != nil {
+		fc, ok := src.opts.chart(rel.chart)
+		if !ok {
+			return nil, &NeedCharts{Needs: []Need{{ChartRef: rel.chart, File: rel.file}}}
+		}
+		return loadFetched(fc, rel.file)
+	}
 	if src.env.Helm != nil && src.env.Helm.Chart != nil {
 		ref := envChart(src.env)
 		fc, ok := src.opts.chart(ref)
@@ -193,7 +244,9 @@ func chartSources(opts Options) []string {
 
 // isRemote reports whether the environment names its chart by reference:
 // what that chart renders comes from no file of the repository.
-func isRemote(src *source) bool { return src.env.Helm != nil && src.env.Helm.Chart != nil }
+func isRemote(src *source) bool {
+	return src.release != nil || src.env.Helm != nil && src.env.Helm.Chart != nil
+}
 
 // chartFileOf is the repo-relative Chart.yaml of a committed chart.
 func chartFileOf(src *source) string { return path.Join(src.rel, "Chart.yaml") }

@@ -9,6 +9,7 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,10 @@ type Result struct {
 	// Charts are the charts from outside the repository rendered:
 	// reference, version and digest.
 	Charts []string
+	// Namespace, when the render decides it rather than the environment,
+	// is where objects that name no namespace go: a Flux HelmRelease's
+	// release namespace.
+	Namespace string
 }
 
 // Options tune a render.
@@ -68,6 +73,14 @@ type Options struct {
 	// Fetch, when set, fetches what a render needs (see WithCharts); nil
 	// fetches nothing.
 	Fetch FetchFunc
+	// Sources are Flux chart sources read from the cluster, for a
+	// HelmRelease whose path does not hold its HelmRepository or
+	// OCIRepository. One it needs and is not given stops it with
+	// *NeedCharts.
+	Sources []FluxSource
+	// LookupSource, when set, reads such a source from the environment's
+	// cluster (see WithCharts); nil reads none.
+	LookupSource SourceFunc
 }
 
 // Error is a render failure located in the repository.
@@ -98,13 +111,17 @@ type source struct {
 	// generate builds a directory without a kustomization the way Flux
 	// does, with the kustomization it would generate (fluxgen.go).
 	generate bool
-	opts     Options
+	// release, for a Flux HelmRelease whose chart comes from a chart
+	// source, is what helm-controller installs (fluxhelm.go).
+	release *fluxRelease
+	opts    Options
 }
 
 // rendered is what a renderer returns, before Render's common checks.
 type rendered struct {
-	objects []Object
-	skipped []Object
+	objects   []Object
+	skipped   []Object
+	namespace string // see Result.Namespace
 }
 
 type renderer func(*source) (*rendered, error)
@@ -152,10 +169,13 @@ func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	if err != nil {
 		return nil, err
 	}
-	if kind == KindPlain && fluxGenerates(src) {
-		kind, src.generate = KindKustomize, true
-	}
 	run := map[string]renderer{KindKustomize: renderKustomize, KindHelm: renderHelm, KindPlain: renderPlain}[kind]
+	switch {
+	case fluxHelmRelease(src, kind):
+		kind, run = KindHelm, renderFluxHelm
+	case kind == KindPlain && fluxGenerates(src):
+		kind, src.generate, run = KindKustomize, true, renderKustomize
+	}
 	if override != nil {
 		run = override
 	}
@@ -169,26 +189,29 @@ func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	if err := check(out.skipped); err != nil {
 		return nil, err
 	}
+	namespace := cmp.Or(out.namespace, env.Namespace)
 	if opts.Scope != nil {
-		if err := setNamespaces(out.objects, env.Namespace, opts.Scope); err != nil {
+		if err := setNamespaces(out.objects, namespace, opts.Scope); err != nil {
 			return nil, err
 		}
-		placeHooks(out.skipped, env.Namespace, opts.Scope)
+		placeHooks(out.skipped, namespace, opts.Scope)
 	}
 	if err := checkDuplicates(out.objects); err != nil {
 		return nil, err
 	}
 	sortObjects(out.objects)
 	sortObjects(out.skipped)
-	return &Result{Kind: kind, Objects: out.objects, Skipped: out.skipped, Files: j.files(), Charts: chartSources(opts)}, nil
+	return &Result{Kind: kind, Objects: out.objects, Skipped: out.skipped, Files: j.files(), Charts: chartSources(opts), Namespace: out.namespace}, nil
 }
 
 // Place finishes a result rendered without a Scope as Render finishes one
 // with it: namespaced objects that name no namespace get namespace, and
 // objects that now share an identity are refused. It is for renders done
 // where the cluster's discovery is out of reach (renderproc's child
-// process, which holds no cluster credentials).
+// process, which holds no cluster credentials). A result that decides its
+// namespace (Result.Namespace) keeps it.
 func Place(res *Result, namespace string, scope Scoper) error {
+	namespace = cmp.Or(res.Namespace, namespace)
 	if err := setNamespaces(res.Objects, namespace, scope); err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func runChild(version string) int {
 	bound(req)
 	// RenderOnce: a chart it needs is the parent's to fetch, which holds
 	// the credentials and the cache; the child has no network business.
-	res, err := render.RenderOnce(context.Background(), req.Root, req.Env, render.Options{AllowRemoteBases: req.AllowRemoteBases, Charts: req.Charts, Capabilities: req.Capabilities})
+	res, err := render.RenderOnce(context.Background(), req.Root, req.Env, render.Options{AllowRemoteBases: req.AllowRemoteBases, Charts: req.Charts, Sources: req.Sources, Capabilities: req.Capabilities})
 	resp, err := answer(res, err, req.MaxObjects)
 	if err != nil {
 		resp = &response{Error: &failure{Msg: fmt.Sprintf("render %s: %v", req.Env.Name, err)}}

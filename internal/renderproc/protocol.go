@@ -27,9 +27,12 @@ type request struct {
 	// never talks to the cluster.
 	Capabilities *render.Capabilities `json:"capabilities,omitempty"`
 	// Charts are archives the parent fetched (render.Options.Charts).
-	Charts     []render.FetchedChart `json:"charts,omitempty"`
-	MaxMemory  int64                 `json:"max_memory"`
-	MaxObjects int                   `json:"max_objects"`
+	Charts []render.FetchedChart `json:"charts,omitempty"`
+	// Sources are Flux chart sources the parent read from the cluster
+	// (render.Options.Sources): their spec only.
+	Sources    []render.FluxSource `json:"sources,omitempty"`
+	MaxMemory  int64               `json:"max_memory"`
+	MaxObjects int                 `json:"max_objects"`
 	// Timeout lets the child end itself a little after the parent should
 	// have killed it, should the parent be gone.
 	Timeout time.Duration `json:"timeout"`
@@ -47,6 +50,8 @@ type result struct {
 	Skipped []object `json:"skipped,omitempty"`
 	Files   []string `json:"files"`
 	Charts  []string `json:"charts,omitempty"`
+	// Namespace is render.Result.Namespace.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 type object struct {
@@ -66,6 +71,8 @@ type failure struct {
 	Objects int `json:"objects,omitempty"`
 	// Needs are charts the render needs the parent to fetch.
 	Needs []render.Need `json:"needs,omitempty"`
+	// Sources are Flux chart sources it needs the parent to read.
+	Sources []render.NeedSource `json:"sources,omitempty"`
 }
 
 // Exit codes of a child that cannot answer.
@@ -90,7 +97,7 @@ func answer(res *render.Result, err error, maxObjects int) (*response, error) {
 		var located *render.Error
 		var need *render.NeedCharts
 		if errors.As(err, &need) {
-			return &response{Error: &failure{Needs: need.Needs, Msg: need.Error()}}, nil
+			return &response{Error: &failure{Needs: need.Needs, Sources: need.Sources, Msg: need.Error()}}, nil
 		}
 		if errors.As(err, &located) {
 			return &response{Error: &failure{Located: true, File: located.File, Line: located.Line, Msg: located.Msg}}, nil
@@ -108,7 +115,7 @@ func answer(res *render.Result, err error, maxObjects int) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &response{Result: &result{Kind: res.Kind, Objects: objects, Skipped: skipped, Files: res.Files, Charts: res.Charts}}, nil
+	return &response{Result: &result{Kind: res.Kind, Objects: objects, Skipped: skipped, Files: res.Files, Charts: res.Charts, Namespace: res.Namespace}}, nil
 }
 
 func encodeObjects(objs []render.Object) ([]object, error) {
@@ -134,8 +141,8 @@ func decodeResponse(env string, data []byte, limits Limits) (*render.Result, err
 		switch {
 		case f.Objects > 0:
 			return nil, &LimitError{Env: env, Limit: KeyMaxObjects, Allowed: fmt.Sprint(limits.MaxObjects), Objects: f.Objects}
-		case len(f.Needs) > 0:
-			return nil, &render.NeedCharts{Needs: f.Needs}
+		case len(f.Needs) > 0 || len(f.Sources) > 0:
+			return nil, &render.NeedCharts{Needs: f.Needs, Sources: f.Sources}
 		case f.Located:
 			return nil, &render.Error{File: f.File, Line: f.Line, Msg: f.Msg}
 		}
@@ -158,7 +165,7 @@ func decodeResponse(env string, data []byte, limits Limits) (*render.Result, err
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", env, err)
 	}
-	return &render.Result{Kind: r.Kind, Objects: objects, Skipped: skipped, Files: r.Files, Charts: r.Charts}, nil
+	return &render.Result{Kind: r.Kind, Objects: objects, Skipped: skipped, Files: r.Files, Charts: r.Charts, Namespace: r.Namespace}, nil
 }
 
 // decodeObjects decodes each object as the renderers do (utiljson: whole

@@ -103,7 +103,7 @@ func Render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 		if left <= 0 {
 			return nil, &LimitError{Env: env.Name, Limit: KeyTimeout, Allowed: formatDuration(limits.Timeout)}
 		}
-		req := request{Root: root, Env: env, AllowRemoteBases: o.AllowRemoteBases, Charts: o.Charts, Capabilities: o.Capabilities, MaxMemory: limits.MaxMemory, MaxObjects: limits.MaxObjects, Timeout: left}
+		req := request{Root: root, Env: env, AllowRemoteBases: o.AllowRemoteBases, Charts: o.Charts, Sources: o.Sources, Capabilities: o.Capabilities, MaxMemory: limits.MaxMemory, MaxObjects: limits.MaxObjects, Timeout: left}
 		return run(ctx, req, limits, left)
 	})
 	var le *LimitError

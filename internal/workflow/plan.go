@@ -106,10 +106,12 @@ func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 		}
 		return nil, key, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
 	}
-	if target, err = reconciledTarget(ctx, target, env, opts.Repository); err != nil {
+	target, lookup, err := reconciledTarget(ctx, target, env, opts.Repository)
+	if err != nil {
 		return nil, key, nil, err
 	}
 	ropts := opts.Render
+	ropts.LookupSource = lookup
 	ropts.Scope = target.Scope()
 	if c, ok := target.(kube.Capable); ok {
 		if ropts.Capabilities, err = c.Capabilities(ctx); err != nil {

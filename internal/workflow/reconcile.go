@@ -10,30 +10,37 @@ import (
 	"github.com/slipwayhq/slipway/internal/gh"
 	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/reconciler"
+	"github.com/slipwayhq/slipway/internal/render"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 	"github.com/slipwayhq/slipway/internal/report"
 )
 
 // reconciledTarget is target as env is planned: as its reconciler applies,
 // with what the reconciler applied before (repo's environment, as the
-// target's identity reads it), when one applies env.
-func reconciledTarget(ctx context.Context, target kube.Target, env *repoconfig.Environment, repo string) (kube.Target, error) {
+// target's identity reads it), when one applies env. The lookup it returns,
+// when not nil, reads the Flux chart sources a HelmRelease's render needs
+// from the cluster, as the same identity.
+func reconciledTarget(ctx context.Context, target kube.Target, env *repoconfig.Environment, repo string) (kube.Target, render.SourceFunc, error) {
 	if !env.Reconciled() {
-		return target, nil
+		return target, nil, nil
 	}
 	rt, ok := target.(kube.Reconciling)
 	if !ok {
-		return nil, fmt.Errorf("cluster %q cannot plan an environment that %s applies", env.Cluster, env.Reconciler)
+		return nil, nil, fmt.Errorf("cluster %q cannot plan an environment that %s applies", env.Cluster, env.Reconciler)
 	}
 	rec, err := rt.Reconciler(env, repo)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	marks, err := rec.PlanMarks(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return rt.ReconciledBy(marks), nil
+	var lookup render.SourceFunc
+	if r, ok := rec.(reconciler.SourceReader); ok {
+		lookup = r.LookupSource
+	}
+	return rt.ReconciledBy(marks), lookup, nil
 }
 
 // notApplied says why slipway does not apply env itself, or "" when it does.
