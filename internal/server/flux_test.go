@@ -29,19 +29,7 @@ var (
 // its own namespace applies from acme/shop's main branch, once Flux has
 // applied the first commit; it returns the world and that namespace.
 func fluxWorld(t *testing.T) (*world, string) {
-	env := testenv.Get(t)
-	ctx := context.Background()
-	flux, err := env.StartFlux(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log(flux.Logs())
-		}
-		flux.Stop()
-	})
-	fluxNS := testenv.NewNamespace(t, env)
+	env, fluxNS := startFlux(t)
 	w := newWorldWith(t, 4, func(w *world) map[string]string {
 		return map[string]string{
 			".slipway.yaml": fmt.Sprintf(`version: 1
@@ -58,6 +46,34 @@ environments:
 			"deploy/production/nested/log.yaml": nsConfigMap(w.prod, "log", "info"),
 		}
 	})
+	fluxApplies(w, env, fluxNS)
+	w.eventually("Flux applied the first commit", func() bool { return w.configMap(w.prod, "app") != nil })
+	return w, fluxNS
+}
+
+// startFlux starts Flux's controllers against the test cluster, and
+// makes the namespace its objects go in.
+func startFlux(t *testing.T) (*testenv.Env, string) {
+	env := testenv.Get(t)
+	flux, err := env.StartFlux(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(flux.Logs())
+		}
+		flux.Stop()
+	})
+	return env, testenv.NewNamespace(t, env)
+}
+
+// fluxApplies makes the Flux Kustomization "shop" in fluxNS apply
+// deploy/production of acme/shop's main branch, through the GitRepository
+// "shop", which clones it from githubsim with an installation token.
+func fluxApplies(w *world, env *testenv.Env, fluxNS string) {
+	t := w.t
+	ctx := context.Background()
 	token, _, err := w.sim.Token(w.inst)
 	if err != nil {
 		t.Fatal(err)
@@ -86,8 +102,6 @@ environments:
 			"sourceRef": map[string]any{"kind": "GitRepository", "name": "shop"}},
 	})
 	w.patience = 2 * time.Minute
-	w.eventually("Flux applied the first commit", func() bool { return w.configMap(w.prod, "app") != nil })
-	return w, fluxNS
 }
 
 // secretFor is the basic-auth Secret a GitRepository clones githubsim with:

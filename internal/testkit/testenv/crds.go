@@ -31,6 +31,17 @@ func (e *Env) InstallArgoCDApplications(ctx context.Context) error {
 	return e.installCRDs(ctx, "argocd-application.yaml", argoCDApplicationCRD)
 }
 
+// fluxHelmReleaseCRD is Flux's HelmRelease CRD, cut down (see the file).
+//
+//go:embed crds/flux-helmrelease.yaml
+var fluxHelmReleaseCRD []byte
+
+// InstallFluxHelmReleases installs Flux's HelmRelease CRD in e
+// (helm-controller itself is never run in the tests).
+func (e *Env) InstallFluxHelmReleases(ctx context.Context) error {
+	return e.installCRDs(ctx, "flux-helmrelease.yaml", fluxHelmReleaseCRD)
+}
+
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // InstallCRDs applies the CustomResourceDefinitions in files (multi-document
