@@ -23,9 +23,9 @@ func newInit() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init --from-cluster",
 		Short: "Write .slipway.yaml environments from the Flux and Argo CD objects that deploy this repository",
-		Long: "Read the Flux Kustomizations and HelmReleases (through their GitRepository) and the Argo CD Applications\n" +
-			"a cluster holds, and write one environment for each that deploys this repository: its path, namespace\n" +
-			"and reconciler. Review the result, add policy, and commit it.",
+		Long: "Read the Flux Kustomizations and HelmReleases (through their GitRepository, or applied by such a Kustomization)\n" +
+			"and the Argo CD Applications a cluster holds, and write one environment for each that deploys this repository:\n" +
+			"its path, namespace and reconciler. Review the result, add policy, and commit it.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !fromCluster {
@@ -55,7 +55,7 @@ func newInit() *cobra.Command {
 				return err
 			}
 			if len(envs) == 0 {
-				return fmt.Errorf("no Flux Kustomization or HelmRelease (through a GitRepository) and no Argo CD Application on that cluster deploys %s", full)
+				return fmt.Errorf("no Flux Kustomization or HelmRelease (through a GitRepository, or applied by such a Kustomization) and no Argo CD Application on that cluster deploys %s", full)
 			}
 			text := reconciler.WriteConfig(envs)
 			if _, err := repoconfig.Parse(repoconfig.FileName, []byte(text)); err != nil {

@@ -17,7 +17,9 @@ import (
 
 // Discover lists the environments the reconcilers on a cluster deploy from
 // repository repo (owner/name): every Flux Kustomization and HelmRelease
-// whose GitRepository clones repo, and every Argo CD Application whose
+// whose GitRepository clones repo, every HelmRelease from a chart source
+// that such a Kustomization applies (its path is the Kustomization's), and
+// every Argo CD Application whose
 // source is repo, each as a .slipway.yaml environment of cluster named
 // after its object. A kind the cluster does not serve (no Flux, no Argo CD)
 // is skipped.
@@ -41,6 +43,7 @@ func Discover(ctx context.Context, c client.Client, repo, cluster string) ([]rep
 		}
 		return kind == fluxGitRepositoryKey && repoOf(sources[client.ObjectKey{Namespace: ns, Name: name}]) == strings.ToLower(repo)
 	}
+	applies := map[client.ObjectKey]string{} // a Kustomization of repo -> its path
 	for _, kind := range []struct {
 		gvk        schema.GroupVersionKind
 		path, ref  []string
@@ -56,10 +59,21 @@ func Discover(ctx context.Context, c client.Client, repo, cluster string) ([]rep
 		}
 		for i := range objs {
 			obj := &objs[i]
-			if !fromRepo(obj, kind.ref...) {
+			p, _, _ := unstructured.NestedString(obj.Object, kind.path...)
+			switch {
+			case fromRepo(obj, kind.ref...):
+			case chartFromSource(obj):
+				ks, ok := applies[client.ObjectKey{Namespace: obj.GetLabels()[kustomizeNamespaceLabel], Name: obj.GetLabels()[kustomizeNameLabel]}]
+				if !ok {
+					continue
+				}
+				p = ks
+			default:
 				continue
 			}
-			p, _, _ := unstructured.NestedString(obj.Object, kind.path...)
+			if kind.kindInConf == repoconfig.FluxKustomization {
+				applies[client.ObjectKeyFromObject(obj)] = p
+			}
 			ns, _, _ := unstructured.NestedString(obj.Object, kind.targetNS...)
 			envs = append(envs, repoconfig.Environment{Name: obj.GetName(), Path: orDot(cleanPath(p)), Cluster: cluster, Namespace: ns,
 				Reconciler: &repoconfig.Reconciler{Flux: &repoconfig.FluxRef{Kind: kind.kindInConf, Name: obj.GetName(), Namespace: obj.GetNamespace()}}})

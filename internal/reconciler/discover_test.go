@@ -15,6 +15,9 @@ func TestDiscover(t *testing.T) {
 	other := strings.NewReplacer("name: shop", "name: payments", "acme/shop", "acme/payments", "name: apps", "name: pay").Replace
 	c := fakeCluster(t,
 		fluxKustomization, gitRepository("https://github.com/acme/shop.git"),
+		// A HelmRelease from a HelmRepository that the Kustomization
+		// applies, and one another Kustomization applies.
+		fluxHelmRelease, strings.NewReplacer("name: web", "name: other", "name: apps", "name: pay").Replace(fluxHelmRelease),
 		other(gitRepository("https://github.com/acme/payments.git")),
 		strings.Replace(other(fluxKustomization), "kind: GitRepository, name: shop", "kind: GitRepository, name: payments", 1),
 		argoApplication,
@@ -33,6 +36,10 @@ environments:
     path: "clusters/prod"
     cluster: prod-cluster
     reconciler: {flux: {kind: Kustomization, name: apps, namespace: flux-system}}
+  - name: web
+    path: "clusters/prod"
+    cluster: prod-cluster
+    reconciler: {flux: {kind: HelmRelease, name: web, namespace: flux-system}}
   - name: shop-prod
     path: "clusters/prod"
     cluster: prod-cluster
