@@ -122,7 +122,7 @@ func TestFluxHelmReleaseFromOCIRepository(t *testing.T) {
 	root := t.TempDir()
 	long := strings.Repeat("x", 60)
 	writeFiles(t, root, map[string]string{
-		"clusters/prod/web/release.yaml": helmRelease("  chartRef: {kind: OCIRepository, name: web}\n  releaseName: " + long + "\n  values: {greeting: oci}\n"),
+		"clusters/prod/web/release.yaml": helmRelease("  chartRef: {kind: OCIRepository, name: web}\n  releaseName: " + long + "\n  values: {greeting: 1000000}\n"),
 	})
 	var asked []SourceRef
 	opts := s.options()
@@ -140,6 +140,11 @@ func TestFluxHelmReleaseFromOCIRepository(t *testing.T) {
 	name := strings.Repeat("x", 40) + "-" // then 12 characters of the name's SHA-256
 	if got := res.Objects[0].Object.GetName(); !strings.HasPrefix(got, name) || len(got) != 53+len("-web") {
 		t.Errorf("object %s, want release name %s<hash> as helm-controller shortens it", got, name)
+	}
+	// As helm-controller holds spec.values (encoding/json: float64), so
+	// as Helm prints it.
+	if got := res.Objects[0].Object.Object["data"].(map[string]any)["greeting"]; got != "1e+06" {
+		t.Errorf("greeting %q, want 1e+06 as helm-controller renders 1000000", got)
 	}
 	if res.Namespace != "flux-system" || !strings.HasPrefix(res.Charts[0], s.reg.URL+"/web 1.4.2") {
 		t.Errorf("namespace %q charts %q", res.Namespace, res.Charts)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -16,6 +17,10 @@ import (
 // read; a Secret never is.
 func fluxValues(objs []Object, hr *unstructured.Unstructured, at func(key, format string, args ...any) error) (map[string]any, error) {
 	inline, _, _ := unstructured.NestedMap(hr.Object, "spec", "values")
+	inline, err := asJSON(inline)
+	if err != nil {
+		return nil, at("spec.values", "%v", err)
+	}
 	refs, _, _ := unstructured.NestedSlice(hr.Object, "spec", "valuesFrom")
 	result := map[string]any{}
 	for i, r := range refs {
@@ -65,6 +70,21 @@ func fluxValues(objs []Object, hr *unstructured.Unstructured, at func(key, forma
 		result = mergeMaps(result, vals)
 	}
 	return mergeMaps(result, inline), nil
+}
+
+// asJSON is m as helm-controller holds spec.values: decoded by
+// encoding/json, numbers as float64. It matters to what a chart renders:
+// Helm prints a float64 1000000 as 1e+06.
+func asJSON(m map[string]any) (map[string]any, error) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // mergeMaps merges b into a, b winning, maps merged key by key (a map

@@ -172,8 +172,9 @@ environments:
 	})
 	helm := &helmDouble{w: w, ns: fluxNS}
 	runCtx, stop := context.WithCancel(context.Background())
-	t.Cleanup(stop)
-	go helm.run(runCtx)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); helm.run(runCtx) }()
+	t.Cleanup(func() { stop(); <-stopped }) // no step logs after the test
 	fluxApplies(w, env, fluxNS)
 	w.eventually("the first release", func() bool {
 		cm := w.configMap(w.prod, "shop-web")
