@@ -120,6 +120,9 @@ func (f *flux) gvk() schema.GroupVersionKind {
 // as `flux reconcile --with-source` does.
 func (f *flux) Request(ctx context.Context, commit string) (string, error) {
 	obj, err := get(ctx, f.c, f.gvk(), f.ref.Namespace, f.ref.Name, "Flux "+f.ref.Kind)
+	if f.missingRelease(err) {
+		return f.requestNew(ctx, err)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -195,6 +198,9 @@ func (f *flux) sourceOf(obj *unstructured.Unstructured) (client.ObjectKey, strin
 // Ready after handling this request (lastHandledReconcileAt is the token).
 func (f *flux) Observe(ctx context.Context, token string) (Observation, error) {
 	obj, err := get(ctx, f.c, f.gvk(), f.ref.Namespace, f.ref.Name, "Flux "+f.ref.Kind)
+	if f.missingRelease(err) {
+		return f.observeNew(ctx, err)
+	}
 	if err != nil {
 		return Observation{}, err
 	}

@@ -224,3 +224,49 @@ func TestLookupSource(t *testing.T) {
 		t.Error("read a Secret as a chart source")
 	}
 }
+
+// A HelmRelease the merge adds does not exist yet: slipway asks the
+// Kustomization that applies this repository at the environment's path
+// (and only one of this repository), and waits for it to create the
+// HelmRelease; that Kustomization failing at the commit fails the deploy.
+func TestHelmReleaseNotCreatedYet(t *testing.T) {
+	env := helmReleaseEnv()
+	c := fakeCluster(t, fluxKustomization, gitRepository("https://github.com/acme/shop"))
+	r, _ := New(c, env, "acme/shop")
+	token, err := r.Request(context.Background(), commitA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []*unstructured.Unstructured{read(t, c, gitRepositoryGVK, "flux-system", "shop"), read(t, c, kustomizationGVK, "flux-system", "apps")} {
+		if u.GetAnnotations()[fluxRequestedAt] != token {
+			t.Errorf("%s not asked to reconcile: %v", u.GetKind(), u.GetAnnotations())
+		}
+	}
+	o, err := r.Observe(context.Background(), token)
+	if err != nil || o.Applied != "" || !strings.Contains(o.Message, "waiting for Kustomization flux-system/apps to create Flux HelmRelease flux-system/web") {
+		t.Errorf("observed %+v, %v", o, err)
+	}
+	setStatus(t, c, kustomizationGVK, "flux-system", "apps", `
+observedGeneration: 1
+lastAttemptedRevision: main@sha1:`+commitA+`
+conditions: [{type: Ready, status: "False", reason: ReconciliationFailed, message: "HelmRelease/flux-system/web dry-run failed"}]`)
+	if o, err := r.Observe(context.Background(), token); err != nil || o.Attempted != commitA || !o.Failed || !strings.Contains(o.Message, "dry-run failed") {
+		t.Errorf("observed %+v, %v; want the Kustomization's failure", o, err)
+	}
+
+	// No Kustomization of this repository applies the path: nothing is
+	// asked, and the HelmRelease is missing as before.
+	for name, docs := range map[string][]string{
+		"another repository": {fluxKustomization, gitRepository("https://github.com/acme/payments")},
+		"another path":       {strings.Replace(fluxKustomization, "./clusters/prod", "./clusters/other", 1), gitRepository("https://github.com/acme/shop")},
+	} {
+		c := fakeCluster(t, docs...)
+		r, _ := New(c, env, "acme/shop")
+		if _, err := r.Request(context.Background(), commitA); err == nil || !strings.Contains(err.Error(), "read Flux HelmRelease flux-system/web") {
+			t.Errorf("%s: %v, want the HelmRelease missing", name, err)
+		}
+		if _, ok := read(t, c, kustomizationGVK, "flux-system", "apps").GetAnnotations()[fluxRequestedAt]; ok {
+			t.Errorf("%s: the Kustomization was asked all the same", name)
+		}
+	}
+}
