@@ -179,11 +179,14 @@ func (f *flux) releaseStatus(ctx context.Context, hr *unstructured.Unstructured,
 	lastGen, _, _ := unstructured.NestedInt64(hr.Object, "status", "lastAttemptedGeneration")
 	revision, _, _ := unstructured.NestedString(hr.Object, "status", "lastAttemptedRevision")
 	o.Message = cond.message
+	// A condition without observedGeneration (older helm-controllers) is
+	// taken as the status's.
+	condCurrent := cond.generation == 0 || cond.generation == gen
 	atVersion := want == "" || revision == want || strings.HasPrefix(revision, want+"+") // OCIRepository: VERSION+DIGEST
 	switch {
-	case cond.status == "True" && observed == gen && cond.generation == gen && atVersion && deployed(hr, want):
+	case cond.status == "True" && observed == gen && condCurrent && atVersion && deployed(hr, want):
 		o.Applied = commit
-	case cond.status == "False" && (cond.generation == gen || lastGen == gen) && atVersion && (slices.Contains(releaseFailed, cond.reason) || stalled.status == "True"):
+	case cond.status == "False" && (condCurrent || lastGen == gen) && atVersion && (slices.Contains(releaseFailed, cond.reason) || stalled.status == "True"):
 		o.Attempted, o.Failed = commit, true
 	default:
 		o.Message = fmt.Sprintf("helm-controller has not released chart version %s yet (last attempted %s): %s", orNone(want), orNone(revision), orNone(cond.message))
