@@ -102,17 +102,23 @@ func readFluxRelease(src *source, objs []Object) (*fluxRelease, error) {
 	if hr == nil {
 		return nil, &Error{File: src.rel, Msg: fmt.Sprintf("no HelmRelease %s/%s in %s, which the environment's reconciler names: this path must hold it (with what a Kustomization applies with it), or point the environment's path at the chart", ref.Namespace, ref.Name, src.rel)}
 	}
+	if hr.GetNamespace() == "" {
+		// kustomize-controller gives it the Kustomization's target
+		// namespace, which must be the one the config names to be found.
+		hr = hr.DeepCopy()
+		hr.SetNamespace(ref.Namespace)
+	}
 	file, line := locateObject(src, fluxHelmReleaseKind, ref.Name)
 	at := func(key, format string, args ...any) error {
 		return &Error{File: file, Line: line, Msg: fmt.Sprintf("HelmRelease %s/%s %s: %s", ref.Namespace, ref.Name, key, fmt.Sprintf(format, args...))}
 	}
 	spec, _, _ := unstructured.NestedMap(hr.Object, "spec")
-	for key, why := range map[string]string{
-		"postRenderers": "post-renderers are not applied by slipway's render, so its plan would not show what helm-controller installs",
-		"kubeConfig":    "the release goes to another cluster than the environment's, where slipway's plan does not look",
+	for _, unsupported := range []struct{ key, why string }{
+		{"postRenderers", "post-renderers are not applied by slipway's render, so its plan would not show what helm-controller installs"},
+		{"kubeConfig", "the release goes to another cluster than the environment's, where slipway's plan does not look"},
 	} {
-		if v, ok := spec[key]; ok && v != nil && !isEmpty(v) {
-			return nil, at("spec."+key, "%s; remove it, or plan this release another way", why)
+		if v, ok := spec[unsupported.key]; ok && v != nil && !isEmpty(v) {
+			return nil, at("spec."+unsupported.key, "%s; remove it, or plan this release another way", unsupported.why)
 		}
 	}
 	rel := &fluxRelease{file: file}
