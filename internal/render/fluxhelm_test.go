@@ -216,3 +216,24 @@ func TestFluxHelmReleaseRefused(t *testing.T) {
 		})
 	}
 }
+
+// A HelmRelease (and ConfigMap) written without a namespace are the
+// config's namespace, as kustomize-controller places them: the release
+// goes there, and valuesFrom finds the ConfigMap.
+func TestFluxHelmReleaseWithoutNamespace(t *testing.T) {
+	s := newSources(t)
+	root := t.TempDir()
+	strip := strings.NewReplacer("  namespace: flux-system\n", "", ", namespace: flux-system}", "}").Replace
+	writeFiles(t, root, map[string]string{
+		"clusters/prod/web/release.yaml":    strip(helmRelease(fromHelmRepository("1.4.2") + "  valuesFrom: [{kind: ConfigMap, name: web-values}]\n")),
+		"clusters/prod/web/repository.yaml": strip(helmRepository(s.repo.URL)),
+		"clusters/prod/web/values.yaml":     strip(valuesConfigMap),
+	})
+	res, err := Render(context.Background(), root, helmReleaseEnv(), s.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Namespace != "flux-system" || res.Objects[0].Object.Object["data"].(map[string]any)["greeting"] != "from the ConfigMap" {
+		t.Errorf("namespace %q, objects %v", res.Namespace, res.Objects[0].Object.Object)
+	}
+}
