@@ -89,3 +89,44 @@ func TestMarkdownFiftyEnvironments(t *testing.T) {
 	}
 	t.Logf("50 environments × 200 objects: %d parts of at most %d bytes; single document %d bytes", len(parts), gh.CommentLimit, len(single))
 }
+
+// The terminal report groups label-only adoptions per kind as the plan
+// comment does: one line per kind, not 1,000 label diffs; other changes
+// keep their diffs.
+func TestTextGroupsLabelOnlyAdoptions(t *testing.T) {
+	const label = "applyset.kubernetes.io/part-of: applyset-x-v1\n"
+	p := &plan.Plan{Environment: "prod", Commit: "c0ffee", Digest: "sha256:abcdef0123456789"}
+	for i := range 1000 {
+		kind := []string{"Deployment", "ConfigMap"}[i%2]
+		before := fmt.Sprintf("apiVersion: v1\nkind: %s\nmetadata:\n  name: o-%d\n", kind, i)
+		after := strings.Replace(before, "metadata:\n", "metadata:\n  labels:\n    "+label, 1)
+		p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: kind, Namespace: "shop", Name: fmt.Sprintf("o-%d", i)},
+			Action: plan.Update, Before: before, After: after, LabelOnly: true})
+	}
+	p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: "ConfigMap\x1b[2J", Namespace: "shop", Name: "settings"},
+		Action: plan.Update, Before: configMapBefore, After: strings.Replace(configMapBefore, "info", "debug", 1)})
+	p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: "Secret\x1b[2J", Namespace: "shop", Name: "s"},
+		Action: plan.Update, Before: "a: 1\n", After: "a: 1\nlabels: x\n", LabelOnly: true})
+	var b strings.Builder
+	if err := Text(&b, []*plan.Plan{p}, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"prod: ~1002\n",
+		"~ adopted, label only Deployment × 500\n    objects another tool created; applying adds this environment's ApplySet label and changes nothing else.\n",
+		"~ adopted, label only ConfigMap × 500\n",
+		`~ adopted, label only Secret\x1b[2J × 1` + "\n    an object another tool created",
+		"~ update ConfigMap\\x1b[2J shop/settings", "+  LOG_LEVEL: debug",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%.3000s", want, out)
+		}
+	}
+	if n := strings.Count(out, label); n != 0 {
+		t.Errorf("%d label-only diffs printed, want none", n)
+	}
+	if n := strings.Count(out, "~ update "); n != 1 {
+		t.Errorf("%d objects shown with a diff, want only the one that is not label-only", n)
+	}
+}

@@ -45,6 +45,9 @@ type textEnv struct {
 	Digest  string
 	Err     []string
 	Objects []textObject
+	// Adopted counts label-only adoptions per kind, as the plan comment
+	// does (groupLabelOnly): their diffs are one label each.
+	Adopted []adoptedView
 	Hooks   []string
 	Skipped []string
 	Charts  []string
@@ -71,7 +74,11 @@ func newTextEnv(p *plan.Plan) textEnv {
 	for _, c := range p.Charts {
 		e.Charts = append(e.Charts, terminalSafe(c))
 	}
-	for _, ch := range reviewOrder(p.Changes) {
+	changes, adopted := groupLabelOnly(reviewOrder(p.Changes))
+	for _, a := range adopted {
+		e.Adopted = append(e.Adopted, adoptedView{Kind: terminalSafe(a.Kind), N: a.N})
+	}
+	for _, ch := range changes {
 		o := textObject{
 			Symbol: symbol(ch.Action),
 			Action: string(ch.Action),
