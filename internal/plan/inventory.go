@@ -58,6 +58,10 @@ type parent struct {
 	// parent records (no repository: a legacy parent); uid and resourceVersion make changes to it
 	// conditional on what was read.
 	recorded, environment, uid, resourceVersion string
+	// record is the parent's annotations as read, for WriteInventory to
+	// tell whether a write would change anything (its id label was checked
+	// on reading).
+	record map[string]string
 	// legacy is the environment's parent under its old name, being
 	// adopted: its members are listed with this parent's, and an apply
 	// moves them into it (see migrate.go). nil when there is none.
@@ -177,19 +181,29 @@ func (e *Engine) WriteInventory(ctx context.Context, repo string, env *repoconfi
 			nss.Insert(r.Namespace)
 		}
 	}
+	annotations := map[string]string{
+		applySetToolingKey:      applySetTooling,
+		applySetGroupKindsKey:   strings.Join(sets.List(gks), ","),
+		applySetNamespacesKey:   strings.Join(sets.List(nss), ","),
+		inventoryRepositoryKey:  repo,
+		inventoryEnvironmentKey: env.Name,
+	}
+	// An apply whose objects span the group-kinds and namespaces the parent
+	// already records (most applies: steps 1 and 4 of apply.Run both, and
+	// step 4 of a first apply that prunes nothing) would write it unchanged:
+	// the ApplySet guarantee (no member outside the recorded group-kinds)
+	// already holds, so the write is skipped. A legacy parent is adopted
+	// (claimed above) by writing this one.
+	if p.exists && p.legacy == nil && recorded(p.record, annotations) {
+		return nil
+	}
 	cm := &unstructured.Unstructured{}
 	cm.SetAPIVersion("v1")
 	cm.SetKind("ConfigMap")
 	cm.SetName(inv.name)
 	cm.SetNamespace(inv.namespace)
 	cm.SetLabels(map[string]string{applySetIDLabel: p.id})
-	cm.SetAnnotations(map[string]string{
-		applySetToolingKey:      applySetTooling,
-		applySetGroupKindsKey:   strings.Join(sets.List(gks), ","),
-		applySetNamespacesKey:   strings.Join(sets.List(nss), ","),
-		inventoryRepositoryKey:  repo,
-		inventoryEnvironmentKey: env.Name,
-	})
+	cm.SetAnnotations(annotations)
 	err = e.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(cm),
 		client.ForceOwnership, client.FieldOwner(e.opts.FieldManager))
 	if err != nil {
@@ -250,6 +264,7 @@ func (e *Engine) readParent(ctx context.Context, name, namespace string, strict 
 		return nil, fmt.Errorf("inventory %s/%s has ApplySet id %q, want %q: was it copied from another namespace?", namespace, name, got, p.id)
 	}
 	p.exists = true
+	p.record = cm.Annotations
 	p.recorded = cm.Annotations[inventoryRepositoryKey]
 	p.environment = cm.Annotations[inventoryEnvironmentKey]
 	p.uid, p.resourceVersion = string(cm.UID), cm.ResourceVersion
@@ -340,6 +355,16 @@ func (e *Engine) listMembersSettled(ctx context.Context, settle func(*unstructur
 		}
 	}
 	return ms, nil
+}
+
+// recorded reports whether record holds every key of want with its value.
+func recorded(record, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := record[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 func splitList(s string) []string {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -170,5 +171,69 @@ metadata: {name: keep}
 				t.Errorf("digest changed between two plans of the same state: %s, %s", p.Digest, again.Digest)
 			}
 		})
+	}
+}
+
+// Writing the inventory a parent already records sends nothing (most
+// applies write it twice, unchanged); a new group-kind or namespace, or a
+// hand edit of the record, is written.
+func TestWriteInventorySkipsWhatIsRecorded(t *testing.T) {
+	f := newFixture(t)
+	counter := &requestCounter{counts: map[string]int{}}
+	cfg := f.kube.Config()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
+	engine, err := NewEngine(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := []Ref{{Version: "v1", Kind: "ConfigMap", Namespace: f.ns, Name: "a"}}
+	withDeployment := append(cms[:1:1], Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: f.ns, Name: "web"})
+	name := InventoryName(f.repo, "staging")
+	kinds := func() string {
+		t.Helper()
+		cm, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cm.Annotations["applyset.kubernetes.io/contains-group-kinds"]
+	}
+	steps := []struct {
+		name   string
+		edit   func()
+		refs   []Ref
+		writes int
+		kinds  string
+	}{
+		{"first", nil, cms, 1, "ConfigMap"},
+		{"unchanged", nil, cms, 0, "ConfigMap"},
+		{"other object of a recorded kind", nil, []Ref{{Version: "v1", Kind: "ConfigMap", Namespace: f.ns, Name: "b"}}, 0, "ConfigMap"},
+		{"new kind", nil, withDeployment, 1, "ConfigMap,Deployment.apps"},
+		{"unchanged again", nil, withDeployment, 0, "ConfigMap,Deployment.apps"},
+		{"hand edit", func() {
+			cm, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Get(t.Context(), name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm.Annotations["applyset.kubernetes.io/contains-group-kinds"] = "ConfigMap"
+			if _, err := f.kube.Client().CoreV1().ConfigMaps(f.ns).Update(t.Context(), cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+				t.Fatal(err)
+			}
+		}, withDeployment, 1, "ConfigMap,Deployment.apps"},
+		{"fewer kinds", nil, cms, 1, "ConfigMap"},
+	}
+	for _, st := range steps {
+		if st.edit != nil {
+			st.edit()
+		}
+		counter.reset()
+		if err := engine.WriteInventory(f.ctx(), f.repo, f.env, st.refs); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got := counter.reset(); got[http.MethodPatch] != st.writes {
+			t.Errorf("%s: requests %v, want %d PATCH", st.name, got, st.writes)
+		}
+		if got := kinds(); got != st.kinds {
+			t.Errorf("%s: the parent records %q, want %q", st.name, got, st.kinds)
+		}
 	}
 }
