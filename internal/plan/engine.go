@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"sort"
@@ -185,10 +186,17 @@ func (e *Engine) Compute(ctx context.Context, env *repoconfig.Environment, basis
 // change but errors and deletions. Apply sends these, so what is applied is
 // what was reviewed.
 func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environment, basis Basis, rendered *render.Result) (*Plan, []*unstructured.Unstructured, error) {
-	if env == nil || rendered == nil {
-		return nil, nil, fmt.Errorf("plan: no environment or render given")
+	if rendered == nil {
+		return nil, nil, errNoInput
 	}
-	parent, err := e.parentFor(ctx, basis.Repository, env)
+	return e.ComputeRendering(ctx, env, basis, func(context.Context) (*render.Result, error) { return rendered, nil })
+}
+
+var errNoInput = errors.New("plan: no environment or render given")
+
+// compute plans rendered, with the inventory read and listed by pre.
+func (e *Engine) compute(ctx context.Context, env *repoconfig.Environment, basis Basis, rendered *render.Result, pre *prefetched) (*Plan, []*unstructured.Unstructured, error) {
+	parent, err := pre.readParent()
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}
@@ -197,7 +205,7 @@ func (e *Engine) ComputeWithObjects(ctx context.Context, env *repoconfig.Environ
 	// A reconciler's environment (marks) is always dry-run: the fast path
 	// knows slipway's own applies.
 	settle := e.settler(items, e.marks == nil && !env.VerifiesAll())
-	listed, err := e.membersOf(ctx, parent, settle)
+	listed, err := pre.listed(settle)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
 	}

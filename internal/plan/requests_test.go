@@ -31,6 +31,12 @@ func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.next.RoundTrip(r)
 }
 
+func (c *requestCounter) count(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[method]
+}
+
 func (c *requestCounter) reset() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -62,15 +62,18 @@ func PrepareApply(ctx context.Context, tree string, cfg *repoconfig.Config, name
 	if why := notApplied(env); why != "" {
 		return failed(errors.New(why))
 	}
-	target, key, rendered, err := renderFor(ctx, tree, env, targets, opts)
+	target, key, renderEnv, err := targetFor(ctx, tree, env, targets, opts)
 	if err != nil {
 		return failed(err)
 	}
 	applier, ok := target.(kube.Applier)
 	if !ok {
+		if _, err := renderEnv(ctx); err != nil {
+			return failed(err) // a render error first, as for a plan
+		}
 		return failed(fmt.Errorf("cluster %q cannot apply: slipway can only plan against it", env.Cluster))
 	}
-	p, objects, err := applier.ComputeWithObjects(ctx, env, basisOf(opts.Repository, cfg, key, commit), rendered)
+	p, objects, err := computeRendering(ctx, applier, env, basisOf(opts.Repository, cfg, key, commit), renderEnv, true)
 	if err != nil {
 		return failed(err)
 	}

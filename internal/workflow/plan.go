@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/slipwayhq/slipway/internal/kube"
 	"github.com/slipwayhq/slipway/internal/plan"
 	"github.com/slipwayhq/slipway/internal/recovery"
@@ -74,11 +76,11 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 	if !ok {
 		return failed(fmt.Errorf("no environment %q in %s", name, cfg.Source()))
 	}
-	target, key, rendered, err := renderFor(ctx, tree, env, targets, opts)
+	target, key, renderEnv, err := targetFor(ctx, tree, env, targets, opts)
 	if err != nil {
 		return failed(err)
 	}
-	p, err = target.Compute(ctx, env, basisOf(opts.Repository, cfg, key, commit), rendered)
+	p, _, err = computeRendering(ctx, target, env, basisOf(opts.Repository, cfg, key, commit), renderEnv, false)
 	if err != nil {
 		return failed(err)
 	}
@@ -94,6 +96,21 @@ func PlanEnvironment(ctx context.Context, tree string, cfg *repoconfig.Config, n
 // (the environment's identity, or the server config's default), which the
 // plan's digest covers.
 func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, targets kube.Targets, opts PlanOptions) (kube.Target, kube.TargetKey, *render.Result, error) {
+	target, key, renderEnv, err := targetFor(ctx, tree, env, targets, opts)
+	if err != nil {
+		return nil, key, nil, err
+	}
+	rendered, err := renderEnv(ctx)
+	if err != nil {
+		return nil, key, nil, err
+	}
+	return target, key, rendered, nil
+}
+
+// targetFor resolves env's cluster, as renderFor does, and returns the
+// render of env in the checkout at tree on it, still to be made, so that a
+// target can read the cluster meanwhile (see computeRendering).
+func targetFor(ctx context.Context, tree string, env *repoconfig.Environment, targets kube.Targets, opts PlanOptions) (kube.Target, kube.TargetKey, plan.Render, error) {
 	resolved, err := targets.Resolve(env)
 	if err != nil {
 		return nil, kube.TargetKey{Cluster: env.Cluster}, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
@@ -110,31 +127,60 @@ func renderFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 	if err != nil {
 		return nil, key, nil, err
 	}
-	ropts := opts.Render
-	ropts.LookupSource = lookup
-	ropts.Scope = target.Scope()
-	if c, ok := target.(kube.Capable); ok {
-		if ropts.Capabilities, err = c.Capabilities(ctx); err != nil {
-			return nil, key, nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
-		}
-	}
-	if pre := opts.Rendered; pre != nil && pre.Kind != render.KindHelm {
-		// Made with opts.Render, without the cluster's Scope and
-		// Capabilities: the Scope is placed here, as renderproc.Render
-		// does once the child answers, and Capabilities (like charts and
-		// hooks) matter to Helm charts only, which render again.
-		if ropts.Scope != nil {
-			if err := render.Place(pre, env.Namespace, ropts.Scope); err != nil {
-				return nil, key, nil, renderError(err)
+	renderEnv := func(ctx context.Context) (*render.Result, error) {
+		ropts := opts.Render
+		ropts.LookupSource = lookup
+		ropts.Scope = target.Scope()
+		if c, ok := target.(kube.Capable); ok {
+			var err error
+			if ropts.Capabilities, err = c.Capabilities(ctx); err != nil {
+				return nil, fmt.Errorf("cluster %q: %w", env.Cluster, err)
 			}
 		}
-		return target, key, pre, nil
+		if pre := opts.Rendered; pre != nil && pre.Kind != render.KindHelm {
+			// Made with opts.Render, without the cluster's Scope and
+			// Capabilities: the Scope is placed here, as renderproc.Render
+			// does once the child answers, and Capabilities (like charts and
+			// hooks) matter to Helm charts only, which render again.
+			if ropts.Scope != nil {
+				if err := render.Place(pre, env.Namespace, ropts.Scope); err != nil {
+					return nil, renderError(err)
+				}
+			}
+			return pre, nil
+		}
+		rendered, err := renderproc.Render(ctx, tree, env, ropts, opts.Limits)
+		if err != nil {
+			return nil, renderError(err)
+		}
+		return rendered, nil
 	}
-	rendered, err := renderproc.Render(ctx, tree, env, ropts, opts.Limits)
+	return target, key, renderEnv, nil
+}
+
+// renderingTarget is a target that reads the cluster while the render is
+// made (plan.Engine.ComputeRendering).
+type renderingTarget interface {
+	ComputeRendering(ctx context.Context, env *repoconfig.Environment, basis plan.Basis, render plan.Render) (*plan.Plan, []*unstructured.Unstructured, error)
+}
+
+// computeRendering renders env with renderEnv and plans it on target,
+// overlapping the render with the target's reads when it can, one after
+// the other when it cannot. An apply (objects) also gets the objects the
+// plan would send, and target must then be a kube.Applier.
+func computeRendering(ctx context.Context, target kube.Target, env *repoconfig.Environment, basis plan.Basis, renderEnv plan.Render, objects bool) (*plan.Plan, []*unstructured.Unstructured, error) {
+	if rt, ok := target.(renderingTarget); ok {
+		return rt.ComputeRendering(ctx, env, basis, renderEnv)
+	}
+	rendered, err := renderEnv(ctx)
 	if err != nil {
-		return nil, key, nil, renderError(err)
+		return nil, nil, err
 	}
-	return target, key, rendered, nil
+	if a, ok := target.(kube.Applier); ok && objects {
+		return a.ComputeWithObjects(ctx, env, basis, rendered)
+	}
+	p, err := target.Compute(ctx, env, basis, rendered)
+	return p, nil, err
 }
 
 // basisOf is what, besides the objects, a plan of repository repo's commit
