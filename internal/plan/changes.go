@@ -40,12 +40,11 @@ func planEntries(m masker, env *repoconfig.Environment, kept func(*unstructured.
 	}
 	for _, it := range items {
 		rendered[it.key] = true
-		en, err := itemEntry(m, it, pl, p.id, legacyID)
-		if err != nil {
-			return nil, err
-		}
-		entries = append(entries, en)
 	}
+	// Deletions first, so that listed (the members as read) is no longer
+	// needed while the items' entries are made: of 10,000 objects, the
+	// plan then holds each changed one's live and dry-run copies or their
+	// normalised ones, not both.
 	for key, live := range listed {
 		if rendered[key] || live.GetDeletionTimestamp() != nil {
 			continue // still wanted, or already on its way out
@@ -65,6 +64,14 @@ func planEntries(m masker, env *repoconfig.Environment, kept func(*unstructured.
 			return nil, err
 		}
 		entries = append(entries, entry{change: Change{Ref: ref, Action: Delete, Before: text, Adopted: adopted}, before: before})
+	}
+	for _, it := range items {
+		en, err := itemEntry(m, it, pl, p.id, legacyID)
+		if err != nil {
+			return nil, err
+		}
+		it.live, it.dryRun = nil, nil // the entry has what it needs of them
+		entries = append(entries, en)
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
 	return entries, nil

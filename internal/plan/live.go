@@ -134,8 +134,14 @@ func (e *Engine) listPages(ctx context.Context, gvk schema.GroupVersionKind, nam
 			return fmt.Errorf("list %s in %q: %w", gvk.Kind, namespace, err)
 		}
 		for i := range list.Items {
-			list.Items[i].SetGroupVersionKind(gvk)
-			keep(&list.Items[i])
+			// Each object on its own, not a pointer into the page: keep
+			// may hold on to a few objects of a page (those that changed)
+			// and drop the rest (see Engine.settler), and a pointer into
+			// the page would keep all 500 of them, in full.
+			u := &unstructured.Unstructured{Object: list.Items[i].Object}
+			list.Items[i].Object = nil
+			u.SetGroupVersionKind(gvk)
+			keep(u)
 		}
 		if list.GetContinue() == "" {
 			return nil
