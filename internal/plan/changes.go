@@ -3,12 +3,15 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/slipwayhq/slipway/internal/recovery"
 	"github.com/slipwayhq/slipway/internal/repoconfig"
 )
 
@@ -65,16 +68,59 @@ func planEntries(m masker, env *repoconfig.Environment, kept func(*unstructured.
 		}
 		entries = append(entries, entry{change: Change{Ref: ref, Action: Delete, Before: text, Adopted: adopted}, before: before})
 	}
-	for _, it := range items {
-		en, err := itemEntry(m, it, pl, p.id, legacyID)
+	// Normalising, masking and printing each object is the client's own
+	// work between the dry-runs and the apply, with the API server idle:
+	// it is spread over the cores.
+	base := len(entries)
+	entries = append(entries, make([]entry, len(items))...)
+	err := onCores(len(items), func(i int) error {
+		en, err := itemEntry(m, items[i], pl, p.id, legacyID)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		it.live, it.dryRun = nil, nil // the entry has what it needs of them
-		entries = append(entries, en)
+		items[i].live, items[i].dryRun = nil, nil // the entry has what it needs of them
+		entries[base+i] = en
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return refLess(entries[i].change.Ref, entries[j].change.Ref) })
 	return entries, nil
+}
+
+// onCores runs fn for 0..n-1 on as many goroutines as there are cores
+// (one for a few items), and returns the error of the lowest i that failed.
+// A panic in fn is raised again in the caller's goroutine.
+func onCores(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n/64+1)
+	errs := make([]error, workers)
+	failedAt := make([]int, workers)
+	var wg sync.WaitGroup
+	var caught recovery.Caught
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer caught.Recover()
+			for i := w; i < n; i += workers {
+				if err := fn(i); err != nil {
+					errs[w], failedAt[w] = err, i
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	caught.Repanic()
+	var first error
+	at := n
+	for w, err := range errs {
+		if err != nil && failedAt[w] < at {
+			first, at = err, failedAt[w]
+		}
+	}
+	return first
 }
 
 // keptMessage says why a member that is no longer rendered is not deleted,

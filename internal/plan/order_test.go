@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -37,5 +38,32 @@ func TestSortChanges(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("order:\n got %v\nwant %v", got, want)
+	}
+}
+
+// onCores runs every index once, and its error is the lowest failing
+// index's, whichever goroutine met it first.
+func TestOnCores(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 1000} {
+		seen := make([]int32, n)
+		if err := onCores(n, func(i int) error { seen[i]++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range seen {
+			if c != 1 {
+				t.Fatalf("n=%d: index %d ran %d times", n, i, c)
+			}
+		}
+	}
+	for range 20 {
+		err := onCores(1000, func(i int) error {
+			if i == 301 || i == 700 || i == 999 {
+				return fmt.Errorf("item %d", i)
+			}
+			return nil
+		})
+		if err == nil || err.Error() != "item 301" {
+			t.Fatalf("error %v, want item 301's", err)
+		}
 	}
 }
