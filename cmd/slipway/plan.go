@@ -93,11 +93,12 @@ func newPlan() *cobra.Command {
 // planMemoryLimit keeps a plan of tens of thousands of objects within a
 // CI runner's memory: the garbage collector works harder as the heap nears
 // it instead of letting it double. A plan of 10,000 objects keeps about
-// 170 MiB live (the rendered objects and the copies it sends); at this
-// limit it peaks under 300 MiB resident (the binary's code included) in
-// about the same time as at 384 MiB (`make bench`). GOMEMLIMIT, when set,
-// wins.
-const planMemoryLimit = 224 << 20
+// 110 MiB live at most (the rendered objects and the copies it sends); at
+// this limit it peaks at about 260 MiB resident (the binary's code
+// included), against 290 MiB at 224 MiB, in about the same time (3.3 s;
+// 4.5 s at 160 MiB, where the collector runs all the time). GOMEMLIMIT,
+// when set, wins.
+const planMemoryLimit = 192 << 20
 
 func softMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") == "" {
