@@ -3,8 +3,10 @@ package apply
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -371,3 +373,54 @@ metadata: {name: OWN}
 		t.Errorf("second apply: %s %s", again.Summary(), again.Err)
 	}
 }
+
+// An apply that leaves the environment's Namespace as it is does not wait
+// for it to be ready (nor read it) before sending the rest.
+func TestUnchangedNamespaceIsNotAwaited(t *testing.T) {
+	f := newFixture(t)
+	f.env.Namespace = f.ns + "-kept"
+	t.Cleanup(func() {
+		_ = f.kube.Client().CoreV1().Namespaces().Delete(context.Background(), f.env.Namespace, metav1.DeleteOptions{})
+	})
+	text := strings.ReplaceAll(`
+apiVersion: v1
+kind: Namespace
+metadata: {name: OWN}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web}
+data: {greeting: GREETING}
+`, "OWN", f.env.Namespace)
+	mustSucceed(t, f.apply(strings.ReplaceAll(text, "GREETING", "hello")))
+
+	var reads atomic.Int32
+	cfg := f.kube.Config()
+	nsPath := "/api/v1/namespaces/" + f.env.Namespace
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			if r.Method == http.MethodGet && (r.URL.Path == nsPath || r.URL.Path == "/api/v1/namespaces") {
+				reads.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	}
+	engine, err := plan.NewEngine(cfg, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.engine = engine
+	p, objs := f.plan(strings.ReplaceAll(text, "GREETING", "bonjour"))
+	reads.Store(0)
+	res := Run(f.ctx(), f.engine, f.env, p, objs)
+	mustSucceed(t, res)
+	wantOutcome(t, res, "Namespace", f.env.Namespace, Unchanged)
+	wantOutcome(t, res, "ConfigMap", "web", Configured)
+	if n := reads.Load(); n != 0 {
+		t.Errorf("the apply read the unchanged Namespace %d times, waiting for it", n)
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

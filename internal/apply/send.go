@@ -246,10 +246,19 @@ func plannedOutcome(a plan.Action) Outcome {
 	return Unchanged
 }
 
-// stageReady waits for a stage's objects to be ready (a CRD established)
-// before the objects that need them are sent, as ApplyAllStaged does.
+// stageReady waits for a stage's objects that this apply sent to be ready
+// (a CRD established) before the objects that need them are sent, as
+// ApplyAllStaged does. Those it left unchanged are not waited for: the
+// plan's dry-runs of the objects it sends, which need them, passed, so
+// they were serving then.
 func (r *run) stageReady(ctx context.Context, slots []int) bool {
-	msg, ok := r.awaitReady(ctx, slots, stageWait, stagePollInterval)
+	var sent []int
+	for _, i := range slots {
+		if o := r.res.Objects[i].Outcome; o == Created || o == Configured {
+			sent = append(sent, i)
+		}
+	}
+	msg, ok := r.awaitReady(ctx, sent, stageWait, stagePollInterval)
 	if ok {
 		return true
 	}
