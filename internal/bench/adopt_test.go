@@ -66,7 +66,7 @@ func BenchmarkAdopt1000(b *testing.B) {
 		if c := p.Counts(); c.Update != 1000 {
 			b.Fatalf("in-process plan: %+v, want 1,000 updates", c)
 		}
-		floor := measureFloor(b, dyn, w)
+		floor := measureFloor(b, env, w)
 		b.ReportMetric(elapsed.Seconds(), "slipway-s")
 		b.ReportMetric(floor.Seconds(), "floor-s")
 		fmt.Printf("1000 objects adopted from another tool: slipway plan %.2fs, %d bytes of markdown, 2 grouped lines · floor %.2fs · slipway/floor %.2f×\n    in-process plan %.2fs, %s\n",

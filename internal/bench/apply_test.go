@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/slipwayhq/slipway/internal/testkit/testenv"
 )
@@ -40,19 +39,7 @@ func benchmarkApply(b *testing.B, n, changed int) {
 	if err != nil {
 		b.Fatal("kubectl is needed for the comparison: install it (Debian package kubectl or the upstream binary) and rerun make bench")
 	}
-	dyn, err := dynamic.NewForConfig(tuned(env))
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The safe floor sends twice the requests in a row, which slipway's
-	// client-side rate limit (kube.QPS, kube.Burst: the floor's 1,000 fit
-	// in its burst) would slow down: its client has none.
-	unlimited := env.Config()
-	unlimited.QPS = -1
-	dynSafe, err := dynamic.NewForConfig(unlimited)
-	if err != nil {
-		b.Fatal(err)
-	}
+	floorDyn := floorClient(b, env)
 	kc := env.Kubeconfig()
 
 	b.ResetTimer()
@@ -85,16 +72,16 @@ func benchmarkApply(b *testing.B, n, changed int) {
 			r.slipway = runSlipwayApply(b, slipway, s, kc, r.expect)
 			r.kubectl = runKubectlApply(b, kubectl, k, kc)
 			start := time.Now()
-			applyAll(b, dyn, f.objects, false)
+			applyAll(b, floorDyn, f.objects, false)
 			r.floor = time.Since(start)
 			writes := safe.objects
 			if round == 1 {
 				writes = safe.objects[:changed] // change edits the first ones
 			}
 			start = time.Now()
-			applyAll(b, dynSafe, writes, true)
+			applyAll(b, floorDyn, writes, true)
 			r.safeDryRun = time.Since(start)
-			applyAll(b, dynSafe, writes, false)
+			applyAll(b, floorDyn, writes, false)
 			r.safe = time.Since(start)
 
 			prefix := "first-"
