@@ -274,20 +274,10 @@ type condition struct{ status, reason, message string }
 // fluxReady is obj's Ready condition, and whether obj's status speaks of
 // its current spec (status.observedGeneration, else the condition's own).
 func fluxReady(obj *unstructured.Unstructured) (condition, bool) {
-	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	ready := conditionOf(obj, fluxReadyCondition)
 	observed, found, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-	for _, c := range conds {
-		m, ok := c.(map[string]any)
-		if !ok || m["type"] != fluxReadyCondition {
-			continue
-		}
-		s, _ := m["status"].(string)
-		r, _ := m["reason"].(string)
-		msg, _ := m["message"].(string)
-		if !found {
-			observed, _, _ = unstructured.NestedInt64(m, "observedGeneration")
-		}
-		return condition{status: s, reason: r, message: msg}, observed >= obj.GetGeneration()
+	if !found {
+		observed = ready.generation
 	}
-	return condition{status: "Unknown"}, observed >= obj.GetGeneration()
+	return ready.condition, observed >= obj.GetGeneration()
 }
