@@ -97,13 +97,7 @@ func TestFastPathMatchesDryRun(t *testing.T) {
 	verifyAll := env
 	verifyAll.Plan.Verify = repoconfig.VerifyAll
 
-	counter := &requestCounter{counts: map[string]int{}}
-	cfg := f.kube.Config()
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
-	engine, err := NewEngine(cfg, Options{MaskKey: []byte("differential")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine, counter := f.countingEngine(t, Options{MaskKey: []byte("differential")})
 	basis := Basis{Repository: f.repo, Commit: "c0ffee"}
 	plan := func(env *repoconfig.Environment) (*Plan, map[string]int) {
 		start := time.Now()

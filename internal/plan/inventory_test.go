@@ -179,13 +179,7 @@ metadata: {name: keep}
 // hand edit of the record, is written.
 func TestWriteInventorySkipsWhatIsRecorded(t *testing.T) {
 	f := newFixture(t)
-	counter := &requestCounter{counts: map[string]int{}}
-	cfg := f.kube.Config()
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
-	engine, err := NewEngine(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine, counter := f.countingEngine(t, Options{})
 	cms := []Ref{{Version: "v1", Kind: "ConfigMap", Namespace: f.ns, Name: "a"}}
 	withDeployment := append(cms[:1:1], Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: f.ns, Name: "web"})
 	name := InventoryName(f.repo, "staging")

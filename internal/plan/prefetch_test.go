@@ -27,13 +27,7 @@ func TestComputeRenderingReadsWhileRendering(t *testing.T) {
 	f.apply(f.objects(strings.Join(docs, "---\n")))
 	changed := strings.Replace(strings.Join(docs, "---\n"), "name: cm-7}\ndata: {k: v}", "name: cm-7}\ndata: {k: w}", 1)
 
-	counter := &requestCounter{counts: map[string]int{}}
-	cfg := f.kube.Config()
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
-	engine, err := NewEngine(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine, counter := f.countingEngine(t, Options{})
 	basis := Basis{Repository: f.repo, Commit: "c0ffee"}
 	want, _, err := engine.ComputeWithObjects(f.ctx(), f.env, basis, &render.Result{Objects: f.objects(changed)})
 	if err != nil {

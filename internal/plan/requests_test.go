@@ -37,6 +37,20 @@ func (c *requestCounter) count(method string) int {
 	return c.counts[method]
 }
 
+// countingEngine is an engine on f's cluster with opts whose requests
+// counter counts.
+func (f *fixture) countingEngine(t testing.TB, opts Options) (*Engine, *requestCounter) {
+	t.Helper()
+	counter := &requestCounter{counts: map[string]int{}}
+	cfg := f.kube.Config()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
+	engine, err := NewEngine(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine, counter
+}
+
 func (c *requestCounter) reset() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -59,13 +73,7 @@ func TestRequestsPerObject(t *testing.T) {
 		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {k: v}\n", i))
 	}
 	objs := f.objects(strings.Join(docs, "---\n"))
-	counter := &requestCounter{counts: map[string]int{}}
-	cfg := f.kube.Config()
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
-	engine, err := NewEngine(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine, counter := f.countingEngine(t, Options{})
 	f.engine = engine
 	f.plan(objs) // warms discovery
 	counter.reset()
@@ -191,13 +199,7 @@ func TestAdoptionReadsByList(t *testing.T) {
 		}
 	}
 	objs := f.objects(strings.Join(docs, "---\n"))
-	counter := &requestCounter{counts: map[string]int{}}
-	cfg := f.kube.Config()
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
-	engine, err := NewEngine(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine, counter := f.countingEngine(t, Options{})
 	f.engine = engine
 	f.plan(objs) // warms discovery
 	counter.reset()

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -214,10 +213,7 @@ func exactVersion(v string) string {
 	if v == "" {
 		return "is required: the exact chart version to install, such as 1.4.2 (Flux would take the latest)"
 	}
-	if _, err := semver.StrictNewVersion(v); err != nil {
-		return fmt.Sprintf("%q must be one exact version such as 1.4.2, not a range: slipway renders exactly the version that was reviewed", v)
-	}
-	return ""
+	return repoconfig.NotExact(v)
 }
 
 // fluxReleaseName is the release helm-controller makes: spec.releaseName,

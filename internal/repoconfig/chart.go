@@ -98,6 +98,12 @@ func checkExactVersion(v string) string {
 	if v == "" {
 		return "is required with helm.chart: the exact chart version to render, such as 1.4.2"
 	}
+	return NotExact(v)
+}
+
+// NotExact says why chart version v is not one exact version (a range, a
+// constraint), or is "" when it is.
+func NotExact(v string) string {
 	if _, err := semver.StrictNewVersion(v); err != nil {
 		return fmt.Sprintf("%q must be one exact version such as 1.4.2, not a range: slipway renders exactly the version that was reviewed", v)
 	}
