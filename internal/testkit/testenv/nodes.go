@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +19,14 @@ import (
 
 // NodeName is the name of the simulated Node that Options.Nodes creates.
 const NodeName = "testenv-node"
+
+// The simulated node's Lease lasts nodeLeaseSeconds (kwok renews it well
+// within that), and the controller-manager waits nodeGracePeriod without a
+// renewal before it calls the node NotReady.
+const (
+	nodeLeaseSeconds = 40
+	nodeGracePeriod  = 2 * time.Minute
+)
 
 // fakeNodeIP is the address the simulated node reports. Nothing listens
 // there, but anything that does try to reach "the kubelet" (kubectl logs,
@@ -63,6 +73,10 @@ func startNodes(ctx context.Context, c nodesConfig, client kubernetes.Interface)
 			// node lifecycle controller, which lifts the not-ready taint
 			// once kwok reports the node Ready.
 			"--controllers", "*,-node-ipam-controller",
+			// A node whose heartbeat is late is marked NotReady, and so
+			// is every pod on it, for good: kwok readies a pod once, when
+			// it starts. A loaded machine must not cost a test its pods.
+			"--node-monitor-grace-period", nodeGracePeriod.String(),
 		), os.Environ())
 	if err != nil {
 		return procs, err
@@ -85,6 +99,12 @@ func startNodes(ctx context.Context, c nodesConfig, client kubernetes.Interface)
 		"--config", stagesPath,
 		"--node-ip", fakeNodeIP,
 		"--cidr", fakePodCIDR,
+		// The stages' node heartbeat (node-heartbeat-with-lease) writes
+		// the node's status every 10 minutes and leaves liveness to a
+		// node Lease, which kwok keeps only when given its duration.
+		// Without it the node went NotReady every 55 s, and the pods on
+		// it never Ready again (a Deployment stuck at Available 0/1).
+		"--node-lease-duration-seconds", strconv.Itoa(nodeLeaseSeconds),
 	}, kwokEnv(c.dir))
 	if err != nil {
 		return procs, err

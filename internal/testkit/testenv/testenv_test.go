@@ -173,6 +173,29 @@ func TestNodeReady(t *testing.T) {
 	}
 }
 
+// The node stays Ready because kwok renews its Lease: without one, the
+// controller-manager marked it NotReady after its grace period, and every
+// pod on it NotReady for good (CI saw Deployments stuck at Available 0/1).
+func TestNodeLeaseRenewed(t *testing.T) {
+	env := Get(t)
+	var first time.Time
+	eventually(t, 30*time.Second, "kwok renews the node's Lease", func(ctx context.Context) error {
+		l, err := env.Client().CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, NodeName, metav1.GetOptions{})
+		switch {
+		case err != nil:
+			return err
+		case l.Spec.RenewTime == nil:
+			return fmt.Errorf("lease %s has no renewTime", l.Name)
+		case first.IsZero():
+			first = l.Spec.RenewTime.Time
+		}
+		if !l.Spec.RenewTime.After(first) {
+			return fmt.Errorf("lease %s not renewed since %s", l.Name, first.Format(time.TimeOnly))
+		}
+		return nil
+	})
+}
+
 func deployment(name string, replicas int32, labels map[string]string) *appsv1.Deployment {
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
