@@ -2,11 +2,8 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +77,7 @@ func startWorld(ctx context.Context, t *transcript, binary string) (*world, erro
 
 	// GitHub's own caching headers: the demo shows what production sees.
 	if w.github, err = testworld.Start(testworld.Options{
-		Repo: repo, Secret: randomHex(20), Dir: filepath.Join(dir, "github"), GitHubCaching: true,
+		Repo: repo, Secret: githubsim.RandomHex(20), Dir: filepath.Join(dir, "github"), GitHubCaching: true,
 		Permissions: map[string]string{author: "write", review: "write", reader: "read"},
 	}); err != nil {
 		return nil, err
@@ -91,7 +88,7 @@ func startWorld(ctx context.Context, t *transcript, binary string) (*world, erro
 	}
 	t.Progress("✓ githubsim, a GitHub simulator, at %s: the App %q installed on %s, repository %s (config/examples/shop)", w.sim.URL(), w.sim.AppSlug(), owner, repo)
 
-	addr, err := freeAddress()
+	addr, err := testenv.FreeAddress()
 	if err != nil {
 		return nil, err
 	}
@@ -208,21 +205,6 @@ func (w *world) close() {
 		_ = w.cluster.Stop()
 	}
 	_ = os.RemoveAll(w.dir)
-}
-
-func freeAddress() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }

@@ -136,7 +136,7 @@ func (c *changes) edit(envs ...string) map[string]string {
 				files[dir+"app.yaml"] = appYAML(c.token(), false)
 				continue
 			}
-			s := "soak-secret-" + c.token() + "-" + randomHex(8)
+			s := "soak-secret-" + c.token() + "-" + githubsim.RandomHex(8)
 			c.secret(s)
 			files[dir+"secret.yaml"] = secretYAML(s)
 		}

@@ -17,6 +17,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/slipwayhq/slipway/internal/testkit/githubsim"
 )
 
 // Options configure Run.
@@ -73,7 +75,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Seed == 0 {
 		opts.Seed = rand.Uint64()
 	}
-	opts.secret = "soak-secret-initial-" + randomHex(12)
+	opts.secret = "soak-secret-initial-" + githubsim.RandomHex(12)
 	say := func(format string, args ...any) {
 		fmt.Fprintf(opts.Out, "%s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}

@@ -2,10 +2,7 @@ package soak
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -92,7 +89,7 @@ func startWorld(ctx context.Context, opts Options, seed uint64) (*world, error) 
 	if err := w.prepareCluster(ctx); err != nil {
 		return nil, err
 	}
-	if w.sim, err = githubsim.New(githubsim.Options{WebhookSecret: randomHex(20), Dir: filepath.Join(dir, "github"), RateLimit: githubQuota}); err != nil {
+	if w.sim, err = githubsim.New(githubsim.Options{WebhookSecret: githubsim.RandomHex(20), Dir: filepath.Join(dir, "github"), RateLimit: githubQuota}); err != nil {
 		return nil, err
 	}
 	inst, err := w.sim.CreateInstallation(owner)
@@ -132,11 +129,11 @@ func startWorld(ctx context.Context, opts Options, seed uint64) (*world, error) 
 	w.frontSrv = httptest.NewServer(w.front)
 	w.sim.SetWebhookURL(w.frontSrv.URL + "/api/github/hook")
 	for i := range opts.Replicas {
-		addr, err := freeAddress()
+		addr, err := testenv.FreeAddress()
 		if err != nil {
 			return nil, err
 		}
-		metrics, err := freeAddress()
+		metrics, err := testenv.FreeAddress()
 		if err != nil {
 			return nil, err
 		}
@@ -252,19 +249,4 @@ func (w *world) close() {
 	if w.cluster != nil {
 		_ = w.cluster.Stop()
 	}
-}
-
-func freeAddress() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -23,7 +23,7 @@ func (s *Sim) archiveLink(c *call) {
 	if strings.Contains(c.r.URL.Path, "/zipball") {
 		format, ext = "zip", "zip"
 	}
-	tok := randomHex(16)
+	tok := RandomHex(16)
 	s.st.archives[tok] = archiveLink{repo: c.repo.fullName(), sha: sha, format: format}
 	name := fmt.Sprintf("%s-%s-%s.%s", c.repo.owner, c.repo.name, sha[:7], ext)
 	c.w.Header().Set("Location", s.webURL("_codeload/%s/%s", tok, name))

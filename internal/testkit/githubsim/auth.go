@@ -143,7 +143,7 @@ func (s *Sim) jwtProblem(raw string) string {
 // Options.TokenTTL); repos
 // restricts it to some repositories (nil: all of the installation's).
 func (s *Sim) issueToken(inst *installation, repos map[string]bool) (string, time.Time) {
-	t := "ghs_" + randomHex(18)
+	t := "ghs_" + RandomHex(18)
 	ttl := s.opts.TokenTTL
 	if ttl <= 0 {
 		ttl = time.Hour

@@ -54,7 +54,7 @@ func (s *Sim) Manifests() []Manifest {
 }
 
 func (s *Sim) newManifestCode(owner string, manifest map[string]any) string {
-	code := randomHex(10)
+	code := RandomHex(10)
 	s.st.manifestCodes[code] = &manifestCode{expires: now().Add(manifestCodeTTL), owner: owner, manifest: manifest}
 	return code
 }
@@ -160,8 +160,8 @@ func (s *Sim) convertManifest(c *call) {
 		HTMLURL:       github.String(s.webURL("apps/%s", s.opts.AppSlug)),
 		CreatedAt:     ts(s.start.UTC().Truncate(time.Second)),
 		UpdatedAt:     ts(s.start.UTC().Truncate(time.Second)),
-		ClientID:      github.String("Iv1." + randomHex(8)),
-		ClientSecret:  github.String(randomHex(20)),
+		ClientID:      github.String("Iv1." + RandomHex(8)),
+		ClientSecret:  github.String(RandomHex(20)),
 		WebhookSecret: github.String(s.opts.WebhookSecret),
 		PEM:           github.String(string(s.PrivateKeyPEM())),
 	})

@@ -65,7 +65,7 @@ func (s *Sim) middleware(next http.Handler) http.Handler {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		sw := statusrec.New(w)
-		sw.Header().Set("X-GitHub-Request-Id", randomHex(8))
+		sw.Header().Set("X-GitHub-Request-Id", RandomHex(8))
 		sw.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 		f := s.log.takeFault(r.Method, r.URL.Path)
 		switch {
@@ -126,7 +126,9 @@ func (s *Sim) ResetLog() {
 	s.log.deliveries = nil
 }
 
-func randomHex(n int) string {
+// RandomHex is n random bytes in hex: tokens, ids and secrets, the
+// simulator's own and its callers' (a webhook secret).
+func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)

@@ -229,7 +229,7 @@ func sign(h func() hash.Hash, secret string, body []byte) string {
 
 // newDeliveryID is a random (version 4) UUID, like GitHub's delivery GUIDs.
 func newDeliveryID() string {
-	b, _ := hex.DecodeString(randomHex(16))
+	b, _ := hex.DecodeString(RandomHex(16))
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])

@@ -161,6 +161,17 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// FreeAddress is a loopback address (127.0.0.1:PORT) that was free a
+// moment ago, for a server the caller starts: another process may take
+// it first.
+func FreeAddress() (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	return hostPort(port), nil
+}
+
 // hostPort formats a loopback address.
 func hostPort(port int) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
