@@ -3,6 +3,7 @@ package soak
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -291,7 +292,7 @@ func checkBounds(r *record) []string {
 			out = append(out, fmt.Sprintf("%s %s/%s is slipway's, outside the allowed namespaces", o.kind, o.namespace, o.name))
 		}
 	}
-	for _, key := range sortedKeys(r.foreign) {
+	for _, key := range slices.Sorted(maps.Keys(r.foreign)) {
 		switch now, ok := r.foreignNow[key]; {
 		case !ok:
 			out = append(out, fmt.Sprintf("ConfigMap %s, no repository's, was deleted", key))
@@ -372,13 +373,4 @@ func (r *record) outageDuring(from, to time.Time) bool {
 // 8. Replicas ended only when killed, never panicked, answered in time.
 func checkServersUp(r *record) []string {
 	return slices.Concat(r.crashes, r.panics, r.slowHooks)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

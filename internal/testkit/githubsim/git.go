@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,7 +129,7 @@ func (g gitRepo) commitFilesOn(branch, parent string, files map[string]*string, 
 	if parent != "" {
 		fmt.Fprintf(&b, "from %s\n", parent)
 	}
-	for _, path := range sortedKeys(files) {
+	for _, path := range slices.Sorted(maps.Keys(files)) {
 		content := files[path]
 		if content == nil {
 			fmt.Fprintf(&b, "D %s\n", fastImportPath(path))
@@ -237,13 +238,4 @@ func (g gitRepo) revList(from, to string, exclude ...string) ([]string, error) {
 
 func (g gitRepo) archive(format, prefix, sha string) ([]byte, error) {
 	return g.run(nil, nil, "archive", "--format="+format, "--prefix="+prefix, sha)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -1,6 +1,7 @@
 package githubsim
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 
@@ -147,7 +148,7 @@ func notGreen(r *repo, sha string, required *[]string) []string {
 	green := contextStates(r, sha)
 	var bad []string
 	if required == nil {
-		for _, name := range sortedKeys(green) {
+		for _, name := range slices.Sorted(maps.Keys(green)) {
 			if !green[name] {
 				bad = append(bad, name)
 			}
