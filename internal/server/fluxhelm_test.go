@@ -169,6 +169,9 @@ environments:
 	}, func(c *config.Config) {
 		c.Helm.Repositories = []config.HelmRepository{{URL: charts.URL}}
 		c.Helm.CacheDir = t.TempDir()
+		// The test's namespaces (production's and Flux's) only, so that a
+		// release a pull request sends elsewhere meets the bounds.
+		c.Clusters[0].Repos = []config.RepoEntry{{Repo: "acme/*", Namespaces: []string{"testfluxhelmrelease-*"}}}
 	})
 	helm := &helmDouble{w: w, ns: fluxNS}
 	runCtx, stop := context.WithCancel(context.Background())
@@ -221,5 +224,17 @@ environments:
 	recs = w.settled("production", 2)
 	if d := recs[1]; d.d.GetRef() != badMerge || strings.Join(d.states, ",") != "in_progress,failure" || !strings.Contains(d.last.GetDescription(), refusal) {
 		t.Errorf("deployment at %.7s %v %q, want in_progress then failure at %.7s with helm-controller's message", d.d.GetRef(), d.states, d.last.GetDescription(), badMerge)
+	}
+
+	// Hostile: the pull request writes the HelmRelease, so it chooses the
+	// release's targetNamespace. One outside the repository's namespaces
+	// is refused by the plan, naming the server config, as for any object.
+	files := w.helmReleaseFiles(fluxNS, charts.URL, "1.4.3", "hello")
+	files["deploy/production/release.yaml"] = strings.Replace(files["deploy/production/release.yaml"], "targetNamespace: "+w.prod, "targetNamespace: kube-system", 1)
+	escape := w.openPR("escape", "alice", files)
+	run = w.completed(w.head(escape), "slipway/plan: production")
+	text = run.GetOutput().GetSummary() + run.GetOutput().GetText()
+	if run.GetConclusion() != "failure" || !strings.Contains(text, "namespace kube-system is not allowed for acme/shop") {
+		t.Errorf("a release sent to kube-system: plan %s\n%s", run.GetConclusion(), text)
 	}
 }
