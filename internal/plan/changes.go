@@ -74,12 +74,14 @@ func planEntries(m masker, env *repoconfig.Environment, kept func(*unstructured.
 	base := len(entries)
 	entries = append(entries, make([]entry, len(items))...)
 	err := onCores(len(items), func(i int) error {
-		en, err := itemEntry(m, items[i], pl, p.id, legacyID)
-		if err != nil {
-			return err
+		it := items[i]
+		if it.made == nil && it.madeErr == nil {
+			it.makeEntry(m, pl, p)
 		}
-		items[i].live, items[i].dryRun = nil, nil // the entry has what it needs of them
-		entries[base+i] = en
+		if it.madeErr != nil {
+			return it.madeErr
+		}
+		entries[base+i] = *it.made
 		return nil
 	})
 	if err != nil {
@@ -140,6 +142,23 @@ func pluralize(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// makeEntry makes its entry once its dry-run has answered (or it was
+// decided without one), and lets go of the live and dry-run copies: the
+// entry has what it needs of them.
+func (it *item) makeEntry(m masker, pl planned, p *parent) {
+	legacyID := ""
+	if p.legacy != nil {
+		legacyID = p.legacy.id
+	}
+	en, err := itemEntry(m, it, pl, p.id, legacyID)
+	if err != nil {
+		it.madeErr = err
+		return
+	}
+	it.made = &en
+	it.live, it.dryRun = nil, nil
 }
 
 // itemEntry turns one rendered object's dry-run into its change. A live

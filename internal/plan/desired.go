@@ -40,6 +40,11 @@ type item struct {
 	live     *unstructured.Unstructured // nil when absent
 	err      error                      // the server refused the dry-run
 	warnings warnings                   // the server's warnings on the dry-run
+
+	// made is its plan entry, once made (see Engine.compute); live and
+	// dryRun are then nil.
+	made    *entry
+	madeErr error
 }
 
 // planned describes the CRDs and Namespaces a render brings, for objects that

@@ -219,8 +219,12 @@ func (e *Engine) compute(ctx context.Context, env *repoconfig.Environment, basis
 			candidates = append(candidates, it)
 		}
 	}
+	// Each candidate's entry (normalising, masking, printing its diff) is
+	// made as its dry-run answers, while the others are still in flight,
+	// rather than after the last.
 	if err := e.parallel(ctx, len(candidates), func(ctx context.Context, i int) error {
 		e.dryRun(ctx, candidates[i], live)
+		candidates[i].makeEntry(e.mask, pl, parent)
 		return ctx.Err()
 	}); err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", env.Name, err)
