@@ -23,18 +23,10 @@ import (
 // directory, in name order. Subdirectories are not read: they often hold
 // things that are not manifests (a chart, a base used by something else).
 func renderPlain(src *source) (*rendered, error) {
-	entries, err := os.ReadDir(src.dir)
+	names, err := plainNames(src)
 	if err != nil {
-		return nil, &Error{File: src.rel, Msg: src.jail.relativize(err.Error())}
+		return nil, err
 	}
-	var names []string
-	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".yaml", ".yml", ".json":
-			names = append(names, e.Name())
-		}
-	}
-	slices.Sort(names)
 	out := &rendered{}
 	for _, name := range names {
 		file := path.Join(src.rel, name)
@@ -57,6 +49,44 @@ func renderPlain(src *source) (*rendered, error) {
 		out.objects = append(out.objects, objs...)
 	}
 	return out, nil
+}
+
+// plainNames are the names of the manifest files directly in the
+// directory, in name order.
+func plainNames(src *source) ([]string, error) {
+	entries, err := os.ReadDir(src.dir)
+	if err != nil {
+		return nil, &Error{File: src.rel, Msg: src.jail.relativize(err.Error())}
+	}
+	var names []string
+	for _, e := range entries {
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".yaml", ".yml", ".json":
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// plainSize is how many bytes renderPlain would read: the manifest files'
+// sizes, each through the jail, as renderPlain reads them.
+func plainSize(src *source) (int64, error) {
+	names, err := plainNames(src)
+	if err != nil {
+		return 0, err
+	}
+	var size int64
+	for _, name := range names {
+		_, fi, err := src.jail.stat(filepath.Join(src.dir, name))
+		if err != nil {
+			return 0, src.jail.errorAt(path.Join(src.rel, name), err)
+		}
+		if fi != nil && !fi.IsDir() {
+			size += fi.Size()
+		}
+	}
+	return size, nil
 }
 
 // decodeManifests decodes a stream of YAML documents (JSON being YAML) into

@@ -152,22 +152,61 @@ func RenderOnce(ctx context.Context, repoRoot string, env *repoconfig.Environmen
 	return render(ctx, repoRoot, env, opts, nil)
 }
 
+// RenderPlain is Render for an environment whose directory holds plain
+// manifests and nothing that builds them (no kustomization, chart, helm
+// settings, or reconciler that generates a kustomization), of at most
+// maxBytes in all. For any other directory it reads no manifest and
+// returns ok false: the caller renders it elsewhere (renderproc's
+// bounded child). Plain manifests are only parsed, never run, and the
+// parse is bounded by their size and by the alias check of YAML bombs,
+// so a caller may parse them in its own process.
+func RenderPlain(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options, maxBytes int64) (res *Result, ok bool, err error) {
+	j, src, kind, run, err := prepare(repoRoot, env, opts)
+	if err != nil {
+		return nil, true, err
+	}
+	if kind != KindPlain {
+		return nil, false, nil
+	}
+	size, err := plainSize(src)
+	if err != nil {
+		return nil, true, err
+	}
+	if size > maxBytes {
+		return nil, false, nil
+	}
+	res, err = finish(ctx, j, src, kind, run)
+	return res, true, err
+}
+
 // render is Render with a way for tests to replace the renderer.
 func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options, override renderer) (*Result, error) {
+	j, src, kind, run, err := prepare(repoRoot, env, opts)
+	if err != nil {
+		return nil, err
+	}
+	if override != nil {
+		run = override
+	}
+	return finish(ctx, j, src, kind, run)
+}
+
+// prepare opens env's directory and decides how it is rendered.
+func prepare(repoRoot string, env *repoconfig.Environment, opts Options) (*jail, *source, string, renderer, error) {
 	if env == nil {
-		return nil, errors.New("render: no environment given")
+		return nil, nil, "", nil, errors.New("render: no environment given")
 	}
 	j, err := newJail(repoRoot)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", env.Name, err)
+		return nil, nil, "", nil, fmt.Errorf("render %s: %w", env.Name, err)
 	}
 	src, err := open(j, env, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", nil, err
 	}
 	kind, err := detect(src) // sets src.entry
 	if err != nil {
-		return nil, err
+		return nil, nil, "", nil, err
 	}
 	run := map[string]renderer{KindKustomize: renderKustomize, KindHelm: renderHelm, KindPlain: renderPlain}[kind]
 	switch {
@@ -176,9 +215,12 @@ func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, o
 	case kind == KindPlain && fluxGenerates(src):
 		kind, src.generate, run = KindKustomize, true, renderKustomize
 	}
-	if override != nil {
-		run = override
-	}
+	return j, src, kind, run, nil
+}
+
+// finish runs the renderer and checks, places and sorts what it made.
+func finish(ctx context.Context, j *jail, src *source, kind string, run renderer) (*Result, error) {
+	env, opts := src.env, src.opts
 	out, err := guard(ctx, src, kind, run)
 	if err != nil {
 		return nil, err
