@@ -42,7 +42,7 @@ func renderPlain(src *source) (*rendered, error) {
 		if err != nil {
 			return nil, src.jail.errorAt(file, err)
 		}
-		objs, err := decodeManifests(data, file)
+		objs, err := decodeBounded(data, file, src.maxKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -96,6 +96,19 @@ func plainSize(src *source) (int64, error) {
 //
 // Values follow YAML 1.2 (yes/no/on/off are strings), as in kustomize.
 func decodeManifests(data []byte, file string) ([]Object, error) {
+	return decodeBounded(data, file, 0)
+}
+
+// errTooWide stops a parse that RenderPlain would make in its caller's
+// process at a mapping of more than its maxKeys keys.
+var errTooWide = errors.New("a mapping has too many keys to parse in process")
+
+// decodeBounded is decodeManifests, stopped with errTooWide at a mapping
+// of more than maxKeys keys (0: no bound). yaml.v3 checks a mapping's keys
+// for duplicates pair by pair as it decodes it: 50,000 keys, 500 KiB of
+// YAML, take seven seconds of CPU, which only a process that can be
+// killed at render.timeout (the render child) may spend.
+func decodeBounded(data []byte, file string, maxKeys int) ([]Object, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []Object
 	for {
@@ -110,12 +123,28 @@ func decodeManifests(data []byte, file string) ([]Object, error) {
 		if len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
 			continue
 		}
+		if maxKeys > 0 && widest(&doc) > maxKeys {
+			return nil, errTooWide
+		}
 		objs, err := decodeDocument(doc.Content[0], file)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, objs...)
 	}
+}
+
+// widest is the most keys of any mapping under n, aliases not followed
+// (each anchored node is counted where it stands).
+func widest(n *yaml.Node) int {
+	most := 0
+	if n.Kind == yaml.MappingNode {
+		most = len(n.Content) / 2
+	}
+	for _, c := range n.Content {
+		most = max(most, widest(c))
+	}
+	return most
 }
 
 func decodeDocument(n *yaml.Node, file string) ([]Object, error) {

@@ -114,6 +114,9 @@ type source struct {
 	// release, for a Flux HelmRelease whose chart comes from a chart
 	// source, is what helm-controller installs (fluxhelm.go).
 	release *fluxRelease
+	// maxKeys, when not 0, stops renderPlain with errTooWide at a mapping
+	// of more keys (see RenderPlain).
+	maxKeys int
 	opts    Options
 }
 
@@ -155,11 +158,11 @@ func RenderOnce(ctx context.Context, repoRoot string, env *repoconfig.Environmen
 // RenderPlain is Render for an environment whose directory holds plain
 // manifests and nothing that builds them (no kustomization, chart, helm
 // settings, or reconciler that generates a kustomization), of at most
-// maxBytes in all. For any other directory it reads no manifest and
-// returns ok false: the caller renders it elsewhere (renderproc's
-// bounded child). Plain manifests are only parsed, never run, and the
-// parse is bounded by their size and by the alias check of YAML bombs,
-// so a caller may parse them in its own process.
+// maxBytes in all, with no mapping of more than maxKeysHere keys. For any
+// other directory it returns ok false: the caller renders it elsewhere
+// (renderproc's bounded child). Plain manifests are only parsed, never
+// run, and so bounded the parse is linear in their size (aliases are
+// bounded apart), so a caller may parse them in its own process.
 func RenderPlain(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options, maxBytes int64) (res *Result, ok bool, err error) {
 	j, src, kind, run, err := prepare(repoRoot, env, opts)
 	if err != nil {
@@ -175,9 +178,20 @@ func RenderPlain(ctx context.Context, repoRoot string, env *repoconfig.Environme
 	if size > maxBytes {
 		return nil, false, nil
 	}
+	src.maxKeys = maxKeysHere
 	res, err = finish(ctx, j, src, kind, run)
+	if errors.Is(err, errTooWide) {
+		return nil, false, nil
+	}
 	return res, true, err
 }
+
+// maxKeysHere bounds the keys of each mapping RenderPlain parses: past it
+// the render is left to the child (see decodeBounded). At this bound the
+// pairwise duplicate check costs at most half a million comparisons a
+// mapping, about 0.1 s of CPU for 512 KiB of such mappings; objects
+// people write have tens of keys a mapping, a large ConfigMap hundreds.
+const maxKeysHere = 1000
 
 // render is Render with a way for tests to replace the renderer.
 func render(ctx context.Context, repoRoot string, env *repoconfig.Environment, opts Options, override renderer) (*Result, error) {

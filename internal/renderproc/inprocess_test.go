@@ -23,9 +23,21 @@ func configMaps(prefix string, n, pad int) string {
 	return sb.String()
 }
 
+// wideConfigMap is a ConfigMap of keys data keys: yaml.v3 checks them for
+// duplicates pair by pair.
+func wideConfigMap(keys int) string {
+	var sb strings.Builder
+	sb.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wide\ndata:\n")
+	for i := range keys {
+		fmt.Fprintf(&sb, "  k%d: v\n", i)
+	}
+	return sb.String()
+}
+
 // Small plain manifests are parsed in this process, with the result the
 // child gives; anything that builds manifests (a kustomization, a chart),
-// and plain manifests past InProcessMax, still go to the bounded child.
+// plain manifests past InProcessMax, and a mapping whose duplicate check
+// would cost more than a moment, still go to the bounded child.
 func TestWhereItRenders(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -34,6 +46,7 @@ func TestWhereItRenders(t *testing.T) {
 	}{
 		{"small plain manifests", map[string]string{"cms.yaml": configMaps("a", 50, 10), "more.yml": configMaps("b", 3, 10)}, false},
 		{"plain manifests past InProcessMax", map[string]string{"a.yaml": configMaps("a", 40, 8<<10), "b.yaml": configMaps("b", 40, 8<<10)}, true},
+		{"a mapping wider than parsed here", map[string]string{"wide.yaml": wideConfigMap(5000)}, true},
 		{"a kustomization", map[string]string{"kustomization.yaml": "resources: [cms.yaml]\n", "cms.yaml": configMaps("a", 5, 10)}, true},
 		{"a chart", map[string]string{"Chart.yaml": chartYAML, "templates/cms.yaml": configMaps("a", 5, 10)}, true},
 	}
