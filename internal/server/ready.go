@@ -119,7 +119,18 @@ func (r *readiness) why() string {
 	return strings.Join(lines, "\n")
 }
 
+// serveHTTP answers on the webhook port, which the internet may reach:
+// ready or not, without why, since why names the clusters and their
+// addresses. serveDetail, on the metrics port, says why.
 func (r *readiness) serveHTTP(w http.ResponseWriter, _ *http.Request) {
+	if r.why() != "" {
+		http.Error(w, "not ready (why: /readyz on server.metrics_address)\n", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (r *readiness) serveDetail(w http.ResponseWriter, _ *http.Request) {
 	if why := r.why(); why != "" {
 		http.Error(w, "not ready\n"+why+"\n", http.StatusServiceUnavailable)
 		return

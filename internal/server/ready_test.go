@@ -18,8 +18,9 @@ import (
 	"github.com/slipwayhq/slipway/internal/config"
 )
 
-// /readyz says not ready, and why, while a cluster or GitHub cannot be
-// reached at start, and turns ready by itself once they can.
+// /readyz says not ready, and why (on the metrics port only), while a
+// cluster or GitHub cannot be reached at start, and turns ready by itself
+// once they can.
 func TestReadyzWaitsForClustersAndGitHub(t *testing.T) {
 	old := probeBackoff
 	probeBackoff.Base, probeBackoff.Max = 10*time.Millisecond, 10*time.Millisecond
@@ -37,12 +38,13 @@ func TestReadyzWaitsForClustersAndGitHub(t *testing.T) {
 		{"github", func(context.Context) error { githubCalls.Add(1); return nil }},
 	}
 	var r readiness
-	answer := func() (int, string) {
+	ask := func(serve http.HandlerFunc) (int, string) {
 		rec := httptest.NewRecorder()
-		r.serveHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		serve(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		body, _ := io.ReadAll(rec.Body)
 		return rec.Code, string(body)
 	}
+	answer := func() (int, string) { return ask(r.serveDetail) }
 	if code, body := answer(); code != http.StatusServiceUnavailable || !strings.Contains(body, "not serving") {
 		t.Errorf("before serving: %d %q", code, body)
 	}
@@ -59,6 +61,11 @@ func TestReadyzWaitsForClustersAndGitHub(t *testing.T) {
 	}
 	if strings.Contains(body, "github") {
 		t.Errorf("GitHub answered, yet %q names it", body)
+	}
+	// The webhook port, which the internet may reach, says no more than
+	// that it is not ready: not which cluster, nor where.
+	if code, body := ask(r.serveHTTP); code != http.StatusServiceUnavailable || strings.Contains(body, "staging") || strings.Contains(body, "10.0.0.1") {
+		t.Errorf("webhook port's /readyz with the cluster down: %d %q, want 503 naming nothing", code, body)
 	}
 	clusterUp.Store(true)
 	waitFor(t, func() bool { code, _ := answer(); return code == http.StatusOK })
@@ -87,6 +94,19 @@ func TestProbesAgainstClusterAndGitHub(t *testing.T) {
 	}
 	cfg.Clusters = append(cfg.Clusters, config.Cluster{Name: "wrong-token", Kubeconfig: wrong, Context: "testenv", Repos: config.AnyNamespace("acme/*")})
 	s := buildWith(t, cfg)
+	// Not serving yet: the webhook port says so without why, the metrics
+	// port with it.
+	for _, port := range []struct {
+		name   string
+		h      http.Handler
+		detail bool
+	}{{"webhook", s.Handler(), false}, {"metrics", s.MetricsHandler(), true}} {
+		rec := httptest.NewRecorder()
+		port.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "not serving") != port.detail {
+			t.Errorf("%s port /readyz: %d %q, want 503 with the reason: %v", port.name, rec.Code, rec.Body, port.detail)
+		}
+	}
 	got := map[string]error{}
 	for _, p := range s.probes {
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)

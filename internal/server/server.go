@@ -201,6 +201,7 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 	s.handler = mux
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", m.Handler())
+	metricsMux.HandleFunc("GET /readyz", s.ready.serveDetail)
 	s.metricsHandler = metricsMux
 	s.probes = probes(cfg, clients)
 	return s, nil
@@ -209,7 +210,8 @@ func build(cfg *config.Config, log zerolog.Logger, makeHandlers func(githubapp.C
 // Handler is every route of the webhook port, for tests that serve it themselves.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// MetricsHandler is the metrics port's route, /metrics.
+// MetricsHandler is the metrics port's routes: /metrics, and /readyz
+// saying why it is not ready.
 func (s *Server) MetricsHandler() http.Handler { return s.metricsHandler }
 
 // MetricsAddr is the address /metrics is served on, "" until Serve listens.
