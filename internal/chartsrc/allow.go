@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"strings"
 )
 
@@ -99,21 +100,36 @@ func (e *RefusedError) Error() string {
 // path that is not plainly itself (dot segments, escapes, empty segments)
 // is refused: a server would resolve "/stable/../private" out of the
 // entry's path.
-func (f *Fetcher) lookup(repo string) (*source, *url.URL, error) {
+func (f *Fetcher) lookup(repo, requester string) (*source, *url.URL, error) {
 	u, err := url.Parse(repo)
 	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" || !plainPath(u) {
-		return nil, nil, &RefusedError{URL: repo, Allowed: f.allowed()}
+		return nil, nil, &RefusedError{URL: repo, Allowed: f.allowed(requester)}
 	}
 	var best *source
 	for _, s := range f.sources {
-		if s.covers(u) && (best == nil || len(s.path) > len(best.path)) {
+		if s.covers(u) && s.opensTo(requester) && (best == nil || len(s.path) > len(best.path)) {
 			best = s
 		}
 	}
 	if best == nil {
-		return nil, nil, &RefusedError{URL: repo, Allowed: f.allowed()}
+		return nil, nil, &RefusedError{URL: repo, Allowed: f.allowed(requester)}
 	}
 	return best, u, nil
+}
+
+// opensTo reports whether renders of GitHub repository requester may fetch
+// from s: every repository's when s names none, else only those it names
+// ("" is no repository, and matches no pattern).
+func (s *source) opensTo(requester string) bool {
+	if len(s.Repos) == 0 {
+		return true
+	}
+	for _, pattern := range s.Repos {
+		if ok, _ := path.Match(strings.ToLower(pattern), strings.ToLower(requester)); ok && requester != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func plainPath(u *url.URL) bool {
@@ -132,10 +148,14 @@ func plainPath(u *url.URL) bool {
 	return strings.HasPrefix(p, "/")
 }
 
-func (f *Fetcher) allowed() []string {
-	out := make([]string, len(f.sources))
-	for i, s := range f.sources {
-		out[i] = s.URL
+// allowed are the entries open to requester, which a refusal lists: the
+// others are no business of its repository's.
+func (f *Fetcher) allowed(requester string) []string {
+	var out []string
+	for _, s := range f.sources {
+		if s.opensTo(requester) {
+			out = append(out, s.URL)
+		}
 	}
 	return out
 }

@@ -60,6 +60,10 @@ type Source struct {
 	PasswordFile string
 	// PlainHTTP speaks to an oci:// registry over http, without TLS.
 	PlainHTTP bool
+	// Repos are the GitHub repositories (owner/name, path.Match patterns
+	// such as owner/*, any case) whose renders may fetch from it; none:
+	// every repository's.
+	Repos []string
 }
 
 // Options configure a Fetcher.
@@ -123,12 +127,23 @@ func New(opts Options) (*Fetcher, error) {
 	return f, nil
 }
 
-// Fetch returns chart name at exactly version from the repository or
-// registry path repo: from the cache, or downloaded once. A repo outside
-// the allow-list is a *RefusedError and nothing is fetched; any other
-// failure names the source and why.
+// Fetch is FetchFor a render of no known repository: only the entries
+// open to every repository serve it.
 func (f *Fetcher) Fetch(ctx context.Context, repoURL, name, version string) (Chart, error) {
-	entry, u, err := f.lookup(repoURL)
+	return f.FetchFor(ctx, "", repoURL, name, version)
+}
+
+// FetchFor returns chart name at exactly version from the repository or
+// registry path repo, for a render of GitHub repository requester: from
+// the cache, or downloaded once. A repo outside the allow-list, or only
+// under entries not open to requester (Source.Repos), is a *RefusedError
+// and nothing is fetched; any other failure names the source and why.
+//
+// The cache is kept per entry: a chart one repository fetched with an
+// entry's credentials is not served to a repository that entry is not
+// open to.
+func (f *Fetcher) FetchFor(ctx context.Context, requester, repoURL, name, version string) (Chart, error) {
+	entry, u, err := f.lookup(repoURL, requester)
 	if err != nil {
 		return Chart{}, err
 	}
@@ -136,22 +151,27 @@ func (f *Fetcher) Fetch(ctx context.Context, repoURL, name, version string) (Cha
 		return Chart{}, fmt.Errorf("chart name %q is not a bare chart name", name)
 	}
 	key := strings.TrimSuffix(u.String(), "/")
-	if c, ok := f.cache.lookup(key, name, version); ok {
+	cached := key
+	if len(entry.Repos) > 0 {
+		// Its own cache entries: the entry's credentials fetched them.
+		cached = strings.TrimSuffix(entry.URL, "/") + " " + key
+	}
+	if c, ok := f.cache.lookup(cached, name, version); ok {
 		return c, nil
 	}
 	// The download is shared by whoever asks meanwhile, so it must not end
 	// with the first asker's cancellation; it keeps that asker's deadline.
-	ch := f.flight.DoChan(key+"\x00"+name+"\x00"+version, func() (any, error) {
+	ch := f.flight.DoChan(cached+"\x00"+name+"\x00"+version, func() (any, error) {
 		shared, cancel := detached(ctx)
 		defer cancel()
-		if c, ok := f.cache.lookup(key, name, version); ok {
+		if c, ok := f.cache.lookup(cached, name, version); ok {
 			return c, nil
 		}
 		data, err := f.download(shared, entry, key, name, version)
 		if err != nil {
 			return nil, err
 		}
-		return f.cache.store(key, name, version, data)
+		return f.cache.store(cached, name, version, data)
 	})
 	select {
 	case r := <-ch:

@@ -313,3 +313,45 @@ func TestAllowListEntriesAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// An entry with repos serves the renders of those repositories only: to
+// another (or to a render of no known repository) it is as if unlisted,
+// and the refusal does not name it; a chart it fetched with its
+// credentials is not served from the cache to a repository it is not open
+// to, which falls through to an entry open to it (here: the registry
+// without credentials, which refuses).
+func TestSourcesOpenToSomeRepositories(t *testing.T) {
+	r := chartsrctest.NewRepo(t, web)
+	f := newFetcher(t, Source{URL: r.URL, Repos: []string{"acme/payments", "ops/*"}})
+	for _, requester := range []string{"acme/payments", "ACME/Payments", "ops/platform"} {
+		if _, err := f.FetchFor(ctx(t), requester, r.URL, "web", "1.4.2"); err != nil {
+			t.Errorf("%s: %v", requester, err)
+		}
+	}
+	before := len(r.Requests())
+	for _, requester := range []string{"acme/web", "acme/payments-fork", "", "ops"} {
+		_, err := f.FetchFor(ctx(t), requester, r.URL, "web", "1.4.2")
+		var refused *RefusedError
+		if !errors.As(err, &refused) || len(refused.Allowed) != 0 {
+			t.Errorf("%q: %v; want a refusal that lists no source", requester, err)
+		}
+	}
+	if _, err := f.Fetch(ctx(t), r.URL, "web", "1.4.2"); err == nil {
+		t.Error("a fetch for no known repository used an entry open to some only")
+	}
+	if after := len(r.Requests()); after != before {
+		t.Errorf("refused fetches reached the repository: %v", r.Requests()[before:])
+	}
+
+	reg := chartsrctest.NewRegistry(t, web)
+	reg.Password = "team-pw"
+	f = newFetcher(t,
+		Source{URL: reg.URL, PlainHTTP: true, Username: "bot", Password: "team-pw", Repos: []string{"acme/payments"}},
+		Source{URL: "oci://" + reg.Host, PlainHTTP: true})
+	if _, err := f.FetchFor(ctx(t), "acme/payments", reg.URL, "web", "1.4.2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.FetchFor(ctx(t), "acme/web", reg.URL, "web", "1.4.2"); err == nil || !strings.Contains(err.Error(), "credential") {
+		t.Errorf("acme/web fetched the chart acme/payments' credentials fetched: %v; want the registry's refusal", err)
+	}
+}

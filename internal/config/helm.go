@@ -34,6 +34,9 @@ type HelmRepository struct {
 	PasswordFile string `yaml:"password_file"`
 	// PlainHTTP reaches an oci:// registry over http, without TLS.
 	PlainHTTP bool `yaml:"plain_http"`
+	// Repos, when set, are the only repositories (owner/repo, owner/*)
+	// whose renders may fetch from it: a team's private registry, say.
+	Repos []string `yaml:"repos"`
 
 	// From the environment, once loaded.
 	username, password string
@@ -49,7 +52,7 @@ const (
 func (c *Config) ChartOptions() chartsrc.Options {
 	opts := chartsrc.Options{CacheDir: c.Helm.CacheDir, MaxCacheSize: int64(c.Helm.CacheMaxSize), MaxDownload: int64(c.Helm.MaxDownload)}
 	for _, r := range c.Helm.Repositories {
-		opts.Sources = append(opts.Sources, chartsrc.Source{URL: r.URL, Username: r.username, Password: r.password, PasswordFile: r.PasswordFile, PlainHTTP: r.PlainHTTP})
+		opts.Sources = append(opts.Sources, chartsrc.Source{URL: r.URL, Username: r.username, Password: r.password, PasswordFile: r.PasswordFile, PlainHTTP: r.PlainHTTP, Repos: r.Repos})
 	}
 	return opts
 }
@@ -100,6 +103,11 @@ func (h *Helm) resolve(file string, pos strictyaml.Positions, environ []string) 
 				fail(key+".password_file", "cannot read the password file: %v", err)
 			} else {
 				f.Close()
+			}
+		}
+		for j, pattern := range r.Repos {
+			if msg := repoPatternProblem(pattern); msg != "" {
+				fail(fmt.Sprintf("%s.repos[%d]", key, j), "%s", msg)
 			}
 		}
 		hasUser, hasPassword := r.Username != "" || r.UsernameEnv != "", r.PasswordEnv != "" || r.PasswordFile != ""

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -27,13 +28,15 @@ func TestHelmRepositories(t *testing.T) {
 			"    - url: https://charts.example.com\n" +
 			"    - url: oci://registry.example.com/charts\n      username_env: REG_USER\n      password_env: REG_PW\n" +
 			"    - url: https://private.example.com\n      username: bot\n      password_file: " + pwFile + "\n" +
-			"    - url: oci://127.0.0.1:5000/charts\n      plain_http: true\n",
+			"    - url: oci://127.0.0.1:5000/charts\n      plain_http: true\n" +
+			"    - url: oci://registry.example.com/payments\n      repos: [acme/payments, ops/*]\n",
 			env: []string{"REG_USER=robot", "REG_PW=env-pw"},
 			want: chartsrc.Options{CacheDir: "/var/cache/charts", MaxCacheSize: 2 << 30, MaxDownload: 8 << 20, Sources: []chartsrc.Source{
 				{URL: "https://charts.example.com"},
 				{URL: "oci://registry.example.com/charts", Username: "robot", Password: "env-pw"},
 				{URL: "https://private.example.com", Username: "bot", PasswordFile: pwFile},
 				{URL: "oci://127.0.0.1:5000/charts", PlainHTTP: true},
+				{URL: "oci://registry.example.com/payments", Repos: []string{"acme/payments", "ops/*"}},
 			}}},
 		{name: "from the environment", yaml: good, env: []string{"SLIPWAY_HELM_REPOSITORIES=[{url: https://charts.example.com}]", "SLIPWAY_HELM_CACHE_DIR=/c"},
 			want: chartsrc.Options{CacheDir: "/c", MaxCacheSize: 256 << 20, MaxDownload: 32 << 20, Sources: []chartsrc.Source{{URL: "https://charts.example.com"}}}},
@@ -44,7 +47,8 @@ func TestHelmRepositories(t *testing.T) {
 			"    - url: https://c.example.com\n      username: bot\n      password_file: /nonexistent/pw\n" +
 			"    - url: https://c.example.com/\n" +
 			"    - url: https://d.example.com\n      plain_http: true\n" +
-			"    - username: bot\n",
+			"    - username: bot\n" +
+			"    - url: https://e.example.com\n      repos: [acme, \"acme/[\"]\n",
 			wantErr: []string{
 				`slipway.yaml:7: helm.cache_max_size: must be at least 1Mi, got 1Ki`,
 				`slipway.yaml:8: helm.max_download: must be at least 1Ki, got 10`,
@@ -55,6 +59,8 @@ func TestHelmRepositories(t *testing.T) {
 				`helm.repositories[4].url: is already listed at helm.repositories[3]`,
 				`helm.repositories[5].url: "https://d.example.com": plain_http is for oci:// registries`,
 				`helm.repositories[6].url: is required`,
+				`helm.repositories[7].repos[0]: must look like owner/repo or owner/*, got "acme"`,
+				`helm.repositories[7].repos[1]: must look like owner/repo or owner/*, got "acme/["`,
 			}},
 	}
 	for _, tt := range tests {
@@ -82,7 +88,7 @@ func TestHelmRepositories(t *testing.T) {
 				t.Fatalf("options %+v, want %+v", got, tt.want)
 			}
 			for i := range got.Sources {
-				if got.Sources[i] != tt.want.Sources[i] {
+				if !reflect.DeepEqual(got.Sources[i], tt.want.Sources[i]) {
 					t.Errorf("source %d: %+v, want %+v", i, got.Sources[i], tt.want.Sources[i])
 				}
 			}

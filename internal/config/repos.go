@@ -103,6 +103,15 @@ func (cl Cluster) RepoPatterns() []string {
 	return out
 }
 
+// repoPatternProblem is what is wrong with a repository pattern
+// (owner/repo, owner/*), or "" when it is right.
+func repoPatternProblem(pattern string) string {
+	if _, err := path.Match(pattern, "owner/repo"); err != nil || strings.Count(pattern, "/") != 1 {
+		return fmt.Sprintf("must look like owner/repo or owner/*, got %q", pattern)
+	}
+	return ""
+}
+
 // validateRepos checks a cluster's repos entries; fail reports at a key.
 func validateRepos(cl Cluster, key string, fail func(key, format string, args ...any)) {
 	if len(cl.Repos) == 0 {
@@ -114,8 +123,8 @@ func validateRepos(cl Cluster, key string, fail func(key, format string, args ..
 		if !e.Bare {
 			rk += ".repo"
 		}
-		if _, err := path.Match(e.Repo, "owner/repo"); err != nil || strings.Count(e.Repo, "/") != 1 {
-			fail(rk, "must look like owner/repo or owner/*, got %q", e.Repo)
+		if msg := repoPatternProblem(e.Repo); msg != "" {
+			fail(rk, "%s", msg)
 		}
 		if e.Bare {
 			continue

@@ -83,8 +83,9 @@ func (e *NeedCharts) located() *Error {
 	return &Error{File: first, Msg: "chart " + strings.Join(refs, ", ") + how}
 }
 
-// FetchFunc fetches a chart from outside the repository, or says why not.
-type FetchFunc func(ctx context.Context, ref ChartRef) (FetchedChart, error)
+// FetchFunc fetches a chart from outside the repository for a render of
+// GitHub repository repository (Options.Repository), or says why not.
+type FetchFunc func(ctx context.Context, repository string, ref ChartRef) (FetchedChart, error)
 
 // SourceFunc reads a Flux chart source from the environment's cluster, or
 // says why not.
@@ -135,7 +136,7 @@ func WithCharts(ctx context.Context, opts Options, attempt func(Options) (*Resul
 			if _, ok := opts.chart(n.ChartRef); ok {
 				continue // asked twice in one round (one chart under two aliases)
 			}
-			fc, err := opts.Fetch(ctx, n.ChartRef)
+			fc, err := opts.Fetch(ctx, opts.Repository, n.ChartRef)
 			if err != nil {
 				if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 					return nil, err // the caller tells a deadline from a failure

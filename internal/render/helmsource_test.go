@@ -41,8 +41,8 @@ func newSources(t *testing.T, allow ...chartsrc.Source) *sources {
 }
 
 func (s *sources) options() Options {
-	return Options{Fetch: func(ctx context.Context, ref ChartRef) (FetchedChart, error) {
-		c, err := s.fetch.Fetch(ctx, ref.Repo, ref.Name, ref.Version)
+	return Options{Fetch: func(ctx context.Context, repository string, ref ChartRef) (FetchedChart, error) {
+		c, err := s.fetch.FetchFor(ctx, repository, ref.Repo, ref.Name, ref.Version)
 		return FetchedChart{ChartRef: ref, Path: c.Path, Digest: c.Digest}, err
 	}}
 }

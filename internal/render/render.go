@@ -73,6 +73,10 @@ type Options struct {
 	// Fetch, when set, fetches what a render needs (see WithCharts); nil
 	// fetches nothing.
 	Fetch FetchFunc
+	// Repository is the GitHub repository (owner/name) whose render this
+	// is; Fetch hears it, for chart sources open to some repositories
+	// only.
+	Repository string
 	// Sources are Flux chart sources read from the cluster, for a
 	// HelmRelease whose path does not hold its HelmRepository or
 	// OCIRepository. One it needs and is not given stops it with

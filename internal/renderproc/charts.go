@@ -16,8 +16,8 @@ func Fetcher(f *chartsrc.Fetcher) render.FetchFunc {
 	if f == nil {
 		return nil
 	}
-	return func(ctx context.Context, ref render.ChartRef) (render.FetchedChart, error) {
-		c, err := f.Fetch(ctx, ref.Repo, ref.Name, ref.Version)
+	return func(ctx context.Context, repository string, ref render.ChartRef) (render.FetchedChart, error) {
+		c, err := f.FetchFor(ctx, repository, ref.Repo, ref.Name, ref.Version)
 		if err != nil {
 			// The plan says it too; operators see which sources fail.
 			zerolog.Ctx(ctx).Warn().Str("chart", ref.String()).Err(err).Msg("chart fetch failed")

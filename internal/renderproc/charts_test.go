@@ -106,3 +106,27 @@ func TestRefusedChartIsAPlanError(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// The render's repository (render.Options.Repository) is who the fetcher
+// serves: an entry open to some repositories only fetches for them, and
+// any other's plan fails at the file that names the chart, the registry
+// seeing nothing.
+func TestChartSourceOpenToSomeRepositories(t *testing.T) {
+	reg := chartsrctest.NewRegistry(t, chartsrctest.Chart{Name: "web", Version: "1.4.2", Templates: chartsrctest.ConfigMap("web")})
+	root := writeTree(t, map[string]string{"values.yaml": "{}\n"})
+	ref, _ := repoconfig.ParseOCIRef(reg.URL + "/web")
+	env := &repoconfig.Environment{Name: "staging", Path: "deploy/app", Namespace: "shop", Helm: &repoconfig.Helm{Chart: &ref, Version: "1.4.2"}}
+	fetch := fetcher(t, chartsrc.Source{URL: reg.URL, PlainHTTP: true, Repos: []string{"acme/payments"}})
+	_, err := Render(context.Background(), root, env, render.Options{Fetch: fetch, Repository: "acme/web"}, testLimits)
+	var located *render.Error
+	if !errors.As(err, &located) || located.File != ".slipway.yaml" || !strings.Contains(located.Msg, "not a chart source the server config allows") {
+		t.Fatalf("acme/web: %v; want a refusal at .slipway.yaml", err)
+	}
+	if n := len(reg.Requests()); n != 0 {
+		t.Errorf("the registry saw %d requests for acme/web", n)
+	}
+	res, err := Render(context.Background(), root, env, render.Options{Fetch: fetch, Repository: "acme/payments"}, testLimits)
+	if err != nil || len(res.Objects) != 1 {
+		t.Fatalf("acme/payments: %v", err)
+	}
+}

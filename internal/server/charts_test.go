@@ -44,7 +44,9 @@ environments:
 			"deploy/shop/Chart.yaml": chartYAML(repo.URL, "2.0.0"),
 		}
 	}, func(c *config.Config) {
-		c.Helm.Repositories = []config.HelmRepository{{URL: reg.URL, PlainHTTP: true}, {URL: repo.URL}}
+		// The registry is open to this repository only: the plans pass
+		// it the repository they render (helm.repositories[].repos).
+		c.Helm.Repositories = []config.HelmRepository{{URL: reg.URL, PlainHTTP: true, Repos: []string{shopRepo}}, {URL: repo.URL}}
 		c.Helm.CacheDir = t.TempDir()
 	})
 

@@ -146,7 +146,7 @@ func (s *Session) affectedBetween(ctx context.Context, cfg *repoconfig.Config, b
 // render at tree (unplaced; those that rendered), which a plan at tree
 // takes instead of rendering again.
 func (s *Session) affectedRenders(ctx context.Context, cfg *repoconfig.Config, base, tree string, changed []string) ([]string, map[string]*render.Result, error) {
-	heads, _ := affected.Renders(ctx, tree, cfg, s.Options.Render, s.Options.Limits)
+	heads, _ := affected.Renders(ctx, tree, cfg, s.renderOptions(), s.Options.Limits)
 	headFiles := affected.FilesOf(heads)
 	// The base can only add environments. When the head's renders and
 	// paths already take every one (a change to a base they all share),

@@ -4,6 +4,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,6 +130,7 @@ func targetFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 	}
 	renderEnv := func(ctx context.Context) (*render.Result, error) {
 		ropts := opts.Render
+		ropts.Repository = cmp.Or(ropts.Repository, opts.Repository)
 		ropts.LookupSource = lookup
 		ropts.Scope = target.Scope()
 		if c, ok := target.(kube.Capable); ok {

@@ -81,7 +81,17 @@ type Session struct {
 func (s *Session) planOptions() PlanOptions {
 	opts := s.Options
 	opts.Repository = s.Repo.String()
+	opts.Render = s.renderOptions()
 	return opts
+}
+
+// renderOptions are the runner's render options for this session's
+// repository, whose renders may fetch only from the chart sources open to
+// it (helm.repositories[].repos).
+func (s *Session) renderOptions() render.Options {
+	o := s.Options.Render
+	o.Repository = s.Repo.String()
+	return o
 }
 
 // PlanRequest says which pull request to plan and what started it.
@@ -239,7 +249,7 @@ func (s *Session) baseFiles(ctx context.Context, cfg *repoconfig.Config, sha str
 		return nil, err
 	}
 	defer cleanBase()
-	files, _ := affected.Files(ctx, base, cfg, s.Options.Render, s.Options.Limits)
+	files, _ := affected.Files(ctx, base, cfg, s.renderOptions(), s.Options.Limits)
 	s.Rendered.put(key, files)
 	return files, nil
 }
