@@ -297,10 +297,14 @@ func (r *run) cancelled(ctx context.Context) {
 // doneSoFar sums up what reached the cluster, for a cancelled run.
 func (r *run) doneSoFar() string {
 	c := r.res.Counts()
-	if c[Created]+c[Configured]+c[Deleted] == 0 {
+	if c[Created]+c[Configured]+c[Adopted]+c[Deleted] == 0 {
 		return "nothing was changed"
 	}
-	return fmt.Sprintf("done so far: %d created, %d configured, %d deleted", c[Created], c[Configured], c[Deleted])
+	done := fmt.Sprintf("done so far: %d created, %d configured, %d deleted", c[Created], c[Configured], c[Deleted])
+	if c[Adopted] > 0 {
+		done += fmt.Sprintf(", %d adopted", c[Adopted])
+	}
+	return done
 }
 
 // finish notes why objects were not applied, and masks Secret values in

@@ -92,7 +92,9 @@ func (r *run) awaitReady(ctx context.Context, slots []int, timeout, interval tim
 	return fmt.Sprintf("%s not healthy after %s: %s", names, duration(timeout), first.message), false
 }
 
-func isApplied(o Outcome) bool { return o == Created || o == Configured || o == Unchanged }
+func isApplied(o Outcome) bool {
+	return o == Created || o == Configured || o == Adopted || o == Unchanged
+}
 
 type health struct {
 	slot    int

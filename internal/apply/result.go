@@ -14,8 +14,11 @@ type Outcome string
 const (
 	Created    Outcome = "created"
 	Configured Outcome = "configured"
-	Deleted    Outcome = "deleted" // pruned: no longer rendered
-	Unchanged  Outcome = "unchanged"
+	// Adopted objects were created by another tool and only got this
+	// environment's ApplySet label (plan.Change.LabelOnly).
+	Adopted   Outcome = "adopted"
+	Deleted   Outcome = "deleted" // pruned: no longer rendered
+	Unchanged Outcome = "unchanged"
 	// Kept is an object no longer rendered that stays in the cluster: the
 	// environment has prune: false, or the object is annotated
 	// slipway.dev/prune: disabled.
@@ -34,11 +37,11 @@ const (
 
 // outcomeOrder is Summary's order, and the order the reports list objects
 // in (unchanged ones only counted): what went wrong first.
-var outcomeOrder = []Outcome{Created, Configured, Deleted, Unchanged, Kept, Unhealthy, Failed, NotApplied}
+var outcomeOrder = []Outcome{Created, Configured, Adopted, Deleted, Unchanged, Kept, Unhealthy, Failed, NotApplied}
 
 // reportOrder lists what a reader must see first: failures, then what was
 // destroyed, then the rest.
-var reportOrder = []Outcome{Failed, Unhealthy, NotApplied, Deleted, Created, Configured, Kept, Succeeded}
+var reportOrder = []Outcome{Failed, Unhealthy, NotApplied, Deleted, Created, Configured, Adopted, Kept, Succeeded}
 
 // Result is what one apply of one environment did.
 type Result struct {

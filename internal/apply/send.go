@@ -169,7 +169,7 @@ func (r *run) sendGroup(ctx context.Context, slots []int) bool {
 				mu.Unlock()
 				return
 			}
-			r.set(i, plannedOutcome(action), "") // each goroutine writes its own slot
+			r.set(i, plannedOutcome(r.planned[i]), "") // each goroutine writes its own slot
 		}()
 	}
 	wg.Wait()
@@ -234,13 +234,15 @@ func (r *run) sendObject(ctx context.Context, u *unstructured.Unstructured) erro
 	}
 }
 
-// plannedOutcome is what applying an object the plan creates, updates or
-// leaves did.
-func plannedOutcome(a plan.Action) Outcome {
-	switch a {
-	case plan.Create:
+// plannedOutcome is what applying an object the plan creates, updates
+// (or only labels: an adoption) or leaves did.
+func plannedOutcome(ch plan.Change) Outcome {
+	switch {
+	case ch.Action == plan.Create:
 		return Created
-	case plan.Update:
+	case ch.Action == plan.Update && ch.LabelOnly:
+		return Adopted
+	case ch.Action == plan.Update:
 		return Configured
 	}
 	return Unchanged

@@ -122,12 +122,13 @@ func (j *Jobs) Plan(env, outcome string, took time.Duration) {
 }
 
 // Apply counts one apply of env of a kind, and the objects it changed by
-// action (created, configured, deleted; other outcomes are not changes).
+// action (created, configured, adopted, deleted; other outcomes are not
+// changes).
 func (j *Jobs) Apply(env, kind, outcome string, took time.Duration, changed map[string]int) {
 	e := j.envs.label(env)
 	j.applies.WithLabelValues(e, kind, outcome).Inc()
 	j.applyTime.WithLabelValues(e, kind).Observe(took.Seconds())
-	for _, action := range []string{"created", "configured", "deleted"} {
+	for _, action := range []string{"created", "configured", "adopted", "deleted"} {
 		if n := changed[action]; n > 0 {
 			j.objects.WithLabelValues(e, action).Add(float64(n))
 		}

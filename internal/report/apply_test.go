@@ -76,3 +76,28 @@ func TestApplyResultListsHooks(t *testing.T) {
 		t.Errorf("summary: %s", r.Summary())
 	}
 }
+
+// Label-only adoptions are one row a kind, as the plan groups them; the
+// objects that really changed keep their rows.
+func TestApplyResultGroupsAdoptions(t *testing.T) {
+	r := &apply.Result{Env: "staging"}
+	for i := range 1000 {
+		r.Objects = append(r.Objects, applyCM(fmt.Sprintf("adopted-%d", i), apply.Adopted, ""))
+	}
+	r.Objects = append(r.Objects, applyCM("edited", apply.Configured, ""),
+		apply.ObjectResult{Ref: plan.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}, Outcome: apply.Adopted})
+	md := ApplyResult(r)
+	for _, want := range []string{
+		"**1 configured, 1001 adopted**",
+		"| adopted | ConfigMap | 1000 objects | label only: created by another tool",
+		"| adopted | Deployment | 1 object | label only:",
+		"| configured | ConfigMap | <code>shop/edited</code> |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "adopted-1") || strings.Contains(md, "not listed here") {
+		t.Errorf("adopted objects listed one by one:\n%.2000s", md)
+	}
+}
