@@ -39,14 +39,16 @@ func ApplyResult(r *apply.Result) string {
 	if r.Err != "" {
 		fmt.Fprintf(&b, "\n> [!CAUTION]\n> %s\n", multilineCell(cutWithEllipsis(r.Err, 4*maxApplyMessage)))
 	}
-	rows, adopted := groupAdopted(r.Listed())
+	rows, adopted := groupAdoptions(r.Listed(), func(o apply.ObjectResult) (string, bool) {
+		return o.Ref.Kind, o.Outcome == apply.Adopted
+	})
 	if len(rows) == 0 && len(adopted) == 0 {
 		return b.String()
 	}
 	b.WriteString("\n| Outcome | Kind | Object | Message |\n|:--|:--|:--|:--|\n")
 	// Label-only adoptions, one row a kind, as the plan groups them.
 	for _, a := range adopted {
-		fmt.Fprintf(&b, "| %s | %s | %d %s | label only: %s |\n", apply.Adopted, escapeMarkdown(a.kind), a.count, plural(a.count, "object", "objects"), adoptedMeaning)
+		fmt.Fprintf(&b, "| %s | %s | %d %s | label only: %s |\n", apply.Adopted, escapeMarkdown(a.Kind), a.N, plural(a.N, "object", "objects"), adoptedMeaning)
 	}
 	for n, o := range rows {
 		row := fmt.Sprintf("| %s | %s | <code>%s</code> | %s |\n", o.Outcome, escapeMarkdown(o.Ref.Kind),
@@ -64,34 +66,6 @@ func ApplyResult(r *apply.Result) string {
 
 // adoptedMeaning says what a label-only adoption did.
 const adoptedMeaning = "created by another tool, now this environment's (slipway's ApplySet label added)"
-
-// adoptedKind counts one kind's label-only adoptions in an apply.
-type adoptedKind struct {
-	kind  string
-	count int
-}
-
-// groupAdopted takes the adopted objects out of rows and counts them by
-// kind, in the order the kinds first appear.
-func groupAdopted(rows []apply.ObjectResult) ([]apply.ObjectResult, []adoptedKind) {
-	var rest []apply.ObjectResult
-	var kinds []adoptedKind
-	at := map[string]int{}
-	for _, o := range rows {
-		if o.Outcome != apply.Adopted {
-			rest = append(rest, o)
-			continue
-		}
-		i, ok := at[o.Ref.Kind]
-		if !ok {
-			i = len(kinds)
-			at[o.Ref.Kind] = i
-			kinds = append(kinds, adoptedKind{kind: o.Ref.Kind})
-		}
-		kinds[i].count++
-	}
-	return rest, kinds
-}
 
 // multilineCell makes s one line of escaped markdown, for a table cell or a
 // quote, without control characters; its line breaks become <br>.

@@ -204,17 +204,27 @@ type adoptedView struct {
 // them per kind, in order of appearance: a first adoption of 1,000 objects
 // another tool created would otherwise be 1,000 diffs of one label each.
 func groupLabelOnly(changes []plan.Change) ([]plan.Change, []adoptedView) {
-	var rest []plan.Change
+	return groupAdoptions(changes, func(ch plan.Change) (string, bool) {
+		return ch.Ref.Kind, ch.LabelOnly && ch.Action == plan.Update
+	})
+}
+
+// groupAdoptions takes the items adoption says are label-only adoptions
+// out of items and counts them per kind (cut to maxKindLen), in order of
+// appearance.
+func groupAdoptions[T any](items []T, adoption func(T) (kind string, ok bool)) ([]T, []adoptedView) {
+	var rest []T
 	var groups []adoptedView
 	at := map[string]int{}
-	for _, ch := range changes {
-		if !ch.LabelOnly || ch.Action != plan.Update {
-			rest = append(rest, ch)
+	for _, it := range items {
+		kind, ok := adoption(it)
+		if !ok {
+			rest = append(rest, it)
 			continue
 		}
-		kind := cutBytes(ch.Ref.Kind, maxKindLen)
-		i, ok := at[kind]
-		if !ok {
+		kind = cutBytes(kind, maxKindLen)
+		i, seen := at[kind]
+		if !seen {
 			i, at[kind] = len(groups), len(groups)
 			groups = append(groups, adoptedView{Kind: kind})
 		}
