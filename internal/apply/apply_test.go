@@ -337,16 +337,22 @@ func TestCancelledBeforeStart(t *testing.T) {
 
 var crds = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
+// ownNamespace makes the environment's namespace one its manifests create
+// (the fixture's with suffix), deleted when the test ends.
+func (f *fixture) ownNamespace(suffix string) {
+	f.env.Namespace = f.ns + suffix
+	f.t.Cleanup(func() {
+		_ = f.kube.Client().CoreV1().Namespaces().Delete(context.Background(), f.env.Namespace, metav1.DeleteOptions{})
+	})
+}
+
 func waitFor(d time.Duration) repoconfig.Duration { return repoconfig.Duration{Duration: d, Set: true} }
 
 // An environment whose manifests create its own namespace (the one its
 // inventory lives in) applies on the first try.
 func TestFirstApplyCreatesTheEnvironmentsNamespace(t *testing.T) {
 	f := newFixture(t)
-	f.env.Namespace = f.ns + "-own"
-	t.Cleanup(func() {
-		_ = f.kube.Client().CoreV1().Namespaces().Delete(context.Background(), f.env.Namespace, metav1.DeleteOptions{})
-	})
+	f.ownNamespace("-own")
 	text := strings.ReplaceAll(`
 apiVersion: v1
 kind: ConfigMap
@@ -378,10 +384,7 @@ metadata: {name: OWN}
 // for it to be ready (nor read it) before sending the rest.
 func TestUnchangedNamespaceIsNotAwaited(t *testing.T) {
 	f := newFixture(t)
-	f.env.Namespace = f.ns + "-kept"
-	t.Cleanup(func() {
-		_ = f.kube.Client().CoreV1().Namespaces().Delete(context.Background(), f.env.Namespace, metav1.DeleteOptions{})
-	})
+	f.ownNamespace("-kept")
 	text := strings.ReplaceAll(`
 apiVersion: v1
 kind: Namespace

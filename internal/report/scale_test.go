@@ -9,19 +9,28 @@ import (
 	"github.com/slipwayhq/slipway/internal/plan"
 )
 
+// adoptionLabel is the line each label-only adoption's diff adds.
+const adoptionLabel = "applyset.kubernetes.io/part-of: applyset-x-v1\n"
+
+// labelOnlyAdoptions is a plan of n objects another tool created,
+// Deployments and ConfigMaps in turn, that only gain the ApplySet label.
+func labelOnlyAdoptions(n int) *plan.Plan {
+	p := &plan.Plan{Environment: "prod", Commit: "c0ffee", Digest: "sha256:abcdef0123456789"}
+	for i := range n {
+		kind := []string{"Deployment", "ConfigMap"}[i%2]
+		before := fmt.Sprintf("apiVersion: v1\nkind: %s\nmetadata:\n  name: o-%d\n", kind, i)
+		after := strings.Replace(before, "metadata:\n", "metadata:\n  labels:\n    "+adoptionLabel, 1)
+		p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: kind, Namespace: "shop", Name: fmt.Sprintf("o-%d", i)},
+			Action: plan.Update, Before: before, After: after, LabelOnly: true})
+	}
+	return p
+}
+
 // A first adoption of objects another tool created is one line per kind,
 // not one label diff per object; other changes keep their diffs, and an
 // environment with only adoptions does not claim it has nothing to change.
 func TestMarkdownGroupsLabelOnlyAdoptions(t *testing.T) {
-	const label = "applyset.kubernetes.io/part-of: applyset-x-v1\n"
-	p := &plan.Plan{Environment: "prod", Commit: "c0ffee", Digest: "sha256:abcdef0123456789"}
-	for i := range 1000 {
-		kind := []string{"Deployment", "ConfigMap"}[i%2]
-		before := fmt.Sprintf("apiVersion: v1\nkind: %s\nmetadata:\n  name: o-%d\n", kind, i)
-		after := strings.Replace(before, "metadata:\n", "metadata:\n  labels:\n    "+label, 1)
-		p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: kind, Namespace: "shop", Name: fmt.Sprintf("o-%d", i)},
-			Action: plan.Update, Before: before, After: after, LabelOnly: true})
-	}
+	p := labelOnlyAdoptions(1000)
 	p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "settings"},
 		Action: plan.Update, Before: configMapBefore, After: strings.Replace(configMapBefore, "info", "debug", 1)})
 	parts := Markdown([]*plan.Plan{p}, MarkdownOptions{})
@@ -94,15 +103,7 @@ func TestMarkdownFiftyEnvironments(t *testing.T) {
 // comment does: one line per kind, not 1,000 label diffs; other changes
 // keep their diffs.
 func TestTextGroupsLabelOnlyAdoptions(t *testing.T) {
-	const label = "applyset.kubernetes.io/part-of: applyset-x-v1\n"
-	p := &plan.Plan{Environment: "prod", Commit: "c0ffee", Digest: "sha256:abcdef0123456789"}
-	for i := range 1000 {
-		kind := []string{"Deployment", "ConfigMap"}[i%2]
-		before := fmt.Sprintf("apiVersion: v1\nkind: %s\nmetadata:\n  name: o-%d\n", kind, i)
-		after := strings.Replace(before, "metadata:\n", "metadata:\n  labels:\n    "+label, 1)
-		p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: kind, Namespace: "shop", Name: fmt.Sprintf("o-%d", i)},
-			Action: plan.Update, Before: before, After: after, LabelOnly: true})
-	}
+	p := labelOnlyAdoptions(1000)
 	p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: "ConfigMap\x1b[2J", Namespace: "shop", Name: "settings"},
 		Action: plan.Update, Before: configMapBefore, After: strings.Replace(configMapBefore, "info", "debug", 1)})
 	p.Changes = append(p.Changes, plan.Change{Ref: plan.Ref{Version: "v1", Kind: "Secret\x1b[2J", Namespace: "shop", Name: "s"},
@@ -123,7 +124,7 @@ func TestTextGroupsLabelOnlyAdoptions(t *testing.T) {
 			t.Errorf("report lacks %q:\n%.3000s", want, out)
 		}
 	}
-	if n := strings.Count(out, label); n != 0 {
+	if n := strings.Count(out, adoptionLabel); n != 0 {
 		t.Errorf("%d label-only diffs printed, want none", n)
 	}
 	if n := strings.Count(out, "~ update "); n != 1 {

@@ -36,13 +36,6 @@ type argoDouble struct {
 	refresh  int      // refresh annotations seen
 }
 
-func (d *argoDouble) run(ctx context.Context) {
-	for ctx.Err() == nil {
-		d.step(ctx)
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // step does what Argo CD's application controller does with what it finds:
 // a refresh annotation is consumed; a sync operation is run to its end and
 // recorded in status.operationState, status.sync and status.health, and
@@ -111,6 +104,31 @@ func (w *world) planSays(n int, want string) {
 	})
 }
 
+// mergeReconciled merges n as alice and waits for env's one Deployment,
+// which a reconciler's rollout ends in_progress then success at the merge
+// commit, in its words; it returns the merge commit.
+func (w *world) mergeReconciled(n int, env string) string {
+	w.t.Helper()
+	merge, err := w.sim.Merge(w.repo, n, "alice")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	recs := w.settled(env, 1)
+	if d := recs[0]; d.d.GetRef() != merge || strings.Join(d.states, ",") != "in_progress,success" || !strings.Contains(d.last.GetDescription(), "applied "+merge[:7]) {
+		w.t.Fatalf("deployment at %.7s %v %q, want in_progress then success at the merge %.7s", d.d.GetRef(), d.states, d.last.GetDescription(), merge)
+	}
+	return merge
+}
+
+// poll runs step every 100 ms until ctx ends, as a controller double's
+// loop.
+func poll(ctx context.Context, step func(context.Context)) {
+	for ctx.Err() == nil {
+		step(ctx)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // argoWorld is a world whose production Argo CD applies, through the
 // Application shop-production in its own namespace, and that namespace.
 func argoWorld(t *testing.T) (*world, *argoDouble) {
@@ -149,7 +167,7 @@ environments:
 	d := &argoDouble{w: w, ns: argoNS, name: "shop-production"}
 	runCtx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
-	go d.run(runCtx)
+	go poll(runCtx, d.step)
 	return w, d
 }
 
@@ -170,14 +188,7 @@ func TestArgoCDEnvironment(t *testing.T) {
 	w.command(n, "alice", "/apply production")
 	w.reply(n, "`production` is applied by Argo CD Application "+argo.ns+"/shop-production, not by slipway")
 
-	merge, err := w.sim.Merge(w.repo, n, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := w.settled("production", 1)
-	if d := recs[0]; d.d.GetRef() != merge || strings.Join(d.states, ",") != "in_progress,success" || !strings.Contains(d.last.GetDescription(), "applied "+merge[:7]) {
-		t.Errorf("deployment at %.7s %v %q, want in_progress then success at the merge %.7s", d.d.GetRef(), d.states, d.last.GetDescription(), merge)
-	}
+	merge := w.mergeReconciled(n, "production")
 	if got := argo.syncs(); len(got) != 1 || got[0] != merge+" by slipway" {
 		t.Errorf("sync operations %v, want one of the merge commit by slipway", got)
 	}
@@ -199,7 +210,7 @@ func TestArgoCDEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs = w.settled("production", 2)
+	recs := w.settled("production", 2)
 	if d := recs[1]; d.d.GetRef() != merge2 || strings.Join(d.states, ",") != "in_progress,failure" || !strings.Contains(d.last.GetDescription(), "failed at "+merge2[:7]) {
 		t.Errorf("deployment at %.7s %v %q, want in_progress then failure at %.7s", d.d.GetRef(), d.states, d.last.GetDescription(), merge2)
 	}

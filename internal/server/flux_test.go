@@ -136,14 +136,7 @@ func TestFluxForReal(t *testing.T) {
 	w.command(n, "alice", "/apply production")
 	w.reply(n, "`production` is applied by "+object+", not by slipway")
 
-	merge, err := w.sim.Merge(w.repo, n, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := w.settled("production", 1)
-	if d := recs[0]; d.d.GetRef() != merge || strings.Join(d.states, ",") != "in_progress,success" || !strings.Contains(d.last.GetDescription(), "applied "+merge[:7]) {
-		t.Fatalf("deployment at %.7s %v %q, want in_progress then success at the merge %.7s", d.d.GetRef(), d.states, d.last.GetDescription(), merge)
-	}
+	w.mergeReconciled(n, "production")
 	cm := w.configMap(w.prod, "log")
 	if cm == nil || cm.Data["value"] != "debug" || cm.Labels["kustomize.toolkit.fluxcd.io/name"] != "shop" {
 		t.Fatalf("Flux did not apply the merge: %v", cm)
@@ -169,7 +162,7 @@ func TestFluxForReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs = w.settled("production", 2)
+	recs := w.settled("production", 2)
 	d := recs[1]
 	if d.d.GetRef() != badMerge || strings.Join(d.states, ",") != "in_progress,failure" || !strings.Contains(d.last.GetDescription(), "failed at "+badMerge[:7]) {
 		t.Errorf("deployment at %.7s %v %q, want in_progress then failure at %.7s", d.d.GetRef(), d.states, d.last.GetDescription(), badMerge)

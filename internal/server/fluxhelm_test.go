@@ -38,13 +38,6 @@ type helmDouble struct {
 	failed   int64  // the generation whose release failed: requests do not retry it
 }
 
-func (d *helmDouble) run(ctx context.Context) {
-	for ctx.Err() == nil {
-		d.step(ctx)
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // step releases the HelmRelease when its generation is new or a
 // reconcile.fluxcd.io/requestedAt was not handled yet, as helm-controller
 // does; a failed generation is not retried (remediation retries: 0), only
@@ -176,7 +169,7 @@ environments:
 	helm := &helmDouble{w: w, ns: fluxNS}
 	runCtx, stop := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
-	go func() { defer close(stopped); helm.run(runCtx) }()
+	go func() { defer close(stopped); poll(runCtx, helm.step) }()
 	t.Cleanup(func() { stop(); <-stopped }) // no step logs after the test
 	fluxApplies(w, env, fluxNS)
 	w.eventually("the first release", func() bool {
@@ -193,14 +186,7 @@ environments:
 	}
 	w.planSays(n, "Applied by "+object+" after merge")
 
-	merge, err := w.sim.Merge(w.repo, n, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := w.settled("production", 1)
-	if d := recs[0]; d.d.GetRef() != merge || strings.Join(d.states, ",") != "in_progress,success" || !strings.Contains(d.last.GetDescription(), "applied "+merge[:7]) {
-		t.Fatalf("deployment at %.7s %v %q, want in_progress then success at the merge %.7s", d.d.GetRef(), d.states, d.last.GetDescription(), merge)
-	}
+	merge := w.mergeReconciled(n, "production")
 	if cm := w.configMap(w.prod, "shop-web"); cm == nil || cm.Data["chart"] != "web-1.4.3" {
 		t.Errorf("the release did not upgrade: %v", cm)
 	}
@@ -221,7 +207,7 @@ environments:
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs = w.settled("production", 2)
+	recs := w.settled("production", 2)
 	if d := recs[1]; d.d.GetRef() != badMerge || strings.Join(d.states, ",") != "in_progress,failure" || !strings.Contains(d.last.GetDescription(), refusal) {
 		t.Errorf("deployment at %.7s %v %q, want in_progress then failure at %.7s with helm-controller's message", d.d.GetRef(), d.states, d.last.GetDescription(), badMerge)
 	}
