@@ -33,6 +33,9 @@ const (
 var (
 	helmRepositoryGVK = schema.GroupVersionKind{Group: sourceGroup, Version: "v1", Kind: render.KindHelmRepository}
 	ociRepositoryGVK  = schema.GroupVersionKind{Group: sourceGroup, Version: "v1", Kind: render.KindOCIRepository}
+	// chartSourceKinds are the chart sources a HelmRelease may name that
+	// slipway reads, by kind.
+	chartSourceKinds = map[string]schema.GroupVersionKind{render.KindHelmRepository: helmRepositoryGVK, render.KindOCIRepository: ociRepositoryGVK}
 )
 
 // releaseFailed are the reasons of a HelmRelease's Ready=False after a
@@ -108,7 +111,7 @@ func (f *flux) chartSource(ctx context.Context, hr *unstructured.Unstructured) *
 	kind, _, _ := unstructured.NestedString(hr.Object, append(ref, "kind")...)
 	name, _, _ := unstructured.NestedString(hr.Object, append(ref, "name")...)
 	ns, _, _ := unstructured.NestedString(hr.Object, append(ref, "namespace")...)
-	gvk := map[string]schema.GroupVersionKind{render.KindHelmRepository: helmRepositoryGVK, render.KindOCIRepository: ociRepositoryGVK}[kind]
+	gvk := chartSourceKinds[kind]
 	if gvk.Kind == "" || name == "" {
 		return nil
 	}
@@ -278,7 +281,7 @@ const helmResourcePolicy = "helm.sh/resource-policy"
 // the chart is; the server config, not the source, decides whether
 // slipway may fetch from there, and with which credentials).
 func (f *flux) LookupSource(ctx context.Context, ref render.SourceRef) (render.FluxSource, error) {
-	gvk := map[string]schema.GroupVersionKind{render.KindHelmRepository: helmRepositoryGVK, render.KindOCIRepository: ociRepositoryGVK}[ref.Kind]
+	gvk := chartSourceKinds[ref.Kind]
 	if gvk.Kind == "" {
 		return render.FluxSource{}, fmt.Errorf("%s is not a chart source slipway reads", ref)
 	}

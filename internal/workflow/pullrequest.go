@@ -450,8 +450,36 @@ func (s *Session) planning(ctx context.Context, head, env string) (end func()) {
 	return end
 }
 
-// planKey names the mark of a plan of env at head among the run leases;
-// "@" keeps it apart from every environment's own run.
+// planMark prefixes the mark of a plan among the run leases; "@" keeps it
+// apart from every environment's own run.
+const planMark = "plan@"
+
+// planKey names the mark of a plan of env at head among the run leases.
 func planKey(repo gh.Repo, head, env string) lock.Key {
-	return lock.Key{Repo: repo.String(), Env: "plan@" + head + "/" + env}
+	return lock.Key{Repo: repo.String(), Env: planMark + head + "/" + env}
+}
+
+// planHead is the head a plan's mark (planKey) was made for; ok is false
+// for any other run, and for a mark whose head is not a commit id (the
+// lease's annotation is read back into a URL path).
+func planHead(k lock.Key) (head string, ok bool) {
+	rest, ok := strings.CutPrefix(k.Env, planMark)
+	if !ok {
+		return "", false
+	}
+	head, _, _ = strings.Cut(rest, "/")
+	return head, isCommitSHA(head)
+}
+
+// isCommitSHA reports whether s is a hexadecimal commit id.
+func isCommitSHA(s string) bool {
+	if len(s) < 7 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

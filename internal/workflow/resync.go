@@ -85,13 +85,9 @@ func (s *Session) finishLapsedPlans(ctx context.Context, interrupted Interrupted
 		return
 	}
 	for _, k := range keys {
-		rest, ok := strings.CutPrefix(k.Env, "plan@")
+		head, ok := planHead(k)
 		if !ok {
-			continue // an apply's run: its Deployment tells (finishInterruptedDeployments)
-		}
-		head, _, _ := strings.Cut(rest, "/")
-		if !isCommitSHA(head) {
-			continue // not a mark planning wrote
+			continue // an apply's run (its Deployment tells: finishInterruptedDeployments), or no mark planning wrote
 		}
 		runs, err := s.ownRuns(ctx, head)
 		if err != nil {
@@ -257,18 +253,4 @@ func hasInterruptedPlan(runs []gh.CheckRunState) bool {
 		}
 	}
 	return false
-}
-
-// isCommitSHA reports whether s is a hexadecimal commit id (the lease
-// annotation is read back into a URL path).
-func isCommitSHA(s string) bool {
-	if len(s) < 7 || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
