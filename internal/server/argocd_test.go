@@ -104,6 +104,18 @@ func (w *world) planSays(n int, want string) {
 	})
 }
 
+// policyRenders waits for env's policy on n and checks that it weighed the
+// rendered manifests: a reconciled environment's render checks that its
+// reconciler deploys this repository, as the plan's does, and the policy
+// must render as the repository too.
+func (w *world) policyRenders(n int, env string) {
+	w.t.Helper()
+	pol := w.completed(w.head(n), "slipway/policy: "+env)
+	if out := pol.GetOutput().GetSummary() + pol.GetOutput().GetText(); strings.Contains(out, "manifests render") {
+		w.t.Errorf("the policy of %s cannot render it:\n%s", env, out)
+	}
+}
+
 // mergeReconciled merges n as alice and waits for env's one Deployment,
 // which a reconciler's rollout ends in_progress then success at the merge
 // commit, in its words; it returns the merge commit.
@@ -185,6 +197,7 @@ func TestArgoCDEnvironment(t *testing.T) {
 		t.Fatalf("plan: %s %s", run.GetConclusion(), run.GetOutput().GetSummary())
 	}
 	w.planSays(n, "Applied by Argo CD Application "+argo.ns+"/shop-production after merge")
+	w.policyRenders(n, "production")
 	w.command(n, "alice", "/apply production")
 	w.reply(n, "`production` is applied by Argo CD Application "+argo.ns+"/shop-production, not by slipway")
 

@@ -133,6 +133,7 @@ func TestFluxForReal(t *testing.T) {
 		t.Fatalf("plan: %s %q\n%s", run.GetConclusion(), run.GetOutput().GetTitle(), run.GetOutput().GetText())
 	}
 	w.planSays(n, "Applied by "+object+" after merge")
+	w.policyRenders(n, "production")
 	w.command(n, "alice", "/apply production")
 	w.reply(n, "`production` is applied by "+object+", not by slipway")
 

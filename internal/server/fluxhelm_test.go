@@ -185,6 +185,7 @@ environments:
 		t.Fatalf("plan: %s %q\n%s", run.GetConclusion(), run.GetOutput().GetTitle(), text)
 	}
 	w.planSays(n, "Applied by "+object+" after merge")
+	w.policyRenders(n, "production")
 
 	merge := w.mergeReconciled(n, "production")
 	if cm := w.configMap(w.prod, "shop-web"); cm == nil || cm.Data["chart"] != "web-1.4.3" {

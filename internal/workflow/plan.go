@@ -4,7 +4,6 @@
 package workflow
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,7 +129,7 @@ func targetFor(ctx context.Context, tree string, env *repoconfig.Environment, ta
 	}
 	renderEnv := func(ctx context.Context) (*render.Result, error) {
 		ropts := opts.Render
-		ropts.Repository = cmp.Or(ropts.Repository, opts.Repository)
+		ropts.Repository = opts.Repository
 		ropts.LookupSource = lookup
 		ropts.Scope = target.Scope()
 		if c, ok := target.(kube.Capable); ok {

@@ -193,9 +193,7 @@ func (s *Session) lockState(ctx context.Context, env string, number int) policy.
 // renderObjects renders env at tree the way a plan does, without asking
 // the cluster anything but its discovery.
 func (s *Session) renderObjects(ctx context.Context, tree string, cfg *repoconfig.Config, env *repoconfig.Environment) ([]*unstructured.Unstructured, error) {
-	opts := s.Options
-	opts.Render = s.renderOptions()
-	_, _, rendered, err := renderFor(ctx, tree, env, s.Targets(s.Repo.String()), opts)
+	_, _, rendered, err := renderFor(ctx, tree, env, s.Targets(s.Repo.String()), s.planOptions())
 	if err != nil {
 		return nil, err
 	}
