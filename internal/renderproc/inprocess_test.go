@@ -36,7 +36,7 @@ func wideConfigMap(keys int) string {
 
 // Small plain manifests are parsed in this process, with the result the
 // child gives; anything that builds manifests (a kustomization, a chart),
-// plain manifests past InProcessMax, and a mapping whose duplicate check
+// plain manifests past inProcessMax, and a mapping whose duplicate check
 // would cost more than a moment, still go to the bounded child.
 func TestWhereItRenders(t *testing.T) {
 	tests := []struct {
@@ -45,7 +45,7 @@ func TestWhereItRenders(t *testing.T) {
 		child bool
 	}{
 		{"small plain manifests", map[string]string{"cms.yaml": configMaps("a", 50, 10), "more.yml": configMaps("b", 3, 10)}, false},
-		{"plain manifests past InProcessMax", map[string]string{"a.yaml": configMaps("a", 40, 8<<10), "b.yaml": configMaps("b", 40, 8<<10)}, true},
+		{"plain manifests past inProcessMax", map[string]string{"a.yaml": configMaps("a", 40, 8<<10), "b.yaml": configMaps("b", 40, 8<<10)}, true},
 		{"a mapping wider than parsed here", map[string]string{"wide.yaml": wideConfigMap(5000)}, true},
 		{"a kustomization", map[string]string{"kustomization.yaml": "resources: [cms.yaml]\n", "cms.yaml": configMaps("a", 5, 10)}, true},
 		{"a chart", map[string]string{"Chart.yaml": chartYAML, "templates/cms.yaml": configMaps("a", 5, 10)}, true},
@@ -75,7 +75,7 @@ func TestWhereItRenders(t *testing.T) {
 
 // A pull request's plain manifests parsed in the server's own process are
 // held to the same bounds as the child's: a YAML bomb well under
-// InProcessMax is refused, naming the file, in bounded time and memory;
+// inProcessMax is refused, naming the file, in bounded time and memory;
 // too many objects stop at render.max_objects.
 func TestHostilePlainManifestsHere(t *testing.T) {
 	var bomb strings.Builder
@@ -84,7 +84,7 @@ func TestHostilePlainManifestsHere(t *testing.T) {
 	for i := 1; i < 9; i++ {
 		fmt.Fprintf(&bomb, "l%d: &a%d [*a%[3]d, *a%[3]d, *a%[3]d, *a%[3]d, *a%[3]d, *a%[3]d, *a%[3]d, *a%[3]d, *a%[3]d]\n", i, i, i-1)
 	}
-	if bomb.Len() > InProcessMax {
+	if bomb.Len() > inProcessMax {
 		t.Fatalf("the bomb (%d bytes) would not be parsed here", bomb.Len())
 	}
 	root := writeTree(t, map[string]string{"bomb.yaml": bomb.String()})

@@ -8,7 +8,7 @@
 // The parent kills the child's whole process group on a breach and reaps
 // it before Render returns.
 //
-// Plain manifests run no code: up to InProcessMax bytes of them are parsed
+// Plain manifests run no code: up to inProcessMax bytes of them are parsed
 // in the caller's process, held to the same object limit, which spares
 // the child's start and the copy of every object through its pipe.
 package renderproc
@@ -83,7 +83,7 @@ const waitDelay = 2 * time.Second
 
 // Render renders env in the checkout at repoRoot, as render.Render does, in
 // a child process held to limits (small plain manifests: here, see
-// InProcessMax). A breach is a *LimitError; a failure the
+// inProcessMax). A breach is a *LimitError; a failure the
 // user can fix is a *render.Error, located as render.Render locates it.
 //
 // opts.Scope is applied here, in the parent, once the objects are back: the
@@ -145,7 +145,7 @@ func noteLimit(ctx context.Context, env *repoconfig.Environment, err error) erro
 	return err
 }
 
-// InProcessMax is the most bytes of plain manifests parsed in this process
+// inProcessMax is the most bytes of plain manifests parsed in this process
 // rather than in the child. Plain manifests are only parsed, never run,
 // and the parse is linear in their size (aliases are bounded apart): the
 // worst YAML measured, a flow list of one-letter items, allocates about
@@ -154,14 +154,14 @@ func noteLimit(ctx context.Context, env *repoconfig.Environment, err error) erro
 // YAML as people write it take 300 to 600 KiB. Below it, the render
 // spares a process start (the executable's initialisation alone is about
 // 25 ms of CPU) and a copy of every object through the pipe.
-const InProcessMax = 512 << 10
+const inProcessMax = 512 << 10
 
 // renderHere renders env in this process when its directory holds plain
-// manifests of at most InProcessMax bytes (and at most limits.MaxOutput,
+// manifests of at most inProcessMax bytes (and at most limits.MaxOutput,
 // the most the child's answer may hold), held to limits.MaxObjects as
 // the child is; ok is false for anything else, for the child to render.
 func renderHere(ctx context.Context, root string, env *repoconfig.Environment, opts render.Options, limits Limits) (*render.Result, bool, error) {
-	res, ok, err := render.RenderPlain(ctx, root, env, opts, min(InProcessMax, limits.MaxOutput))
+	res, ok, err := render.RenderPlain(ctx, root, env, opts, min(inProcessMax, limits.MaxOutput))
 	if !ok || err != nil {
 		return nil, ok, err
 	}
